@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "AccessGateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "access-gateway", targets: ["AccessGateway"]),
+        .executable(name: "gatewayctl", targets: ["gatewayctl"]),
+        .library(name: "QRCodec", targets: ["QRCodec"]),
+        .library(name: "AccessToken", targets: ["AccessToken"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from Debian packages, one system-library target each.
+        .systemLibrary(name: "CZBar", pkgConfig: "zbar", providers: [.apt(["libzbar-dev"])]),
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // zlib is only needed to read the EU DCC test corpus.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "QRCodec", dependencies: ["CZBar", "CQREncode"]),
+        .target(
+            name: "AccessToken",
+            dependencies: ["QRCodec", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "KeyCache", dependencies: ["CSQLite", "AccessToken"]),
+        .target(name: "DoorDriver", dependencies: ["CGPIOD"]),
+        .target(name: "HQSync", dependencies: ["KeyCache", "AccessToken"]),
+        .executableTarget(
+            name: "AccessGateway",
+            dependencies: [
+                "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "gatewayctl",
+            dependencies: [
+                "QRCodec", "AccessToken",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
+        .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),
+        .testTarget(
+            name: "GatewayctlTests",
+            dependencies: ["gatewayctl", "AccessToken", "QRCodec", "TestSupport"],
+            exclude: []
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

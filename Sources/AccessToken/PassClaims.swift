@@ -1,0 +1,153 @@
+/// The CWT claims (RFC 8392) of an AG1 pass.
+public struct PassClaims: Sendable, Equatable {
+    /// CWT claim labels used by the AG1 profile.
+    public enum Label {
+        public static let iss: Int64 = 1
+        public static let sub: Int64 = 2
+        public static let aud: Int64 = 3
+        public static let exp: Int64 = 4
+        public static let nbf: Int64 = 5
+        public static let iat: Int64 = 6
+        public static let cti: Int64 = 7
+        public static let bookingID: Int64 = -65537
+        public static let maxUses: Int64 = -65538
+    }
+
+    /// The pass id's allowed length in bytes.
+    public static let passIDLength = 8...32
+
+    public var issuer: String
+    /// The member id (`sub`).
+    public var member: String
+    /// Door ids (`LOC/DOOR`) or locations (`LOC`) the pass opens.
+    public var audience: [String]
+    public var expiresAt: Double
+    public var notBefore: Double?
+    public var issuedAt: Double?
+    /// The pass id (`cti`).
+    public var passID: [UInt8]
+    public var bookingID: String?
+    public var maxUses: UInt64?
+
+    public init(
+        issuer: String,
+        member: String,
+        audience: [String],
+        expiresAt: Double,
+        notBefore: Double? = nil,
+        issuedAt: Double? = nil,
+        passID: [UInt8],
+        bookingID: String? = nil,
+        maxUses: UInt64? = nil
+    ) {
+        self.issuer = issuer
+        self.member = member
+        self.audience = audience
+        self.expiresAt = expiresAt
+        self.notBefore = notBefore
+        self.issuedAt = issuedAt
+        self.passID = passID
+        self.bookingID = bookingID
+        self.maxUses = maxUses
+    }
+
+    /// The pass id as lowercase hex, as logs and snapshots name it.
+    public var passIDHex: String { passID.hexString }
+
+    /// Whether the pass names `door` (`LOC/DOOR`) or the location it belongs to.
+    public func admits(door: String) -> Bool {
+        let location = door.split(separator: "/", maxSplits: 1).first.map(String.init) ?? door
+        return audience.contains { $0 == door || $0 == location }
+    }
+}
+
+extension PassClaims {
+    /// Parses a CWT claims map. A missing required claim, or a claim of the wrong type, throws.
+    public init(cwt payload: [UInt8]) throws(COSEError) {
+        let value: CBORValue
+        do { value = try CBORDecoder().decode(payload) } catch { throw .malformed("payload: \(error)") }
+        guard case .map(let map) = value else { throw .malformed("payload is not a CBOR map") }
+
+        func text(_ label: Int64, _ name: String) throws(COSEError) -> String? {
+            guard let v = map[label: label] else { return nil }
+            guard case .text(let s) = v else { throw .malformed("\(name) is not a text string") }
+            return s
+        }
+        func date(_ label: Int64, _ name: String) throws(COSEError) -> Double? {
+            guard let v = map[label: label] else { return nil }
+            switch v {
+            case .unsigned, .negative:
+                guard let n = v.intValue else { throw .malformed("\(name) is out of range") }
+                return Double(n)
+            case .float(let d) where d.isFinite: return d
+            default: throw .malformed("\(name) is not a NumericDate")
+            }
+        }
+        func required<T>(_ value: T?, _ name: String) throws(COSEError) -> T {
+            guard let value else { throw .malformed("required claim \(name) is missing") }
+            return value
+        }
+
+        issuer = try required(try text(Label.iss, "iss"), "iss")
+        member = try required(try text(Label.sub, "sub"), "sub")
+        switch try required(map[label: Label.aud], "aud") {
+        case .text(let s):
+            audience = [s]
+        case .array(let items):
+            audience = try items.map { (item: CBORValue) throws(COSEError) -> String in
+                guard case .text(let s) = item else { throw COSEError.malformed("aud holds a non-text entry") }
+                return s
+            }
+            guard !audience.isEmpty else { throw .malformed("aud is an empty array") }
+        default:
+            throw .malformed("aud is neither text nor an array of text")
+        }
+        expiresAt = try required(try date(Label.exp, "exp"), "exp")
+        notBefore = try date(Label.nbf, "nbf")
+        issuedAt = try date(Label.iat, "iat")
+        guard case .bytes(let cti) = try required(map[label: Label.cti], "cti") else {
+            throw .malformed("cti is not a byte string")
+        }
+        guard Self.passIDLength.contains(cti.count) else { throw .malformed("cti is \(cti.count) bytes, not 8–32") }
+        passID = cti
+        bookingID = try text(Label.bookingID, "booking id")
+        if let uses = map[label: Label.maxUses] {
+            guard case .unsigned(let n) = uses, n >= 1 else { throw .malformed("max uses is not a positive integer") }
+            maxUses = n
+        } else {
+            maxUses = nil
+        }
+    }
+
+    /// The claims as a CWT claims map.
+    public func cwtPayload() -> [UInt8] {
+        func date(_ d: Double) -> CBORValue {
+            d == d.rounded() && abs(d) < 9e15 ? .int(Int64(d)) : .float(d)
+        }
+        var map: [CBORMapEntry] = [
+            CBORMapEntry(.int(Label.iss), .text(issuer)),
+            CBORMapEntry(.int(Label.sub), .text(member)),
+            CBORMapEntry(.int(Label.aud), audience.count == 1 ? .text(audience[0]) : .array(audience.map { .text($0) })),
+            CBORMapEntry(.int(Label.exp), date(expiresAt)),
+        ]
+        if let notBefore { map.append(CBORMapEntry(.int(Label.nbf), date(notBefore))) }
+        if let issuedAt { map.append(CBORMapEntry(.int(Label.iat), date(issuedAt))) }
+        map.append(CBORMapEntry(.int(Label.cti), .bytes(passID)))
+        if let bookingID { map.append(CBORMapEntry(.int(Label.bookingID), .text(bookingID))) }
+        if let maxUses { map.append(CBORMapEntry(.int(Label.maxUses), .unsigned(maxUses))) }
+        return CBOREncoder.encode(.map(map))
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    /// Lowercase hex.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in self {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,29 @@
+/// Errors from QR decoding, encoding, images and Base45.
+public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The text is not strict Base45 (RFC 9285).
+    case base45(String)
+    /// The file or buffer is not a usable PGM image.
+    case pgm(String)
+    /// A frame buffer does not match its stated size.
+    case frameSize(expected: Int, actual: Int)
+    /// The data does not fit in any QR version at the chosen error-correction level.
+    case tooLong(bytes: Int)
+    /// libqrencode failed for another reason; `errno` as it reported it.
+    case encoder(errno: Int32)
+    /// A rendering parameter is out of range.
+    case badParameter(String)
+    /// libzbar could not allocate a scanner or image.
+    case scannerUnavailable
+
+    public var description: String {
+        switch self {
+        case .base45(let why): return "invalid Base45: \(why)"
+        case .pgm(let why): return "invalid PGM image: \(why)"
+        case .frameSize(let e, let a): return "frame holds \(a) bytes, but its size needs \(e)"
+        case .tooLong(let n): return "\(n) bytes do not fit in a QR code at this error-correction level"
+        case .encoder(let e): return "QR encoding failed (errno \(e))"
+        case .badParameter(let why): return why
+        case .scannerUnavailable: return "zbar could not create a scanner"
+        }
+    }
+}

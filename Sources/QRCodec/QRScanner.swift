@@ -1,0 +1,81 @@
+import CZBar
+
+/// Which way round a frame is scanned: dark modules on light, or light on dark (phone dark mode).
+public enum Polarity: Sendable, Hashable {
+    case normal
+    case inverted
+}
+
+/// One QR symbol found in a frame.
+public struct QRSymbol: Sendable, Hashable {
+    /// The symbol's payload bytes, exactly as encoded.
+    public var bytes: [UInt8]
+    /// The polarity the symbol was found in.
+    public var polarity: Polarity
+
+    public init(bytes: [UInt8], polarity: Polarity) {
+        self.bytes = bytes
+        self.polarity = polarity
+    }
+
+    /// The payload as text: UTF-8 when it is valid UTF-8, otherwise ISO-8859-1, the QR byte-mode default.
+    public var text: String {
+        if let utf8 = String(validating: bytes, as: UTF8.self) { return utf8 }
+        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+}
+
+/// A zbar image scanner configured for QR codes only, returning raw payload bytes.
+///
+/// It owns its `zbar_image_scanner_t` and is not thread-safe: keep one per task.
+public struct QRScanner: ~Copyable {
+    private let scanner: OpaquePointer
+
+    /// Creates the scanner (`zbar_image_scanner_create`).
+    public init() throws(QRCodecError) {
+        guard let scanner = zbar_image_scanner_create() else { throw .scannerUnavailable }
+        zbar_image_scanner_set_config(scanner, ZBAR_NONE, ZBAR_CFG_ENABLE, 0)
+        zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1)
+        // Binary mode keeps zbar from re-encoding byte-mode payloads through iconv.
+        zbar_image_scanner_set_config(scanner, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1)
+        self.scanner = scanner
+    }
+
+    deinit {
+        zbar_image_scanner_destroy(scanner)
+    }
+
+    /// Scans `image` in one polarity and returns every QR symbol found.
+    public func scan(_ image: GreyImage, polarity: Polarity = .normal) -> [QRSymbol] {
+        let frame = polarity == .normal ? image : image.inverted()
+        guard let zimage = zbar_image_create() else { return [] }
+        defer { zbar_image_destroy(zimage) }
+        // 'Y800' as zbar_fourcc() builds it; the C macro is not visible to Swift.
+        zbar_image_set_format(zimage, 0x3030_3859)
+        zbar_image_set_size(zimage, UInt32(frame.width), UInt32(frame.height))
+        return frame.pixels.withUnsafeBufferPointer { buffer -> [QRSymbol] in
+            zbar_image_set_data(zimage, buffer.baseAddress, UInt(buffer.count), nil)
+            guard zbar_scan_image(scanner, zimage) > 0 else { return [] }
+            var symbols: [QRSymbol] = []
+            var symbol = zbar_image_first_symbol(zimage)
+            while let current = symbol {
+                if zbar_symbol_get_type(current) == ZBAR_QRCODE, let data = zbar_symbol_get_data(current) {
+                    let length = Int(zbar_symbol_get_data_length(current))
+                    let bytes = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                        Array(UnsafeBufferPointer(start: $0, count: length))
+                    }
+                    symbols.append(QRSymbol(bytes: bytes, polarity: polarity))
+                }
+                symbol = zbar_symbol_next(current)
+            }
+            return symbols
+        }
+    }
+
+    /// Scans a still image: normal polarity first, then inverted if nothing was found,
+    /// as zbar's `ZBAR_CFG_TEST_INVERTED` would.
+    public func scanStill(_ image: GreyImage) -> [QRSymbol] {
+        let normal = scan(image, polarity: .normal)
+        return normal.isEmpty ? scan(image, polarity: .inverted) : normal
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import QRCodec
+import TestSupport
+import Testing
+
+/// A pass-sized text in the QR alphanumeric set, like an AG1 pass.
+let passSizedText = "AG1:" + Base45.encode((0..<170).map { UInt8(($0 * 37 + 11) % 256) })
+
+/// Places `code` in the middle of a mid-grey 640×480 frame, as a camera would see it.
+func frame(with code: GreyImage, background: UInt8 = 128) -> GreyImage {
+    var frame = GreyImage(width: 640, height: 480, fill: background)
+    frame.paste(code, x: (640 - code.width) / 2, y: (480 - code.height) / 2)
+    return frame
+}
+
+@Suite struct QRRoundTripTests {
+    @Test(arguments: 2...8)
+    func decodesWhatItEncodes(moduleSize: Int) throws {
+        let matrix = try QRMatrix.encode(text: passSizedText)
+        let scanner = try QRScanner()
+        let symbols = scanner.scan(frame(with: try matrix.image(moduleSize: moduleSize)))
+        #expect(symbols.map(\.text) == [passSizedText])
+    }
+
+    @Test(arguments: [2, 4, 8])
+    func decodesDarkModeCodesInAStill(moduleSize: Int) throws {
+        let code = try QRMatrix.encode(text: passSizedText).image(moduleSize: moduleSize).inverted()
+        let scanner = try QRScanner()
+        let still = frame(with: code, background: 20)
+        #expect(scanner.scan(still, polarity: .normal).isEmpty)
+        let symbols = scanner.scanStill(still)
+        #expect(symbols.map(\.text) == [passSizedText])
+        #expect(symbols.first?.polarity == .inverted)
+    }
+
+    @Test func returnsRawBytesOfBinaryPayloads() throws {
+        let payload: [UInt8] = [0x00, 0xFF, 0x80, 0xC3, 0x28, 0x0A, 0x41] + (0..<64).map { UInt8($0) }
+        let code = try QRMatrix.encode(bytes: payload).image(moduleSize: 4)
+        let symbols = try QRScanner().scan(frame(with: code))
+        #expect(symbols.map(\.bytes) == [payload])
+    }
+
+    @Test func returnsEverySymbolInAFrame() throws {
+        var image = GreyImage(width: 640, height: 480, fill: 255)
+        image.paste(try QRMatrix.encode(text: "LEFT-CODE").image(moduleSize: 6), x: 20, y: 100)
+        image.paste(try QRMatrix.encode(text: "RIGHT-CODE").image(moduleSize: 6), x: 400, y: 100)
+        let texts = try QRScanner().scan(image).map(\.text).sorted()
+        #expect(texts == ["LEFT-CODE", "RIGHT-CODE"])
+    }
+
+    @Test func findsNothingInAnEmptyFrame() throws {
+        #expect(try QRScanner().scanStill(GreyImage(width: 640, height: 480, fill: 90)).isEmpty)
+    }
+
+    @Test func defaultsToLevelMAndGrowsWithLevel() throws {
+        let m = try QRMatrix.encode(text: passSizedText)
+        let h = try QRMatrix.encode(text: passSizedText, level: .high)
+        #expect(h.version > m.version)
+        #expect(m.size == 17 + 4 * m.version)
+    }
+
+    @Test func refusesTextBeyondQRCapacity() {
+        #expect(throws: QRCodecError.tooLong(bytes: 5000)) {
+            try QRMatrix.encode(bytes: [UInt8](repeating: 0x55, count: 5000))
+        }
+    }
+
+    @Test func rendersPGMWithQuietZone() throws {
+        let m = try QRMatrix.encode(text: "HELLO")
+        let image = try m.image(moduleSize: 3, quietZone: 4)
+        #expect(image.width == (m.size + 8) * 3)
+        // The quiet zone is white and the top-left finder corner is black.
+        #expect(image.pixels[0] == 255)
+        #expect(image.pixels[(4 * 3) * image.width + 4 * 3] == 0)
+    }
+
+    @Test func terminalRenderingEncodesEveryModule() throws {
+        let m = try QRMatrix.encode(text: "TERMINAL")
+        let text = m.terminalText(quietZone: 0, lightBackground: true)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == (m.size + 1) / 2)
+        for (row, line) in lines.enumerated() {
+            for (x, glyph) in line.enumerated() {
+                let top = m[x, 2 * row]
+                let bottom = 2 * row + 1 < m.size && m[x, 2 * row + 1]
+                let expected: Character =
+                    top ? (bottom ? "\u{2588}" : "\u{2580}") : (bottom ? "\u{2584}" : " ")
+                #expect(glyph == expected, "row \(row) column \(x)")
+            }
+        }
+    }
+}
+
+@Suite struct DCCImageTests {
+    static let images = TestPaths.sharedFiles(in: "vectors/dcc", ext: "pgm")
+
+    @Test func corpusIsPresent() {
+        #expect(Self.images.count >= 10, "expected the DCC PGM corpus in \(TestPaths.shared.path)")
+    }
+
+    @Test(arguments: images)
+    func decodesToPrefixedText(pgm: URL) throws {
+        let json = try readJSON(pgm.deletingPathExtension().appendingPathExtension("json")) as! [String: Any]
+        let expected = try #require(json["prefixed"] as? String)
+        let image = try PGM.parse(Array(try Data(contentsOf: pgm)))
+        let texts = try QRScanner().scanStill(image).map(\.text)
+        #expect(texts == [expected])
+    }
+}
