@@ -24,8 +24,11 @@ public enum PGM {
             guard let n = Int(t), range.contains(n) else { throw .pgm("\(name) \"\(t)\" is not in \(range)") }
             return n
         }
-        let magic = try token()
-        guard magic == "P5" || magic == "P2" else { throw .pgm("magic \"\(magic)\" is not P5 or P2") }
+        let magic = String(decoding: bytes.prefix(2), as: UTF8.self)
+        guard magic == "P5" || magic == "P2", bytes.count > 2, isSpace(bytes[2]) || bytes[2] == UInt8(ascii: "#") else {
+            throw .pgm("the file does not start with P5 or P2")
+        }
+        cursor = 2
         let width = try number("width", 1...16384)
         let height = try number("height", 1...16384)
         let maxval = try number("maxval", 1...65535)

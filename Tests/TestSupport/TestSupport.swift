@@ -92,3 +92,37 @@ public func run(_ executable: URL, _ arguments: [String], input: String? = nil) 
 public func runTool(_ name: String, _ arguments: [String], input: String? = nil) throws -> ProcessResult {
     try run(URL(fileURLWithPath: "/usr/bin/env"), [name] + arguments, input: input)
 }
+
+/// One case of `../shared/vectors/ag1/cases.json`.
+public struct AG1Vector: CustomStringConvertible, Sendable {
+    public var name: String
+    public var qr: String
+    /// The JWKS, as JSON.
+    public var keys: Data
+    public var door: String
+    public var at: Double
+    public var issuer: String
+    public var expectGranted: Bool
+    public var expectReason: String
+
+    public var description: String { name }
+}
+
+public enum AG1Vectors {
+    public static let all: [AG1Vector] = {
+        let url = TestPaths.sharedFile("vectors/ag1/cases.json")
+        guard let list = try? readJSON(url) as? [[String: Any]] else { return [] }
+        return list.map { c in
+            AG1Vector(
+                name: c["name"] as! String,
+                qr: c["qr"] as! String,
+                keys: try! JSONSerialization.data(withJSONObject: c["keys"]!),
+                door: c["door"] as! String,
+                at: (c["at"] as! NSNumber).doubleValue,
+                issuer: c["issuer"] as! String,
+                expectGranted: c["expect_granted"] as! Bool,
+                expectReason: c["expect_reason"] as! String
+            )
+        }
+    }()
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+
+/// The installer's and integrator's command-line tool.
+///
+/// Exit status: 0 on success (a granted pass), 1 on a denial or a frame with no code,
+/// 2 on a usage error or an unreadable input.
+@main
+struct GatewayCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gatewayctl",
+        abstract: "Work with AccessGateway QR codes and AG1 passes.",
+        subcommands: [QRCommand.self, TokenCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            // --help and --version are not errors.
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            // Commands throw ExitCode for the denial and no-code outcomes; they have printed already.
+            if let outcome = error as? ExitCode { Foundation.exit(outcome.rawValue) }
+            let message = (error as? UsageFailure)?.description ?? fullMessage(for: error)
+            FileHandle.standardError.write(Data("gatewayctl: \(message)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// A failure the user can fix: a file that cannot be read, a key that cannot be loaded.
+struct UsageFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads a whole file, naming it in the error.
+func readFile(_ path: String) throws -> Data {
+    guard FileManager.default.fileExists(atPath: path) else { throw UsageFailure("cannot read \(path): no such file") }
+    do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        throw UsageFailure("cannot read \(path): \((error as NSError).localizedDescription)")
+    }
+}
+
+/// Prints one JSON object on one line, with its keys in the given order and nil as null.
+func printJSONLine(_ members: KeyValuePairs<String, Any?>) {
+    let body = members.map { key, value -> String in
+        let json = (try? JSONSerialization.data(
+            withJSONObject: value ?? NSNull(), options: [.fragmentsAllowed, .withoutEscapingSlashes]
+        )).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        return "\"\(key)\":\(json)"
+    }
+    print("{" + body.joined(separator: ",") + "}")
+}
