@@ -29,7 +29,7 @@ let package = Package(
             name: "AccessToken",
             dependencies: ["QRCodec", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "KeyCache", dependencies: ["CSQLite", "AccessToken"]),
+        .target(name: "KeyCache", dependencies: ["CSQLite"]),
         .target(name: "DoorDriver", dependencies: ["CGPIOD"]),
         .target(name: "HQSync", dependencies: ["KeyCache", "AccessToken"]),
         .executableTarget(
@@ -48,12 +48,12 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),
         .testTarget(
             name: "GatewayctlTests",
-            dependencies: ["gatewayctl", "AccessToken", "QRCodec", "TestSupport"],
-            exclude: []
+            dependencies: ["gatewayctl", "AccessToken", "QRCodec", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

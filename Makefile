@@ -1,0 +1,37 @@
+# AccessGateway — the two commands a new user runs are `make demo` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+SHARED ?= $(abspath ../shared)
+export AG_SHARED := $(SHARED)
+
+.PHONY: all deps build test demo bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+## The whole test suite: one debug build, then Swift Testing (its summary line ends the log).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest
+
+## Issue a pass with a fresh key, render it into a 640×480 camera frame, decode it, verify it.
+demo: deps
+	$(SWIFT) build --product gatewayctl
+	@scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/gatewayctl"
+
+## Decode and verification benchmarks; writes docs/BENCHMARKS.md.
+bench:
+	@scripts/install-deps.sh bench
+	$(SWIFT) build -c release --product gatewayctl --product ag-bench
+	python3 scripts/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)" --shared "$(SHARED)" --out docs/BENCHMARKS.md
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build

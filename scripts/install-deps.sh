@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the demo need: Debian packages and python packages.
+# Idempotent and quick when everything is already there.
+#   scripts/install-deps.sh          build + test + demo dependencies
+#   scripts/install-deps.sh bench    also the corpus generator's python packages
+set -euo pipefail
+
+APT_PACKAGES=(pkg-config libzbar-dev libqrencode-dev libgpiod-dev libsqlite3-dev zlib1g-dev python3 python3-pip)
+PIP_PACKAGES=(cwt==3.3.0)
+if [ "${1:-}" = bench ]; then
+    APT_PACKAGES+=(util-linux)
+    PIP_PACKAGES+=(numpy opencv-python-headless segno)
+fi
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# pip refuses to touch Debian's own python (PEP 668); --break-system-packages only matters there.
+pip_install() {
+    python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
+}
+need_pip=()
+for p in "${PIP_PACKAGES[@]}"; do
+    module=${p%%=*}
+    case "$module" in opencv-python-headless) module=cv2 ;; esac
+    python3 -c "import ${module//-/_}" 2>/dev/null || need_pip+=("$p")
+done
+if [ ${#need_pip[@]} -gt 0 ]; then
+    echo "installing python packages: ${need_pip[*]}"
+    pip_install "${need_pip[@]}"
+fi
