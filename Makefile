@@ -27,7 +27,8 @@ demo: deps
 ## Decode and verification benchmarks; writes docs/BENCHMARKS.md.
 bench:
 	@scripts/install-deps.sh bench
-	$(SWIFT) build -c release --product gatewayctl --product ag-bench
+	$(SWIFT) build -c release --product gatewayctl
+	$(SWIFT) build -c release --product ag-bench
 	python3 scripts/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)" --shared "$(SHARED)" --out docs/BENCHMARKS.md
 
 format:

@@ -48,6 +48,8 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
+        .executableTarget(name: "ag-bench", dependencies: ["AccessToken"], path: "Tests/Benchmarks"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),

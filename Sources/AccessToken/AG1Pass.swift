@@ -136,12 +136,16 @@ public struct PassVerifier: Sendable {
         guard !signers.isEmpty else { return deny(.badSignature, "the signature does not verify with key \"\(kid)\"") }
 
         let claims: PassClaims
-        do { claims = try PassClaims(cwt: pass.message.payload ?? []) } catch { return deny(.malformed, error.description) }
+        do { claims = try PassClaims(cwt: pass.message.payload ?? []) } catch {
+            return deny(.malformed, error.description)
+        }
         verdict.claims = claims
         guard signers.contains(where: { $0.covers(issuedAt: claims.issuedAt) }) else {
             return deny(.unknownKey, "key \"\(kid)\" was not valid when the pass was issued")
         }
-        guard claims.issuer == issuer else { return deny(.wrongIssuer, "issuer \"\(claims.issuer)\" is not \"\(issuer)\"") }
+        guard claims.issuer == issuer else {
+            return deny(.wrongIssuer, "issuer \"\(claims.issuer)\" is not \"\(issuer)\"")
+        }
         guard now < claims.expiresAt + skew else { return deny(.expired, "expired at \(claims.expiresAt)") }
         if let nbf = claims.notBefore, now < nbf - skew { return deny(.notYetValid, "valid from \(nbf)") }
         guard claims.admits(door: door) else {

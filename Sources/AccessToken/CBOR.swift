@@ -319,9 +319,15 @@ public enum CBOREncoder {
         switch n {
         case 0..<24: out.append(m | UInt8(n))
         case 24...0xFF: out += [m | 24, UInt8(n)]
-        case 0x100...0xFFFF: out.append(m | 25); bigEndian(n, 2, &out)
-        case 0x1_0000...0xFFFF_FFFF: out.append(m | 26); bigEndian(n, 4, &out)
-        default: out.append(m | 27); bigEndian(n, 8, &out)
+        case 0x100...0xFFFF:
+            out.append(m | 25)
+            bigEndian(n, 2, &out)
+        case 0x1_0000...0xFFFF_FFFF:
+            out.append(m | 26)
+            bigEndian(n, 4, &out)
+        default:
+            out.append(m | 27)
+            bigEndian(n, 8, &out)
         }
     }
 

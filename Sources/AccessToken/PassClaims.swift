@@ -127,7 +127,10 @@ extension PassClaims {
         var map: [CBORMapEntry] = [
             CBORMapEntry(.int(Label.iss), .text(issuer)),
             CBORMapEntry(.int(Label.sub), .text(member)),
-            CBORMapEntry(.int(Label.aud), audience.count == 1 ? .text(audience[0]) : .array(audience.map { .text($0) })),
+            CBORMapEntry(
+                .int(Label.aud),
+                audience.count == 1 ? .text(audience[0]) : .array(audience.map { .text($0) })
+            ),
             CBORMapEntry(.int(Label.exp), date(expiresAt)),
         ]
         if let notBefore { map.append(CBORMapEntry(.int(Label.nbf), date(notBefore))) }

@@ -45,7 +45,10 @@ public struct QRMatrix: Sendable, Equatable {
     }
 
     /// Runs a `QRcode_encode*` call, reads `errno` at once on failure, and copies the grid out.
-    private static func make(byteCount: Int, _ call: () -> UnsafeMutablePointer<QRcode>?) throws(QRCodecError) -> QRMatrix {
+    private static func make(
+        byteCount: Int,
+        _ call: () -> UnsafeMutablePointer<QRcode>?
+    ) throws(QRCodecError) -> QRMatrix {
         errno = 0
         guard let code = call() else {
             let err = errno

@@ -50,9 +50,11 @@ func readFile(_ path: String) throws -> Data {
 /// Prints one JSON object on one line, with its keys in the given order and nil as null.
 func printJSONLine(_ members: KeyValuePairs<String, Any?>) {
     let body = members.map { key, value -> String in
-        let json = (try? JSONSerialization.data(
-            withJSONObject: value ?? NSNull(), options: [.fragmentsAllowed, .withoutEscapingSlashes]
-        )).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        let json =
+            (try? JSONSerialization.data(
+                withJSONObject: value ?? NSNull(),
+                options: [.fragmentsAllowed, .withoutEscapingSlashes]
+            )).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         return "\"\(key)\":\(json)"
     }
     print("{" + body.joined(separator: ",") + "}")

@@ -36,7 +36,9 @@ struct QRCommand: ParsableCommand {
                 } catch let error as QRCodecError {
                     unreadable = true
                     FileHandle.standardError.write(Data("gatewayctl: \(file): \(error)\n".utf8))
-                    if json { printJSONLine(["file": file, "texts": [String](), "ms": 0, "error": "\(file): \(error)"]) }
+                    if json {
+                        printJSONLine(["file": file, "texts": [String](), "ms": 0, "error": "\(file): \(error)"])
+                    }
                     continue
                 } catch {
                     unreadable = true
@@ -86,7 +88,9 @@ struct QRCommand: ParsableCommand {
         var text: String
 
         func validate() throws {
-            guard QRErrorCorrection(rawValue: level) != nil else { throw ValidationError("--level must be L, M, Q or H") }
+            guard QRErrorCorrection(rawValue: level) != nil else {
+                throw ValidationError("--level must be L, M, Q or H")
+            }
             guard (1...64).contains(moduleSize) else { throw ValidationError("--module must be 1–64") }
             if frame != nil && pgm == nil { throw ValidationError("--frame needs --pgm") }
             if let frame, Self.frameSize(frame) == nil { throw ValidationError("--frame must look like 640x480") }

@@ -129,9 +129,14 @@ struct TokenCommand: ParsableCommand {
             let algorithm = alg.flatMap { name in COSEAlgorithm.allCases.first { $0.name == name } }
             var random = SystemRandomNumberGenerator()
             let claims = PassClaims(
-                issuer: issuer, member: member, audience: door, expiresAt: Double(validUntil),
-                notBefore: Double(validFrom), issuedAt: Date().timeIntervalSince1970.rounded(.down),
-                passID: passID.flatMap(Self.hex) ?? (0..<16).map { _ in random.next() }, bookingID: booking,
+                issuer: issuer,
+                member: member,
+                audience: door,
+                expiresAt: Double(validUntil),
+                notBefore: Double(validFrom),
+                issuedAt: Date().timeIntervalSince1970.rounded(.down),
+                passID: passID.flatMap(Self.hex) ?? (0..<16).map { _ in random.next() },
+                bookingID: booking,
                 maxUses: uses
             )
             do {
@@ -165,11 +170,16 @@ struct TokenCommand: ParsableCommand {
             let privateJSON = try JSONSerialization.data(withJSONObject: key.privateJWK(kid: kid), options: .sortedKeys)
             guard
                 FileManager.default.createFile(
-                    atPath: privateKey, contents: privateJSON, attributes: [.posixPermissions: 0o600]
+                    atPath: privateKey,
+                    contents: privateJSON,
+                    attributes: [.posixPermissions: 0o600]
                 )
             else { throw UsageFailure("cannot write \(privateKey)") }
             let jwks = ["keys": [key.publicJWK(kid: kid)]]
-            let data = try JSONSerialization.data(withJSONObject: jwks, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(
+                withJSONObject: jwks,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
             print(String(decoding: data, as: UTF8.self))
         }
     }

@@ -44,8 +44,16 @@ import Testing
     static let indefinite: [(String, CBORValue)] = [
         ("5f42010243030405ff", .bytes([1, 2, 3, 4, 5])),
         ("7f657374726561646d696e67ff", .text("streaming")),
-        ("9f018202039f0405ffff", .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])])),
-        ("bf61610161629f0203ffff", .map([CBORMapEntry(.text("a"), .unsigned(1)), CBORMapEntry(.text("b"), .array([.unsigned(2), .unsigned(3)]))])),
+        (
+            "9f018202039f0405ffff",
+            .array([.unsigned(1), .array([.unsigned(2), .unsigned(3)]), .array([.unsigned(4), .unsigned(5)])])
+        ),
+        (
+            "bf61610161629f0203ffff",
+            .map([
+                CBORMapEntry(.text("a"), .unsigned(1)), CBORMapEntry(.text("b"), .array([.unsigned(2), .unsigned(3)])),
+            ])
+        ),
     ]
 
     @Test(arguments: indefinite)

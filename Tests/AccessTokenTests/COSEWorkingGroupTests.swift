@@ -27,7 +27,9 @@ struct COSEExample: CustomTestStringConvertible, Sendable {
         return COSEExample(
             name: url.deletingPathExtension().lastPathComponent,
             cbor: bytes(hex: output["cbor"] as! String)!,
-            toBeSigned: ((json["intermediates"] as? [String: Any])?["ToBeSign_hex"] as? String).flatMap { bytes(hex: $0) },
+            toBeSigned: ((json["intermediates"] as? [String: Any])?["ToBeSign_hex"] as? String).flatMap {
+                bytes(hex: $0)
+            },
             externalAAD: (sign0?["external"] as? String).flatMap { bytes(hex: $0) } ?? [],
             key: (sign0?["key"] as? [String: Any])?.compactMapValues { $0 as? String },
             alg: sign0?["alg"] as? String,
@@ -101,7 +103,9 @@ struct COSEExample: CustomTestStringConvertible, Sendable {
     @Test func rejectsUnknownAlgorithms() throws {
         for name in ["sign-fail-03", "sign-fail-04"] {
             let example = COSEExample.all.first { $0.name == name }!
-            #expect(throws: COSEError.self) { try COSESign1(cbor: example.cbor).verify(with: try example.verificationKey()) }
+            #expect(throws: COSEError.self) {
+                try COSESign1(cbor: example.cbor).verify(with: try example.verificationKey())
+            }
             let message = try COSESign1(cbor: example.cbor)
             #expect(throws: COSEError.self) { try message.algorithm(protectedOnly: false) }
         }

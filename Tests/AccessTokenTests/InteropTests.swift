@@ -20,13 +20,16 @@ import Testing
         let keyFile = try write(key.privateJWK(kid: "py-1"), in: dir)
         let exp = Int(Date().timeIntervalSince1970) + 600
         let result = try runTool(
-            "python3", [Self.script, "issue", keyFile, "hq.example", "m-py", "LOC/D1", "\(exp)", "00112233445566778899"]
+            "python3",
+            [Self.script, "issue", keyFile, "hq.example", "m-py", "LOC/D1", "\(exp)", "00112233445566778899"]
         )
         #expect(result.status == 0, "\(result.stderr)")
         let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let keys = try keySet([(key, "py-1", [:])])
         let verdict = PassVerifier(keys: keys, issuer: "hq.example").verify(
-            text, door: "LOC/D1", now: Date().timeIntervalSince1970
+            text,
+            door: "LOC/D1",
+            now: Date().timeIntervalSince1970
         )
         #expect(verdict.reason == .granted, "\(verdict.detail)")
         #expect(verdict.claims?.member == "m-py")
@@ -40,8 +43,15 @@ import Testing
         let keyFile = try write(key.publicJWK(kid: "sw-1"), in: dir)
         let t = Date().timeIntervalSince1970.rounded(.down)
         let pass = PassClaims(
-            issuer: "hq.example", member: "m-swift", audience: ["LOC"], expiresAt: t + 600, notBefore: t - 10,
-            issuedAt: t - 10, passID: Array(repeating: 0xAB, count: 16), bookingID: "b-1", maxUses: 3
+            issuer: "hq.example",
+            member: "m-swift",
+            audience: ["LOC"],
+            expiresAt: t + 600,
+            notBefore: t - 10,
+            issuedAt: t - 10,
+            passID: Array(repeating: 0xAB, count: 16),
+            bookingID: "b-1",
+            maxUses: 3
         )
         let text = try PassIssuer(key: key, kid: "sw-1").issue(pass)
         let result = try runTool("python3", [Self.script, "verify", keyFile, text])
@@ -59,7 +69,11 @@ import Testing
         let keyFile = try write(key.publicJWK(kid: "sw-1"), in: dir)
         let t = Date().timeIntervalSince1970.rounded(.down)
         let pass = PassClaims(
-            issuer: "hq.example", member: "m", audience: ["LOC"], expiresAt: t + 600, passID: Array(repeating: 1, count: 8)
+            issuer: "hq.example",
+            member: "m",
+            audience: ["LOC"],
+            expiresAt: t + 600,
+            passID: Array(repeating: 1, count: 8)
         )
         let other = SigningKey.generate(.es256)
         let text = try PassIssuer(key: other, kid: "sw-1").issue(pass)

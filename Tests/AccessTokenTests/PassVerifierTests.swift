@@ -22,8 +22,15 @@ func claims(
     uses: UInt64? = nil
 ) -> PassClaims {
     PassClaims(
-        issuer: "hq.example", member: "m-1", audience: aud, expiresAt: exp, notBefore: nbf, issuedAt: iat,
-        passID: Array(0..<16), bookingID: "b-9", maxUses: uses
+        issuer: "hq.example",
+        member: "m-1",
+        audience: aud,
+        expiresAt: exp,
+        notBefore: nbf,
+        issuedAt: iat,
+        passID: Array(0..<16),
+        bookingID: "b-9",
+        maxUses: uses
     )
 }
 
@@ -61,7 +68,8 @@ func claims(
     }
 
     static let skewEdges: [(Double, AccessReason)] = [
-        (now + 3600 + 59, .granted), (now + 3600 + 60, .expired), (now - 60 - 61, .notYetValid), (now - 60 - 60, .granted),
+        (now + 3600 + 59, .granted), (now + 3600 + 60, .expired), (now - 60 - 61, .notYetValid),
+        (now - 60 - 60, .granted),
     ]
 
     @Test(arguments: skewEdges)
@@ -75,7 +83,9 @@ func claims(
         #expect(verifier.verify(text, door: "HQ1/FRONT", now: now + 3600 + 1).reason == .expired)
     }
 
-    static let doors: [(String, AccessReason)] = [("HQ1/FRONT", .granted), ("HQ1/BACK", .wrongDoor), ("HQ2/FRONT", .wrongDoor)]
+    static let doors: [(String, AccessReason)] = [
+        ("HQ1/FRONT", .granted), ("HQ1/BACK", .wrongDoor), ("HQ2/FRONT", .wrongDoor),
+    ]
 
     @Test(arguments: doors)
     func matchesDoorOrLocation(door: String, reason: AccessReason) throws {
@@ -118,14 +128,19 @@ func claims(
         let set = try PassKeySet(jwks: Data(jwks.utf8))
         #expect(set.keys.isEmpty && set.rejected.count == 1)
         let text = try PassIssuer(key: Self.es, kid: "k1").issue(claims())
-        #expect(PassVerifier(keys: set, issuer: "hq.example").verify(text, door: "HQ1/FRONT", now: now).reason == .unknownKey)
+        #expect(
+            PassVerifier(keys: set, issuer: "hq.example").verify(text, door: "HQ1/FRONT", now: now).reason
+                == .unknownKey
+        )
     }
 
     @Test func rejectsADocumentThatIsNotAJWKS() {
         #expect(throws: KeySetError.self) { try PassKeySet(jwks: Data("[1,2]".utf8)) }
     }
 
-    static let windowCases: [(Double, AccessReason)] = [(now - 100, .granted), (now - 7200, .unknownKey), (now + 10, .unknownKey)]
+    static let windowCases: [(Double, AccessReason)] = [
+        (now - 100, .granted), (now - 7200, .unknownKey), (now + 10, .unknownKey),
+    ]
 
     @Test(arguments: windowCases)
     func keyWindowBoundsIssuedAt(iat: Double, reason: AccessReason) throws {

@@ -14,16 +14,21 @@ func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
 }
 
 @Suite struct TokenVerifyCommandTests {
+    /// Runs `token verify` on a shared vector's keys, door, issuer and clock.
+    func verify(_ vector: AG1Vector, text: String, input: String? = nil) throws -> ProcessResult {
+        let keys = try TestPaths.temporaryDirectory().appendingPathComponent("keys.json")
+        try vector.keys.write(to: keys)
+        let arguments = [
+            "token", "verify", "--keys", keys.path, "--door", vector.door, "--issuer", vector.issuer,
+            "--at", "\(vector.at)", text,
+        ]
+        return try run(TestPaths.productsDirectory.appendingPathComponent("gatewayctl"), arguments, input: input)
+    }
+
     /// The exact contract for HQ integrators: every shared AG1 case through the CLI.
     @Test(arguments: AG1Vectors.all)
     func decidesTheSharedVectors(vector: AG1Vector) throws {
-        let dir = try TestPaths.temporaryDirectory()
-        let keys = dir.appendingPathComponent("keys.json")
-        try vector.keys.write(to: keys)
-        let result = try gatewayctl(
-            "token", "verify", "--keys", keys.path, "--door", vector.door, "--issuer", vector.issuer,
-            "--at", "\(vector.at)", vector.qr
-        )
+        let result = try verify(vector, text: vector.qr)
         let output = try jsonObject(result.stdout)
         #expect(output["reason"] as? String == vector.expectReason, "\(output["detail"] ?? "")")
         #expect(output["granted"] as? Bool == vector.expectGranted)
@@ -32,13 +37,7 @@ func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
 
     @Test func readsThePassFromStandardInput() throws {
         let vector = try #require(AG1Vectors.all.first { $0.expectGranted })
-        let dir = try TestPaths.temporaryDirectory()
-        let keys = dir.appendingPathComponent("keys.json")
-        try vector.keys.write(to: keys)
-        let result = try gatewayctl(
-            "token", "verify", "--keys", keys.path, "--door", vector.door, "--issuer", vector.issuer,
-            "--at", "\(vector.at)", "-", input: vector.qr + "\n"
-        )
+        let result = try verify(vector, text: "-", input: vector.qr + "\n")
         #expect(result.status == 0)
         #expect(try jsonObject(result.stdout)["pass"] is String)
     }
@@ -74,18 +73,39 @@ func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
         try Data(keygen.stdout.utf8).write(to: jwks)
 
         let issued = try gatewayctl(
-            "token", "issue", "--key", privateKey, "--issuer", "hq.example", "--member", "m-42", "--door", "LOC/D1",
-            "--valid-from", "1800000000", "--valid-until", "1800003600", "--booking", "b-7", "--uses", "2",
-            "--pass-id", "0011223344556677"
+            "token",
+            "issue",
+            "--key",
+            privateKey,
+            "--issuer",
+            "hq.example",
+            "--member",
+            "m-42",
+            "--door",
+            "LOC/D1",
+            "--valid-from",
+            "1800000000",
+            "--valid-until",
+            "1800003600",
+            "--booking",
+            "b-7",
+            "--uses",
+            "2",
+            "--pass-id",
+            "0011223344556677"
         )
         #expect(issued.status == 0, "\(issued.stderr)")
         let text = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(text.hasPrefix("AG1:"))
 
-        let verified = try gatewayctl(
-            "token", "verify", "--keys", jwks.path, "--door", "LOC/D1", "--issuer", "hq.example", "--at", "1800000100",
-            text
-        )
+        func verify(at time: String) throws -> ProcessResult {
+            let arguments = [
+                "token", "verify", "--keys", jwks.path, "--door", "LOC/D1", "--issuer", "hq.example", "--at", time,
+                text,
+            ]
+            return try run(TestPaths.productsDirectory.appendingPathComponent("gatewayctl"), arguments)
+        }
+        let verified = try verify(at: "1800000100")
         #expect(verified.status == 0)
         let output = try jsonObject(verified.stdout)
         #expect(output["member"] as? String == "m-42")
@@ -93,18 +113,27 @@ func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
         #expect(output["booking"] as? String == "b-7")
         #expect(output["max_uses"] as? Int == 2)
 
-        let late = try gatewayctl(
-            "token", "verify", "--keys", jwks.path, "--door", "LOC/D1", "--issuer", "hq.example", "--at", "1800009999",
-            text
-        )
+        let late = try verify(at: "1800009999")
         #expect(late.status == 1)
         #expect(try jsonObject(late.stdout)["reason"] as? String == "expired")
     }
 
     @Test func refusesAnInvertedValidityWindow() throws {
         let result = try gatewayctl(
-            "token", "issue", "--key", "/dev/null", "--issuer", "i", "--member", "m", "--door", "L/D",
-            "--valid-from", "20", "--valid-until", "10"
+            "token",
+            "issue",
+            "--key",
+            "/dev/null",
+            "--issuer",
+            "i",
+            "--member",
+            "m",
+            "--door",
+            "L/D",
+            "--valid-from",
+            "20",
+            "--valid-until",
+            "10"
         )
         #expect(result.status == 2)
         #expect(result.stderr.contains("--valid-until"))
@@ -145,7 +174,14 @@ func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
         let notPGM = dir.appendingPathComponent("note.txt")
         try Data("hello".utf8).write(to: notPGM)
 
-        let result = try gatewayctl("qr", "decode", "--json", blank.path, notPGM.path, dir.appendingPathComponent("missing").path)
+        let result = try gatewayctl(
+            "qr",
+            "decode",
+            "--json",
+            blank.path,
+            notPGM.path,
+            dir.appendingPathComponent("missing").path
+        )
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 3)
         #expect(try jsonObject(lines[0])["texts"] as? [String] == [])
@@ -167,12 +203,16 @@ func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
         let images = TestPaths.sharedFiles(in: "vectors/dcc", ext: "pgm")
         #expect(!images.isEmpty)
         let result = try run(
-            TestPaths.productsDirectory.appendingPathComponent("gatewayctl"), ["qr", "decode", "--json"] + images.map(\.path)
+            TestPaths.productsDirectory.appendingPathComponent("gatewayctl"),
+            ["qr", "decode", "--json"] + images.map(\.path)
         )
         #expect(result.status == 0)
         for (image, line) in zip(images, result.stdout.split(separator: "\n")) {
             let json = try readJSON(image.deletingPathExtension().appendingPathExtension("json")) as! [String: Any]
-            #expect(try jsonObject(line)["texts"] as? [String] == [json["prefixed"] as! String], "\(image.lastPathComponent)")
+            #expect(
+                try jsonObject(line)["texts"] as? [String] == [json["prefixed"] as! String],
+                "\(image.lastPathComponent)"
+            )
         }
     }
 }

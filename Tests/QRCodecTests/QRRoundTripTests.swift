@@ -107,3 +107,35 @@ func frame(with code: GreyImage, background: UInt8 = 128) -> GreyImage {
         #expect(texts == [expected])
     }
 }
+
+@Suite struct QRStreamScannerTests {
+    @Test func findsADarkModeCodeByTheSecondFrame() throws {
+        let still = frame(
+            with: try QRMatrix.encode(text: passSizedText).image(moduleSize: 4).inverted(),
+            background: 20
+        )
+        var stream = try QRStreamScanner()
+        #expect(stream.scan(still).isEmpty)
+        #expect(stream.scan(still).map(\.text) == [passSizedText])
+        // It stays in the polarity that found the code.
+        #expect(stream.nextPolarity == .inverted)
+        #expect(stream.scan(still).map(\.text) == [passSizedText])
+    }
+
+    @Test func scansEachEmptyFrameOnceAlternating() throws {
+        var stream = try QRStreamScanner()
+        let empty = GreyImage(width: 320, height: 240, fill: 128)
+        var seen: [Polarity] = []
+        for _ in 0..<4 {
+            seen.append(stream.nextPolarity)
+            #expect(stream.scan(empty).isEmpty)
+        }
+        #expect(seen == [.normal, .inverted, .normal, .inverted])
+    }
+
+    @Test func keepsFindingANormalCodeEveryFrame() throws {
+        let still = frame(with: try QRMatrix.encode(text: passSizedText).image(moduleSize: 3))
+        var stream = try QRStreamScanner()
+        for _ in 0..<3 { #expect(stream.scan(still).map(\.text) == [passSizedText]) }
+    }
+}

@@ -1,0 +1,52 @@
+import AccessToken
+import Foundation
+
+// ag-bench: times full AG1 pass verification (text → Base45 → CBOR → COSE → signature → claims → decision).
+// Prints one JSON object; scripts/bench.py turns it into docs/BENCHMARKS.md.
+
+let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 3000
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+func measure(_ alg: COSEAlgorithm) throws -> [String: Double] {
+    let key = SigningKey.generate(alg)
+    let now = Date().timeIntervalSince1970.rounded(.down)
+    let claims = PassClaims(
+        issuer: "hq.bench.example",
+        member: "m-bench-000001",
+        audience: ["LOC1/D1"],
+        expiresAt: now + 3600,
+        notBefore: now - 60,
+        issuedAt: now - 60,
+        passID: Array(repeating: 7, count: 16),
+        bookingID: "b-bench-1"
+    )
+    let text = try PassIssuer(key: key, kid: "bench-1").issue(claims)
+    let jwks = try JSONSerialization.data(withJSONObject: ["keys": [key.publicJWK(kid: "bench-1")]])
+    let verifier = PassVerifier(keys: try PassKeySet(jwks: jwks), issuer: "hq.bench.example")
+    let clock = ContinuousClock()
+    var samples: [Double] = []
+    samples.reserveCapacity(iterations)
+    for i in 0..<(iterations + 100) {
+        let start = clock.now
+        let verdict = verifier.verify(text, door: "LOC1/D1", now: now)
+        let elapsed = clock.now - start
+        precondition(verdict.granted, "benchmark pass was not granted: \(verdict.detail)")
+        // The first 100 runs warm caches and are not counted.
+        if i >= 100 {
+            samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+        }
+    }
+    samples.sort()
+    return ["median_us": percentile(samples, 0.5), "p95_us": percentile(samples, 0.95), "chars": Double(text.count)]
+}
+
+let results: [String: Any] = [
+    "iterations": iterations,
+    "ES256": try measure(.es256),
+    "Ed25519": try measure(.edDSA),
+]
+let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
+print(String(decoding: data, as: UTF8.self))

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""make bench: decode and verification benchmarks, written to docs/BENCHMARKS.md.
+
+Decoding: a corpus from ../shared/tools/qrcorpus/gen_corpus.py, timed on one core (taskset -c 0)
+with `gatewayctl qr decode --json` (its `ms` is the decode alone) and, in the same run, with the
+plain-zbar C harness zbar_bench.c. Verification: ag-bench, full AG1 verification per pass.
+"""
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+REPEATS = 3  # gatewayctl passes over the corpus; the median per frame is kept
+ZBAR_REPEATS = 5
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, **kw)
+
+
+def one_core(cmd):
+    return ["taskset", "-c", "0"] + cmd if shutil_which("taskset") else cmd
+
+
+def shutil_which(name):
+    from shutil import which
+    return which(name)
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, round((len(s) - 1) * p))]
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True, help="directory holding release gatewayctl and ag-bench")
+    ap.add_argument("--shared", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--corpus", default="/tmp/ag-corpus")
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+
+    tools = os.path.join(args.shared, "tools", "qrcorpus")
+    manifest = os.path.join(args.corpus, "manifest.tsv")
+    if not os.path.exists(manifest):
+        cmd = [sys.executable, os.path.join(tools, "gen_corpus.py"), "--out", args.corpus]
+        if args.seed is not None:
+            cmd += ["--seed", str(args.seed)]
+        print("generating corpus:", " ".join(cmd), flush=True)
+        sh(cmd)
+
+    frames = []
+    with open(manifest) as f:
+        reader = csv.reader(f, delimiter="\t")
+        header = next(reader)
+        for row in reader:
+            rec = dict(zip(header, row))
+            frames.append(rec)
+    payload = {k: open(os.path.join(args.corpus, f"payload_{k}.txt")).read() for k in "AB"}
+    cols = list(frames[0].keys())
+    id_key, path_key, w_key, h_key, pay_key, var_key = cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]
+
+    def frame_path(rec):
+        p = rec[path_key]
+        return p if os.path.isabs(p) else os.path.join(args.corpus, p)
+
+    # Plain zbar, same frames, same run.
+    build = os.path.join(os.path.dirname(os.path.abspath(args.out)), "..", ".build-bench")
+    os.makedirs(build, exist_ok=True)
+    zbar_bin = os.path.join(build, "zbar_bench")
+    cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "zbar"], capture_output=True, text=True).stdout.split()
+    sh(["gcc", "-O2", "-Wall", "-o", zbar_bin, os.path.join(tools, "zbar_bench.c")] + cflags)
+    zbar_csv = os.path.join(build, "zbar.csv")
+    print("timing plain zbar ...", flush=True)
+    sh(one_core([zbar_bin, manifest, args.corpus, zbar_csv, str(ZBAR_REPEATS)]))
+    zbar = {}
+    with open(zbar_csv) as f:
+        for row in csv.DictReader(f):
+            zbar.setdefault(row["decoder"], {})[row["id"]] = (row["ok"] == "1", float(row["median_ms"]), row["wrong"] == "1")
+
+    # gatewayctl qr decode --json, several passes, one core.
+    ctl = os.path.join(args.bin, "gatewayctl")
+    paths = [frame_path(r) for r in frames]
+    times = {r[id_key]: [] for r in frames}
+    ours = {}
+    print("timing gatewayctl qr decode ...", flush=True)
+    for _ in range(REPEATS):
+        proc = subprocess.run(one_core([ctl, "qr", "decode", "--json"] + paths), capture_output=True, text=True)
+        # Exit status 1 only means some frames held no readable code.
+        if proc.returncode not in (0, 1):
+            sys.exit(f"gatewayctl failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        out = proc.stdout
+        lines = [json.loads(l) for l in out.splitlines()]
+        assert len(lines) == len(frames), "gatewayctl printed one line per frame"
+        for rec, line in zip(frames, lines):
+            fid = rec[id_key]
+            times[fid].append(line["ms"])
+            expected = payload[rec[pay_key][0]]
+            ok = expected in line["texts"]
+            wrong = any(t != expected for t in line["texts"])
+            ours[fid] = (ok, None, wrong)
+    for fid in ours:
+        ok, _, wrong = ours[fid]
+        ours[fid] = (ok, statistics.median(times[fid]), wrong)
+
+    decoders = [("gatewayctl (zbar, normal then inverted)", ours)] + [
+        (f"plain zbar {name}", zbar[name]) for name in ["zbar_d1", "zbar_d1_inv", "zbar_d2", "zbar_d3"] if name in zbar
+    ]
+
+    def summary(results, subset):
+        ids = [r[id_key] for r in subset]
+        ok = sum(1 for i in ids if results[i][0])
+        wrong = sum(1 for i in ids if results[i][2])
+        ms = [results[i][1] for i in ids]
+        return ok / len(ids) * 100, statistics.median(ms), pct(ms, 0.95), wrong
+
+    sizes = sorted({(int(r[w_key]), int(r[h_key])) for r in frames})
+    variants = sorted({r[var_key] for r in frames})
+
+    verify = json.loads(subprocess.run(one_core([os.path.join(args.bin, "ag-bench"), "3000"]), capture_output=True,
+                                       text=True, check=True).stdout)
+
+    lines = []
+    lines.append("# Benchmarks\n")
+    lines.append(f"Written by `make bench` on {datetime.date.today().isoformat()}.\n")
+    lines.append(f"- Machine: {machine()}. Shared and noisy: compare medians and ratios, not single figures.")
+    lines.append("- Every timing is on one core (`taskset -c 0`), release build.")
+    lines.append(f"- Corpus: `gen_corpus.py` from `../shared/tools/qrcorpus`, {len(frames)} frames"
+                 f"{'' if args.seed is None else f', seed {args.seed}'} (default seed unless noted).")
+    lines.append(f"- gatewayctl: `qr decode --json`, whose `ms` is the decode alone; median of {REPEATS} passes per frame.")
+    lines.append(f"- plain zbar: `zbar_bench.c` in the same run, median of {ZBAR_REPEATS} scans per frame.\n")
+    lines.append("## QR decoding\n")
+    for (w, h) in sizes:
+        subset = [r for r in frames if int(r[w_key]) == w and int(r[h_key]) == h]
+        lines.append(f"### {w}×{h} ({len(subset)} frames)\n")
+        lines.append("| decoder | success | median ms | p95 ms | wrong payloads |")
+        lines.append("|---|---|---|---|---|")
+        for name, res in decoders:
+            s, med, p95, wrong = summary(res, subset)
+            lines.append(f"| {name} | {s:.1f} % | {med:.2f} | {p95:.2f} | {wrong} |")
+        lines.append("")
+    lines.append("### Success by variant, all sizes\n")
+    lines.append("| variant | frames | " + " | ".join(n for n, _ in decoders) + " |")
+    lines.append("|---|---|" + "---|" * len(decoders))
+    for v in variants:
+        subset = [r for r in frames if r[var_key] == v]
+        cells = [f"{summary(res, subset)[0]:.0f} %" for _, res in decoders]
+        lines.append(f"| {v} | {len(subset)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("## AG1 pass verification\n")
+    lines.append("Full path per pass: text → Base45 → CBOR → COSE_Sign1 → signature → claims → decision; "
+                 f"{verify['iterations']} passes after 100 warm-up runs.\n")
+    lines.append("| algorithm | pass length | median µs | p95 µs |")
+    lines.append("|---|---|---|---|")
+    for alg in ["ES256", "Ed25519"]:
+        r = verify[alg]
+        lines.append(f"| {alg} | {int(r['chars'])} chars | {r['median_us']:.1f} | {r['p95_us']:.1f} |")
+    lines.append("")
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-notes.md")
+    if os.path.exists(notes):
+        lines.append(open(notes).read().rstrip() + "\n")
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines))
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
