@@ -35,7 +35,7 @@ public struct AG1Pass: Sendable {
         guard !body.isEmpty else { throw malformed("pass text is empty after \(AG1.prefix)") }
         let cose: [UInt8]
         do { cose = try Base45.decode(Substring(body)) } catch { throw malformed(error.description) }
-        do throws(COSEError) {
+        do throws(AccessTokenError) {
             message = try COSESign1(cbor: cose, decoder: CBORDecoder(limits: .init(maxDepth: 8, maxItems: 512)))
             guard message.payload != nil else { throw .detachedPayload }
             try message.checkCritical()
@@ -170,7 +170,7 @@ public struct PassIssuer: Sendable {
     }
 
     /// Signs `claims` and returns the QR text.
-    public func issue(_ claims: PassClaims) throws(COSEError) -> String {
+    public func issue(_ claims: PassClaims) throws(AccessTokenError) -> String {
         guard key.publicKey.fits(algorithm) else { throw .keyMismatch("\(algorithm.name) with this key") }
         let kidEntry = CBORMapEntry(.int(COSEHeader.kid), .bytes(Array(kid.utf8)))
         var protected = [CBORMapEntry(.int(COSEHeader.alg), .int(algorithm.rawValue))]

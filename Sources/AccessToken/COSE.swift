@@ -22,38 +22,6 @@ public enum COSEAlgorithm: Int64, Sendable, CaseIterable {
     }
 }
 
-/// Why a COSE structure could not be parsed or verified.
-public enum COSEError: Error, Sendable, Equatable, CustomStringConvertible {
-    case cbor(CBORError)
-    /// The item is another COSE message type (MAC0, Encrypt0, multi-signer Sign, …).
-    case notSign1(String)
-    case unexpectedTag(UInt64)
-    case malformed(String)
-    /// The critical header names a parameter this implementation does not understand.
-    case unknownCritical(String)
-    case missingAlgorithm
-    case unsupportedAlgorithm(String)
-    /// The key's type or curve does not fit the algorithm.
-    case keyMismatch(String)
-    case detachedPayload
-    case badSignature
-
-    public var description: String {
-        switch self {
-        case .cbor(let e): return "not valid CBOR: \(e)"
-        case .notSign1(let kind): return "\(kind) is not a COSE_Sign1 message"
-        case .unexpectedTag(let t): return "unexpected CBOR tag \(t)"
-        case .malformed(let why): return "malformed COSE_Sign1: \(why)"
-        case .unknownCritical(let p): return "critical header parameter \(p) is not understood"
-        case .missingAlgorithm: return "no alg header parameter"
-        case .unsupportedAlgorithm(let a): return "unsupported algorithm \(a)"
-        case .keyMismatch(let why): return "key does not fit the algorithm: \(why)"
-        case .detachedPayload: return "the payload is detached"
-        case .badSignature: return "the signature does not verify"
-        }
-    }
-}
-
 /// COSE header labels used here (RFC 9052 §3.1).
 public enum COSEHeader {
     public static let alg: Int64 = 1
@@ -86,13 +54,13 @@ public struct COSESign1: Sendable, Equatable {
     public var tags: [UInt64]
 
     /// Parses a COSE_Sign1, tagged (18), untagged, or wrapped in the CWT tag (61).
-    public init(cbor bytes: [UInt8], decoder: CBORDecoder = CBORDecoder()) throws(COSEError) {
+    public init(cbor bytes: [UInt8], decoder: CBORDecoder = CBORDecoder()) throws(AccessTokenError) {
         let item: CBORValue
         do { item = try decoder.decode(bytes) } catch { throw .cbor(error) }
         try self.init(item: item)
     }
 
-    public init(item: CBORValue) throws(COSEError) {
+    public init(item: CBORValue) throws(AccessTokenError) {
         var value = item
         var tags: [UInt64] = []
         while case .tagged(let tag, let inner) = value {
@@ -113,10 +81,10 @@ public struct COSESign1: Sendable, Equatable {
         if !protectedBytes.isEmpty {
             do {
                 guard case .map(let m) = try CBORDecoder().decode(protectedBytes) else {
-                    throw COSEError.malformed("protected header is not a map")
+                    throw AccessTokenError.malformed("protected header is not a map")
                 }
                 protected = m
-            } catch let error as COSEError {
+            } catch let error as AccessTokenError {
                 throw error
             } catch let error as CBORError {
                 throw .cbor(error)
@@ -159,7 +127,7 @@ public struct COSESign1: Sendable, Equatable {
     public var kid: [UInt8]? { header(COSEHeader.kid)?.bytesValue }
 
     /// The Sig_structure bytes that the signature covers (RFC 9052 §4.4).
-    public func toBeSigned(externalAAD: [UInt8] = []) throws(COSEError) -> [UInt8] {
+    public func toBeSigned(externalAAD: [UInt8] = []) throws(AccessTokenError) -> [UInt8] {
         guard let payload else { throw .detachedPayload }
         // An empty protected map is signed as a zero-length bstr (RFC 9052 §3), however it was sent;
         // the working group's sign-pass-01 vector requires this.
@@ -181,7 +149,7 @@ public struct COSESign1: Sendable, Equatable {
     /// Checks `crit` (RFC 9052 §3.1): it must be protected, non-empty, and name only `understood` labels.
     public func checkCritical(
         understood: Set<Int64> = [COSEHeader.alg, COSEHeader.contentType, COSEHeader.kid]
-    ) throws(COSEError) {
+    ) throws(AccessTokenError) {
         if unprotected[label: COSEHeader.crit] != nil { throw .malformed("crit must be protected") }
         guard let crit = protected[label: COSEHeader.crit] else { return }
         guard case .array(let labels) = crit, !labels.isEmpty else { throw .malformed("crit is not a non-empty array") }
@@ -192,7 +160,7 @@ public struct COSESign1: Sendable, Equatable {
     }
 
     /// The algorithm named in `bucket` headers, or thrown as unsupported.
-    public func algorithm(protectedOnly: Bool) throws(COSEError) -> COSEAlgorithm {
+    public func algorithm(protectedOnly: Bool) throws(AccessTokenError) -> COSEAlgorithm {
         guard let value = protectedOnly ? protected[label: COSEHeader.alg] : header(COSEHeader.alg) else {
             throw .missingAlgorithm
         }

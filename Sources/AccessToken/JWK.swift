@@ -1,23 +1,6 @@
 import Crypto
 import Foundation
 
-/// Why a JWK or JWKS document was refused.
-public enum KeySetError: Error, Sendable, Equatable, CustomStringConvertible {
-    case notJSON(String)
-    case missingMember(String)
-    case badMember(String, String)
-    case unsupportedKey(String)
-
-    public var description: String {
-        switch self {
-        case .notJSON(let why): return "not a JSON key document: \(why)"
-        case .missingMember(let m): return "JWK member \"\(m)\" is missing"
-        case .badMember(let m, let why): return "JWK member \"\(m)\" is invalid: \(why)"
-        case .unsupportedKey(let why): return "unsupported key: \(why)"
-        }
-    }
-}
-
 /// The members of a JWK (RFC 7517) that this package reads.
 struct JWKMembers: Decodable {
     var kty: String?
@@ -75,7 +58,7 @@ public struct PassKey: Sendable {
 public struct PassKeySet: Sendable {
     public var keys: [PassKey]
     /// Keys that were present but unusable, with the reason, for diagnostics.
-    public var rejected: [(kid: String?, reason: KeySetError)]
+    public var rejected: [(kid: String?, reason: AccessTokenError)]
 
     public init(keys: [PassKey] = []) {
         self.keys = keys
@@ -83,7 +66,7 @@ public struct PassKeySet: Sendable {
     }
 
     /// Parses a JWKS document. Only a document that is not a JWKS at all throws.
-    public init(jwks data: Data) throws(KeySetError) {
+    public init(jwks data: Data) throws(AccessTokenError) {
         let document: JWKSMembers
         do {
             document = try JSONDecoder().decode(JWKSMembers.self, from: data)
@@ -107,7 +90,7 @@ public struct PassKeySet: Sendable {
 }
 
 extension PassKey {
-    init(members m: JWKMembers) throws(KeySetError) {
+    init(members m: JWKMembers) throws(AccessTokenError) {
         guard let kid = m.kid else { throw .missingMember("kid") }
         guard let kty = m.kty else { throw .missingMember("kty") }
         if let use = m.use, use != "sig" { throw .unsupportedKey("\"use\":\"\(use)\" is not a signing key") }
@@ -134,7 +117,7 @@ extension PassKey {
     }
 }
 
-private func base64URLMember(_ value: String?, _ name: String) throws(KeySetError) -> [UInt8] {
+private func base64URLMember(_ value: String?, _ name: String) throws(AccessTokenError) -> [UInt8] {
     guard let value else { throw .missingMember(name) }
     guard let bytes = Base64URL.decode(value) else { throw .badMember(name, "not base64url") }
     return bytes
@@ -143,7 +126,7 @@ private func base64URLMember(_ value: String?, _ name: String) throws(KeySetErro
 extension SigningKey {
     /// Loads a private JWK: EC P-256 (`d`, `x`, `y`) or OKP Ed25519 (`d`, `x`).
     /// Returns the key and the JWK's `kid`.
-    public static func fromJWK(_ data: Data) throws(KeySetError) -> (key: SigningKey, kid: String) {
+    public static func fromJWK(_ data: Data) throws(AccessTokenError) -> (key: SigningKey, kid: String) {
         let m: JWKMembers
         do { m = try JSONDecoder().decode(JWKMembers.self, from: data) } catch {
             throw .notJSON("\(error)")

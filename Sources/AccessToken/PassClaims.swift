@@ -63,17 +63,17 @@ public struct PassClaims: Sendable, Equatable {
 
 extension PassClaims {
     /// Parses a CWT claims map. A missing required claim, or a claim of the wrong type, throws.
-    public init(cwt payload: [UInt8]) throws(COSEError) {
+    public init(cwt payload: [UInt8]) throws(AccessTokenError) {
         let value: CBORValue
         do { value = try CBORDecoder().decode(payload) } catch { throw .malformed("payload: \(error)") }
         guard case .map(let map) = value else { throw .malformed("payload is not a CBOR map") }
 
-        func text(_ label: Int64, _ name: String) throws(COSEError) -> String? {
+        func text(_ label: Int64, _ name: String) throws(AccessTokenError) -> String? {
             guard let v = map[label: label] else { return nil }
             guard case .text(let s) = v else { throw .malformed("\(name) is not a text string") }
             return s
         }
-        func date(_ label: Int64, _ name: String) throws(COSEError) -> Double? {
+        func date(_ label: Int64, _ name: String) throws(AccessTokenError) -> Double? {
             guard let v = map[label: label] else { return nil }
             switch v {
             case .unsigned, .negative:
@@ -83,7 +83,7 @@ extension PassClaims {
             default: throw .malformed("\(name) is not a NumericDate")
             }
         }
-        func required<T>(_ value: T?, _ name: String) throws(COSEError) -> T {
+        func required<T>(_ value: T?, _ name: String) throws(AccessTokenError) -> T {
             guard let value else { throw .malformed("required claim \(name) is missing") }
             return value
         }
@@ -94,8 +94,8 @@ extension PassClaims {
         case .text(let s):
             audience = [s]
         case .array(let items):
-            audience = try items.map { (item: CBORValue) throws(COSEError) -> String in
-                guard case .text(let s) = item else { throw COSEError.malformed("aud holds a non-text entry") }
+            audience = try items.map { (item: CBORValue) throws(AccessTokenError) -> String in
+                guard case .text(let s) = item else { throw AccessTokenError.malformed("aud holds a non-text entry") }
                 return s
             }
             guard !audience.isEmpty else { throw .malformed("aud is an empty array") }

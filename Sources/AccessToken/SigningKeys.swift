@@ -8,7 +8,7 @@ public enum VerificationKey: Sendable {
     case ed25519(Curve25519.Signing.PublicKey)
 
     /// Loads an EC public key from its affine coordinates.
-    public init(curve: String, x: [UInt8], y: [UInt8]) throws(COSEError) {
+    public init(curve: String, x: [UInt8], y: [UInt8]) throws(AccessTokenError) {
         let point = [0x04] + x + y
         do {
             switch (curve, x.count, y.count) {
@@ -16,10 +16,10 @@ public enum VerificationKey: Sendable {
             case ("P-384", 48, 48): self = .p384(try P384.Signing.PublicKey(x963Representation: point))
             case ("P-521", 66, 66): self = .p521(try P521.Signing.PublicKey(x963Representation: point))
             case ("P-256", _, _), ("P-384", _, _), ("P-521", _, _):
-                throw COSEError.keyMismatch("\(curve) coordinates of \(x.count) and \(y.count) bytes")
-            default: throw COSEError.keyMismatch("unsupported EC curve \(curve)")
+                throw AccessTokenError.keyMismatch("\(curve) coordinates of \(x.count) and \(y.count) bytes")
+            default: throw AccessTokenError.keyMismatch("unsupported EC curve \(curve)")
             }
-        } catch let error as COSEError {
+        } catch let error as AccessTokenError {
             throw error
         } catch {
             throw .keyMismatch("the \(curve) point is not on the curve")
@@ -27,7 +27,7 @@ public enum VerificationKey: Sendable {
     }
 
     /// Loads an OKP public key (RFC 8037). Only Ed25519 is supported.
-    public init(okpCurve curve: String, x: [UInt8]) throws(COSEError) {
+    public init(okpCurve curve: String, x: [UInt8]) throws(AccessTokenError) {
         guard curve == "Ed25519" else { throw .keyMismatch("unsupported OKP curve \(curve)") }
         do {
             self = .ed25519(try Curve25519.Signing.PublicKey(rawRepresentation: x))
@@ -56,7 +56,7 @@ public enum VerificationKey: Sendable {
 
     /// Verifies `signature` over `message` with `alg`; the key must fit `alg`.
     /// ECDSA signatures are the raw `r || s` form that COSE uses; high-S values are valid.
-    public func verify(_ signature: [UInt8], over message: [UInt8], alg: COSEAlgorithm) throws(COSEError) {
+    public func verify(_ signature: [UInt8], over message: [UInt8], alg: COSEAlgorithm) throws(AccessTokenError) {
         guard fits(alg) else { throw .keyMismatch("\(alg.name) with a \(curveName) key") }
         let valid: Bool
         switch self {
@@ -96,7 +96,7 @@ public enum SigningKey: Sendable {
     }
 
     /// Signs `message`; ECDSA signatures come out as raw `r || s`.
-    public func sign(_ message: [UInt8]) throws(COSEError) -> [UInt8] {
+    public func sign(_ message: [UInt8]) throws(AccessTokenError) -> [UInt8] {
         do {
             switch self {
             case .p256(let k): return Array(try k.signature(for: message).rawRepresentation)
@@ -110,7 +110,7 @@ public enum SigningKey: Sendable {
 
 extension COSESign1 {
     /// Signs the message in place with `key`, binding `externalAAD`.
-    public mutating func sign(with key: SigningKey, externalAAD: [UInt8] = []) throws(COSEError) {
+    public mutating func sign(with key: SigningKey, externalAAD: [UInt8] = []) throws(AccessTokenError) {
         signature = try key.sign(try toBeSigned(externalAAD: externalAAD))
     }
 
@@ -119,7 +119,7 @@ extension COSESign1 {
     /// The generic layer takes `alg` from either header bucket; profiles that insist on the
     /// protected one check it themselves first.
     @discardableResult
-    public func verify(with key: VerificationKey, externalAAD: [UInt8] = []) throws(COSEError) -> COSEAlgorithm {
+    public func verify(with key: VerificationKey, externalAAD: [UInt8] = []) throws(AccessTokenError) -> COSEAlgorithm {
         try checkCritical()
         let alg = try algorithm(protectedOnly: false)
         try key.verify(signature, over: try toBeSigned(externalAAD: externalAAD), alg: alg)

@@ -40,7 +40,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             let keySet: PassKeySet
-            do { keySet = try PassKeySet(jwks: try readFile(keys)) } catch let error as KeySetError {
+            do { keySet = try PassKeySet(jwks: try readFile(keys)) } catch let error as AccessTokenError {
                 throw UsageFailure("\(keys): \(error)")
             }
             var pass = text
@@ -123,7 +123,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             let loaded: (key: SigningKey, kid: String)
-            do { loaded = try SigningKey.fromJWK(try readFile(key)) } catch let error as KeySetError {
+            do { loaded = try SigningKey.fromJWK(try readFile(key)) } catch let error as AccessTokenError {
                 throw UsageFailure("\(key): \(error)")
             }
             let algorithm = alg.flatMap { name in COSEAlgorithm.allCases.first { $0.name == name } }

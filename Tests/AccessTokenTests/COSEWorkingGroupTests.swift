@@ -83,31 +83,31 @@ struct COSEExample: CustomTestStringConvertible, Sendable {
     func failsWithoutItsExternalAAD(example: COSEExample) throws {
         let message = try COSESign1(cbor: example.cbor)
         let wrongAAD: [UInt8] = example.externalAAD.isEmpty ? [0x00] : []
-        #expect(throws: COSEError.badSignature) {
+        #expect(throws: AccessTokenError.badSignature) {
             try message.verify(with: try example.verificationKey(), externalAAD: wrongAAD)
         }
     }
 
     @Test(arguments: failing)
     func signFailVectorFails(example: COSEExample) throws {
-        #expect(throws: COSEError.self) {
+        #expect(throws: AccessTokenError.self) {
             try COSESign1(cbor: example.cbor).verify(with: try example.verificationKey())
         }
     }
 
     @Test func rejectsWrongCBORTag() {
         let example = COSEExample.all.first { $0.name == "sign-fail-01" }!
-        #expect(throws: COSEError.unexpectedTag(998)) { try COSESign1(cbor: example.cbor) }
+        #expect(throws: AccessTokenError.unexpectedTag(998)) { try COSESign1(cbor: example.cbor) }
     }
 
     @Test func rejectsUnknownAlgorithms() throws {
         for name in ["sign-fail-03", "sign-fail-04"] {
             let example = COSEExample.all.first { $0.name == name }!
-            #expect(throws: COSEError.self) {
+            #expect(throws: AccessTokenError.self) {
                 try COSESign1(cbor: example.cbor).verify(with: try example.verificationKey())
             }
             let message = try COSESign1(cbor: example.cbor)
-            #expect(throws: COSEError.self) { try message.algorithm(protectedOnly: false) }
+            #expect(throws: AccessTokenError.self) { try message.algorithm(protectedOnly: false) }
         }
     }
 
@@ -115,7 +115,7 @@ struct COSEExample: CustomTestStringConvertible, Sendable {
         let ed448 = Self.sign1.filter { $0.key?["crv"] == "Ed448" }
         #expect(!ed448.isEmpty)
         for example in ed448 {
-            #expect(throws: COSEError.keyMismatch("unsupported OKP curve Ed448"), "\(example.name)") {
+            #expect(throws: AccessTokenError.keyMismatch("unsupported OKP curve Ed448"), "\(example.name)") {
                 try example.verificationKey()
             }
             // The message itself parses; only the curve is refused.
@@ -127,7 +127,7 @@ struct COSEExample: CustomTestStringConvertible, Sendable {
         let mismatched = Self.sign1.filter { !$0.algFitsCurve }
         #expect(mismatched.map(\.name) == ["ecdsa-sig-04"])
         for example in mismatched {
-            #expect(throws: COSEError.keyMismatch("ES512 with a P-256 key")) {
+            #expect(throws: AccessTokenError.keyMismatch("ES512 with a P-256 key")) {
                 try COSESign1(cbor: example.cbor).verify(with: try example.verificationKey())
             }
         }
@@ -136,7 +136,7 @@ struct COSEExample: CustomTestStringConvertible, Sendable {
     @Test(arguments: others)
     func rejectsOtherMessageTypes(example: COSEExample) {
         let expected = ["sign": "COSE_Sign", "mac0": "COSE_Mac0", "encrypt0": "COSE_Encrypt0"][example.kind]!
-        #expect(throws: COSEError.notSign1(expected)) { try COSESign1(cbor: example.cbor) }
+        #expect(throws: AccessTokenError.notSign1(expected)) { try COSESign1(cbor: example.cbor) }
     }
 
     @Test func rejectsUntaggedMultiSignerArray() {
@@ -146,6 +146,6 @@ struct COSEExample: CustomTestStringConvertible, Sendable {
             Issue.record("ecdsa-01 is not tagged")
             return
         }
-        #expect(throws: COSEError.self) { try COSESign1(item: inner) }
+        #expect(throws: AccessTokenError.self) { try COSESign1(item: inner) }
     }
 }
