@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C libraries from Debian packages, one system-library target each.
@@ -29,7 +30,10 @@ let package = Package(
             name: "AccessToken",
             dependencies: ["QRCodec", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "KeyCache", dependencies: ["CSQLite"]),
+        .target(
+            name: "KeyCache",
+            dependencies: ["CSQLite", "AccessToken", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(name: "DoorDriver", dependencies: ["CGPIOD"]),
         .target(name: "HQSync", dependencies: ["KeyCache", "AccessToken"]),
         .executableTarget(
@@ -51,6 +55,7 @@ let package = Package(
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
         .executableTarget(name: "ag-bench", dependencies: ["AccessToken"], path: "Tests/Benchmarks"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
+        .testTarget(name: "KeyCacheTests", dependencies: ["KeyCache", "AccessToken", "TestSupport"]),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),
         .testTarget(

@@ -1,0 +1,204 @@
+import AccessToken
+import Foundation
+import GRDB
+import Synchronization
+
+/// A full door decision, as recorded in the audit log.
+public struct AccessDecision: Sendable, Equatable {
+    public var granted: Bool { reason == .granted }
+    public var reason: AccessReason
+    public var member: String?
+    /// The pass id (cti hex).
+    public var pass: String?
+    public var booking: String?
+    /// The audit event's seq.
+    public var seq: Int64
+    public var detail: String
+}
+
+/// Decides on passes at a door with the stored snapshot, counts pass uses, and records every
+/// decision in the audit chain before returning it.
+///
+/// After the AccessToken pass checks, the snapshot checks run in this order (docs/hq-protocol.md):
+/// 1. no snapshot, or one older than its `max_age` → `snapshot_stale`
+/// 2. the pass is revoked → `revoked`
+/// 3. the member is blocked → `member_blocked` (a member missing from the snapshot is not denied)
+/// 4. the pass's booking is cancelled, another member's, for another door, or not current (± skew)
+///    → `booking_inactive`; a booking missing from the snapshot is denied only when the snapshot
+///    was generated after the pass's `iat`, or the pass has no `iat`
+/// 5. the door is in lockdown → `lockdown`
+/// 6. the door's schedule does not cover now, in its time zone → `outside_schedule`
+/// 7. the pass's uses are exhausted → `uses_exhausted`; a rescan at the same door within the
+///    debounce window counts once
+public final class AccessDecider: Sendable {
+    public let store: GatewayStore
+    /// Clock skew for pass times and booking windows, in seconds.
+    public let skew: Double
+    /// A rescan of the same pass at the same door within this many seconds counts as one use.
+    public let debounce: Double
+
+    /// The verifier for the stored snapshot's seq, so keys are parsed once per snapshot.
+    private let verifierCache = Mutex<(seq: Int64, verifier: PassVerifier)?>(nil)
+
+    public init(store: GatewayStore, skew: Double = 60, debounce: Double = 5) {
+        self.store = store
+        self.skew = skew
+        self.debounce = debounce
+    }
+
+    /// Decides on pass `text` at `door` with the clock at `now`, and records the decision.
+    public func decide(_ text: String, door: String, now: Double) throws(KeyCacheError) -> AccessDecision {
+        try store.write { db in
+            var outcome = try self.evaluate(text, door: door, now: now, db: db)
+            let event = try AuditChain.append(
+                AuditEntry(
+                    tsMs: Int64((now * 1000).rounded(.down)),
+                    door: door,
+                    kind: "decision",
+                    granted: outcome.granted,
+                    reason: outcome.reason.rawValue,
+                    member: outcome.member,
+                    pass: outcome.pass,
+                    booking: outcome.booking,
+                    detail: outcome.detail.isEmpty ? [:] : ["why": outcome.detail]
+                ),
+                gateway: try GatewayStore.state(db, "gateway_id") ?? "unenrolled",
+                in: db
+            )
+            outcome.seq = event.seq
+            return outcome
+        }
+    }
+
+    private func verifier(_ db: Database) throws -> (PassVerifier, SnapshotInfo)? {
+        guard let info = try GatewayStore.info(db) else { return nil }
+        if let cached = verifierCache.withLock({ $0 }), cached.seq == info.seq { return (cached.verifier, info) }
+        let jwks = try String.fetchAll(db, sql: "SELECT jwk FROM signing_keys ORDER BY rowid")
+        let document = Data(("{\"keys\":[" + jwks.joined(separator: ",") + "]}").utf8)
+        let keys = (try? PassKeySet(jwks: document)) ?? PassKeySet()
+        let verifier = PassVerifier(keys: keys, issuer: info.issuer, skew: skew)
+        verifierCache.withLock { $0 = (info.seq, verifier) }
+        return (verifier, info)
+    }
+
+    private func evaluate(_ text: String, door: String, now: Double, db: Database) throws -> AccessDecision {
+        var decision = AccessDecision(reason: .granted, seq: 0, detail: "")
+        func deny(_ reason: AccessReason, _ detail: String) -> AccessDecision {
+            decision.reason = reason
+            decision.detail = detail
+            return decision
+        }
+        guard let (verifier, info) = try verifier(db) else {
+            return deny(.snapshotStale, "no snapshot has been imported")
+        }
+        let verdict = verifier.verify(text, door: door, now: now)
+        if let claims = verdict.claims {
+            decision.member = claims.member
+            decision.pass = claims.passIDHex
+            decision.booking = claims.bookingID
+        }
+        guard verdict.granted, let claims = verdict.claims else { return deny(verdict.reason, verdict.detail) }
+        if info.isStale(now: now) {
+            return deny(
+                .snapshotStale,
+                "snapshot \(info.seq) is \(Int(info.age(now: now))) s old; max_age is \(info.maxAge)"
+            )
+        }
+        let pass = claims.passIDHex
+        if let until = try Int64.fetchOne(db, sql: "SELECT until FROM revoked WHERE pass = ?", arguments: [pass]),
+            now <= Double(until)
+        {
+            return deny(.revoked, "pass revoked until \(until)")
+        }
+        if try Bool.fetchOne(db, sql: "SELECT blocked FROM members WHERE id = ?", arguments: [claims.member]) == true {
+            return deny(.memberBlocked, "member \(claims.member) is blocked")
+        }
+        if let bookingID = claims.bookingID, let why = try bookingProblem(bookingID, claims, door, now, info, db) {
+            return deny(.bookingInactive, why)
+        }
+        let doorRow = try Row.fetchOne(db, sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?", arguments: [door])
+        if let doorRow {
+            if doorRow["mode"] == DoorMode.lockdown.rawValue { return deny(.lockdown, "door \(door) is in lockdown") }
+            let windows = try JSONDecoder().decode(
+                [ScheduleWindow].self,
+                from: Data((doorRow["schedule"] as String).utf8)
+            )
+            let zone = TimeZone(identifier: doorRow["tz"]) ?? TimeZone(identifier: "UTC")!
+            if !DoorSchedule(windows: windows, timeZone: zone).covers(now) {
+                return deny(.outsideSchedule, "door \(door) is closed at this time (\(zone.identifier))")
+            }
+        }
+        if let maxUses = claims.maxUses, let why = try consumeUse(pass, maxUses: maxUses, door: door, now: now, db) {
+            return deny(.usesExhausted, why)
+        }
+        return decision
+    }
+
+    /// Why the pass's booking does not admit it now, or nil when it does.
+    private func bookingProblem(
+        _ id: String,
+        _ claims: PassClaims,
+        _ door: String,
+        _ now: Double,
+        _ info: SnapshotInfo,
+        _ db: Database
+    ) throws -> String? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT member, doors, start, \"end\", status FROM bookings WHERE id = ?",
+                arguments: [id]
+            )
+        else {
+            // The booking may be newer than our snapshot; only a snapshot from after the pass was
+            // issued proves it is gone.
+            guard let iat = claims.issuedAt, Double(info.generatedAt) <= iat else {
+                return "booking \(id) is not in snapshot \(info.seq), which is newer than the pass"
+            }
+            return nil
+        }
+        if row["status"] != BookingStatus.confirmed.rawValue { return "booking \(id) is \(row["status"] as String)" }
+        if row["member"] != claims.member { return "booking \(id) belongs to another member" }
+        let doors = try JSONDecoder().decode([String].self, from: Data((row["doors"] as String).utf8))
+        let location = String(door.split(separator: "/").first ?? "")
+        if !doors.contains(where: { $0 == door || $0 == location }) { return "booking \(id) does not cover \(door)" }
+        let start: Int64 = row["start"]
+        let end: Int64 = row["end"]
+        if now < Double(start) - skew || now >= Double(end) + skew {
+            return "booking \(id) runs \(start)–\(end)"
+        }
+        return nil
+    }
+
+    /// Counts one use of a max-uses pass; returns why it is exhausted, or nil when the use is allowed.
+    private func consumeUse(
+        _ pass: String,
+        maxUses: UInt64,
+        door: String,
+        now: Double,
+        _ db: Database
+    ) throws
+        -> String?
+    {
+        let nowMs = Int64((now * 1000).rounded(.down))
+        let row = try Row.fetchOne(
+            db,
+            sql: "SELECT uses, last_door, last_ms FROM pass_usage WHERE pass = ?",
+            arguments: [pass]
+        )
+        let uses: Int64 = row?["uses"] ?? 0
+        if let row, row["last_door"] == door, nowMs - (row["last_ms"] as Int64) < Int64(debounce * 1000) {
+            // The same pass shown again at the same door: one entry, not two. The window does not slide.
+            return nil
+        }
+        guard uses < Int64(clamping: maxUses) else { return "pass used \(uses) of \(maxUses) times" }
+        try db.execute(
+            sql: """
+                INSERT INTO pass_usage(pass, uses, last_door, last_ms) VALUES (?, 1, ?, ?)
+                ON CONFLICT(pass) DO UPDATE SET uses = uses + 1, last_door = excluded.last_door, last_ms = excluded.last_ms
+                """,
+            arguments: [pass, door, nowMs]
+        )
+        return nil
+    }
+}

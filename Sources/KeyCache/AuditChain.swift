@@ -1,0 +1,319 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// One audit event: a decision, and (later) a door or system event.
+public struct AuditEvent: Sendable, Equatable {
+    public var seq: Int64
+    public var tsMs: Int64
+    public var gateway: String
+    public var door: String?
+    /// "decision", and later door and system event kinds.
+    public var kind: String
+    public var granted: Bool
+    public var reason: String
+    public var member: String?
+    public var pass: String?
+    public var booking: String?
+    /// A JSON object as text; "{}" when empty.
+    public var detail: String
+    public var prevHash: String
+    public var hash: String
+
+    /// The canonical bytes the chain hashes (docs/hq-protocol.md, "Audit chain"): the eleven fields
+    /// seq, ts_ms, gateway, door, kind, granted, reason, member, pass, booking, detail, in that order,
+    /// each as UTF-8 text (integers in decimal, granted as 0 or 1) preceded by its byte length as a
+    /// 4-byte big-endian integer; a null field is the length 0xFFFFFFFF with no bytes.
+    public var canonicalBytes: [UInt8] {
+        let fields: [String?] = [
+            String(seq), String(tsMs), gateway, door, kind, granted ? "1" : "0", reason, member, pass, booking, detail,
+        ]
+        var out: [UInt8] = []
+        for field in fields {
+            guard let field else {
+                out += [0xFF, 0xFF, 0xFF, 0xFF]
+                continue
+            }
+            let bytes = Array(field.utf8)
+            withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { out += $0 }
+            out += bytes
+        }
+        return out
+    }
+
+    /// SHA-256(prev_hash ‖ canonical bytes), lowercase hex; `prevHash` is hex of 32 bytes.
+    public static func chainHash(prevHash: String, canonical: [UInt8]) -> String {
+        var hasher = SHA256()
+        hasher.update(data: hexBytes(prevHash) ?? [])
+        hasher.update(data: canonical)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    init(row: Row) {
+        seq = row["seq"]
+        tsMs = row["ts_ms"]
+        gateway = row["gateway"]
+        door = row["door"]
+        kind = row["kind"]
+        granted = row["granted"]
+        reason = row["reason"]
+        member = row["member"]
+        pass = row["pass"]
+        booking = row["booking"]
+        detail = row["detail"]
+        prevHash = row["prev_hash"]
+        hash = row["hash"]
+    }
+
+    init(
+        seq: Int64,
+        tsMs: Int64,
+        gateway: String,
+        door: String?,
+        kind: String,
+        granted: Bool,
+        reason: String,
+        member: String?,
+        pass: String?,
+        booking: String?,
+        detail: String,
+        prevHash: String
+    ) {
+        self.seq = seq
+        self.tsMs = tsMs
+        self.gateway = gateway
+        self.door = door
+        self.kind = kind
+        self.granted = granted
+        self.reason = reason
+        self.member = member
+        self.pass = pass
+        self.booking = booking
+        self.detail = detail
+        self.prevHash = prevHash
+        self.hash = ""
+        self.hash = Self.chainHash(prevHash: prevHash, canonical: canonicalBytes)
+    }
+}
+
+func hexBytes(_ hex: String) -> [UInt8]? {
+    let chars = Array(hex.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    for i in stride(from: 0, to: chars.count, by: 2) {
+        guard let b = UInt8(String(decoding: chars[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+        out.append(b)
+    }
+    return out
+}
+
+/// What a new audit event says; the chain fills in seq, hashes and the gateway id.
+public struct AuditEntry: Sendable {
+    public var tsMs: Int64
+    public var door: String?
+    public var kind: String
+    public var granted: Bool
+    public var reason: String
+    public var member: String?
+    public var pass: String?
+    public var booking: String?
+    /// JSON object members; encoded with sorted keys.
+    public var detail: [String: String]
+
+    public init(
+        tsMs: Int64,
+        door: String?,
+        kind: String,
+        granted: Bool,
+        reason: String,
+        member: String? = nil,
+        pass: String? = nil,
+        booking: String? = nil,
+        detail: [String: String] = [:]
+    ) {
+        self.tsMs = tsMs
+        self.door = door
+        self.kind = kind
+        self.granted = granted
+        self.reason = reason
+        self.member = member
+        self.pass = pass
+        self.booking = booking
+        self.detail = detail
+    }
+}
+
+/// The result of walking the chain.
+public enum ChainVerification: Sendable, Equatable {
+    /// Every event from the checkpoint to the head links and hashes correctly.
+    case intact(events: Int)
+    /// The first event that does not fit, and why.
+    case broken(seq: Int64, why: String)
+}
+
+/// The hash-chained audit log in `audit_events`.
+///
+/// The genesis `prev_hash` is 64 zeros. After pruning, the chain restarts from a stored
+/// checkpoint: the seq and hash of the last pruned event.
+public enum AuditChain {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    /// Appends one event inside the caller's write transaction and returns it.
+    static func append(_ entry: AuditEntry, gateway: String, in db: Database) throws -> AuditEvent {
+        let headSeq = Int64(try GatewayStore.state(db, "head_seq") ?? "0") ?? 0
+        let headHash = try GatewayStore.state(db, "head_hash") ?? genesis
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let detail = String(decoding: try encoder.encode(entry.detail), as: UTF8.self)
+        let event = AuditEvent(
+            seq: headSeq + 1,
+            tsMs: entry.tsMs,
+            gateway: gateway,
+            door: entry.door,
+            kind: entry.kind,
+            granted: entry.granted,
+            reason: entry.reason,
+            member: entry.member,
+            pass: entry.pass,
+            booking: entry.booking,
+            detail: detail,
+            prevHash: headHash
+        )
+        try db.execute(
+            sql: """
+                INSERT INTO audit_events(seq, ts_ms, gateway, door, kind, granted, reason, member, pass, booking,
+                    detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                event.seq, event.tsMs, event.gateway, event.door, event.kind, event.granted, event.reason,
+                event.member, event.pass, event.booking, event.detail, event.prevHash, event.hash,
+            ]
+        )
+        // The head is kept apart from the table, so that deleting the newest rows is detected too.
+        try GatewayStore.setState(db, "head_seq", String(event.seq))
+        try GatewayStore.setState(db, "head_hash", event.hash)
+        return event
+    }
+}
+
+extension GatewayStore {
+    /// Appends an event in its own durable transaction.
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry) throws(KeyCacheError) -> AuditEvent {
+        try write { db in
+            try AuditChain.append(entry, gateway: try Self.state(db, "gateway_id") ?? "unenrolled", in: db)
+        }
+    }
+
+    /// Walks the chain from the checkpoint (or genesis) to the stored head.
+    public func verifyAuditChain() throws(KeyCacheError) -> ChainVerification {
+        try read { db in
+            var expectedSeq = Int64(try Self.state(db, "checkpoint_seq") ?? "0") ?? 0
+            var prevHash = try Self.state(db, "checkpoint_hash") ?? AuditChain.genesis
+            var count = 0
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
+            while let row = try cursor.next() {
+                let event = AuditEvent(row: row)
+                expectedSeq += 1
+                if event.seq < expectedSeq {
+                    return .broken(seq: event.seq, why: "event \(event.seq) precedes the checkpoint")
+                }
+                if event.seq > expectedSeq {
+                    return .broken(seq: expectedSeq, why: "event \(expectedSeq) is missing")
+                }
+                if event.prevHash != prevHash {
+                    return .broken(seq: event.seq, why: "event \(event.seq) does not link to the event before it")
+                }
+                if AuditEvent.chainHash(prevHash: prevHash, canonical: event.canonicalBytes) != event.hash {
+                    return .broken(seq: event.seq, why: "event \(event.seq) was altered")
+                }
+                prevHash = event.hash
+                count += 1
+            }
+            let headSeq = Int64(try Self.state(db, "head_seq") ?? "0") ?? 0
+            if headSeq > expectedSeq {
+                return .broken(seq: expectedSeq + 1, why: "events \(expectedSeq + 1)…\(headSeq) are missing")
+            }
+            let headHash = try Self.state(db, "head_hash") ?? AuditChain.genesis
+            if headSeq < expectedSeq || headHash != prevHash {
+                return .broken(seq: expectedSeq, why: "event \(expectedSeq) is not the recorded head")
+            }
+            return .intact(events: count)
+        }
+    }
+
+    /// Filters for reading the audit log.
+    public struct AuditQuery: Sendable {
+        public var sinceMs: Int64?
+        public var untilMs: Int64?
+        public var member: String?
+        public var door: String?
+        public var reason: String?
+        public var deniedOnly = false
+        public var afterSeq: Int64?
+        public var limit: Int?
+
+        public init() {}
+    }
+
+    /// Events matching `query`, oldest first.
+    public func auditEvents(_ query: AuditQuery) throws(KeyCacheError) -> [AuditEvent] {
+        try read { db in
+            var clauses: [String] = []
+            var arguments: StatementArguments = []
+            func add(_ clause: String, _ value: (any DatabaseValueConvertible)?) {
+                guard let value else { return }
+                clauses.append(clause)
+                arguments += [value]
+            }
+            add("ts_ms >= ?", query.sinceMs)
+            add("ts_ms <= ?", query.untilMs)
+            add("member = ?", query.member)
+            add("door = ?", query.door)
+            add("reason = ?", query.reason)
+            add("seq > ?", query.afterSeq)
+            if query.deniedOnly { clauses.append("granted = 0") }
+            var sql = "SELECT * FROM audit_events"
+            if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+            sql += " ORDER BY seq"
+            if let limit = query.limit { sql += " LIMIT \(limit)" }
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(AuditEvent.init(row:))
+        }
+    }
+
+    /// The highest seq HQ has acknowledged; uploads resume after it.
+    public func uploadCursor() throws(KeyCacheError) -> Int64 {
+        try read { db in Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0 }
+    }
+
+    /// Advances the upload cursor after HQ's acknowledgement; it never moves back.
+    public func advanceUploadCursor(to seq: Int64) throws(KeyCacheError) {
+        try write { db in
+            let current = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
+            if seq > current { try Self.setState(db, "upload_cursor", String(seq)) }
+        }
+    }
+
+    /// Deletes uploaded events older than `beforeMs`, never one past the upload cursor, and stores
+    /// the last pruned event's seq and hash as the checkpoint the chain is verified from.
+    /// Returns how many events were pruned.
+    @discardableResult
+    public func pruneAudit(olderThanMs beforeMs: Int64) throws(KeyCacheError) -> Int {
+        try write { db in
+            let cursor = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
+            guard
+                let last = try Row.fetchOne(
+                    db,
+                    sql: "SELECT seq, hash FROM audit_events WHERE seq <= ? AND ts_ms < ? ORDER BY seq DESC LIMIT 1",
+                    arguments: [cursor, beforeMs]
+                )
+            else { return 0 }
+            let seq: Int64 = last["seq"]
+            try db.execute(sql: "DELETE FROM audit_events WHERE seq <= ?", arguments: [seq])
+            let pruned = db.changesCount
+            try Self.setState(db, "checkpoint_seq", String(seq))
+            try Self.setState(db, "checkpoint_hash", last["hash"])
+            return pruned
+        }
+    }
+}

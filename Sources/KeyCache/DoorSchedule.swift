@@ -1,0 +1,43 @@
+import Foundation
+
+/// Whether a door's weekly schedule covers a moment, in the door's own time zone.
+public struct DoorSchedule: Sendable {
+    static let weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+    public var windows: [ScheduleWindow]
+    public var timeZone: TimeZone
+
+    public init(windows: [ScheduleWindow], timeZone: TimeZone) {
+        self.windows = windows
+        self.timeZone = timeZone
+    }
+
+    /// "HH:MM" → minutes since midnight; "24:00" is 1440.
+    static func minutes(_ text: String) -> Int? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
+            (0...23).contains(h) && (0...59).contains(m) || (h == 24 && m == 0)
+        else { return nil }
+        return h * 60 + m
+    }
+
+    /// True when no windows are set, or when `time` (UNIX seconds) falls inside one.
+    /// A window is half-open: `from` is inside, `to` is not.
+    public func covers(_ time: Double) -> Bool {
+        if windows.isEmpty { return true }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let date = Date(timeIntervalSince1970: time)
+        let parts = calendar.dateComponents([.weekday, .hour, .minute], from: date)
+        guard let weekday = parts.weekday, let hour = parts.hour, let minute = parts.minute else { return false }
+        let today = Self.weekdays[weekday - 1]
+        let yesterday = Self.weekdays[(weekday + 5) % 7]
+        let now = hour * 60 + minute
+        return windows.contains { window in
+            guard let from = Self.minutes(window.from), let to = Self.minutes(window.to) else { return false }
+            if from < to { return window.days.contains(today) && now >= from && now < to }
+            // Crosses midnight: the evening part today, or the morning part of yesterday's window.
+            return (window.days.contains(today) && now >= from) || (window.days.contains(yesterday) && now < to)
+        }
+    }
+}

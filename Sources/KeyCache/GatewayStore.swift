@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+
+/// The gateway's one SQLite database: snapshot, pass usage and the audit chain.
+///
+/// WAL mode, so readers never wait on the writer; `synchronous=FULL`, so a committed decision
+/// survives power loss. Safe to share between tasks: GRDB serializes writes.
+public final class GatewayStore: Sendable {
+    /// Where the daemon keeps its database unless told otherwise.
+    public static let defaultPath = "/var/lib/access-gateway/gateway.sqlite"
+
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String) throws(KeyCacheError) {
+        var config = Configuration()
+        // Another process (gatewayctl beside the daemon) may hold the write lock briefly.
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.path = path
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: directory) else {
+                throw KeyCacheError.database("directory \(directory) does not exist")
+            }
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch let error as KeyCacheError {
+            throw error
+        } catch {
+            throw .database("cannot open \(path): \(error)")
+        }
+    }
+
+    /// Versioned schema migrations. Never edit a shipped migration; add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE snapshot_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        seq INTEGER NOT NULL,
+                        issuer TEXT NOT NULL,
+                        generated_at INTEGER NOT NULL,
+                        max_age INTEGER NOT NULL,
+                        imported_at_ms INTEGER NOT NULL);
+                    CREATE TABLE signing_keys (kid TEXT NOT NULL, jwk TEXT NOT NULL);
+                    CREATE INDEX signing_keys_kid ON signing_keys(kid);
+                    CREATE TABLE doors (
+                        id TEXT PRIMARY KEY, name TEXT, mode TEXT NOT NULL, tz TEXT NOT NULL,
+                        schedule TEXT NOT NULL DEFAULT '[]') WITHOUT ROWID;
+                    CREATE TABLE members (id TEXT PRIMARY KEY, blocked INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE bookings (
+                        id TEXT PRIMARY KEY, member TEXT NOT NULL, doors TEXT NOT NULL,
+                        start INTEGER NOT NULL, "end" INTEGER NOT NULL, status TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE revoked (pass TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE pass_usage (
+                        pass TEXT PRIMARY KEY, uses INTEGER NOT NULL,
+                        last_door TEXT NOT NULL, last_ms INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE audit_events (
+                        seq INTEGER PRIMARY KEY,
+                        ts_ms INTEGER NOT NULL,
+                        gateway TEXT NOT NULL,
+                        door TEXT,
+                        kind TEXT NOT NULL,
+                        granted INTEGER NOT NULL,
+                        reason TEXT NOT NULL,
+                        member TEXT,
+                        pass TEXT,
+                        booking TEXT,
+                        detail TEXT NOT NULL DEFAULT '{}',
+                        prev_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL);
+                    CREATE INDEX audit_events_ts ON audit_events(ts_ms);
+                    CREATE TABLE gateway_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                    """
+            )
+        }
+        return migrator
+    }
+
+    /// Reads in a WAL snapshot; never waits for the writer.
+    func read<T>(_ body: (Database) throws -> T) throws(KeyCacheError) -> T {
+        do { return try pool.read(body) } catch let error as KeyCacheError { throw error } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Runs `body` in one write transaction.
+    func write<T>(_ body: (Database) throws -> T) throws(KeyCacheError) -> T {
+        do { return try pool.write(body) } catch let error as KeyCacheError { throw error } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// A value from `gateway_state`.
+    static func state(_ db: Database, _ key: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM gateway_state WHERE key = ?", arguments: [key])
+    }
+
+    static func setState(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(
+            sql:
+                "INSERT INTO gateway_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            arguments: [key, value]
+        )
+    }
+
+    /// The gateway id written into audit events; "unenrolled" until HQ enrolment sets it.
+    public func gatewayID() throws(KeyCacheError) -> String {
+        try read { db in try Self.state(db, "gateway_id") } ?? "unenrolled"
+    }
+
+    public func setGatewayID(_ id: String) throws(KeyCacheError) {
+        try write { db in try Self.setState(db, "gateway_id", id) }
+    }
+
+    /// `PRAGMA integrity_check`: "ok", or SQLite's list of problems.
+    public func integrityCheck() throws(KeyCacheError) -> String {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }
+    }
+}

@@ -1,0 +1,23 @@
+/// Errors from the gateway store: snapshots, the audit log and the database itself.
+public enum KeyCacheError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The snapshot or delta document is invalid; the text names the field.
+    case badSnapshot(String)
+    /// A delta was built on another snapshot than the one stored.
+    case deltaBaseMismatch(stored: Int64?, base: Int64)
+    /// The document's seq is not newer than the stored one.
+    case staleSeq(stored: Int64, received: Int64)
+    /// The database could not be opened, migrated, read or written.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .badSnapshot(let why): return "invalid snapshot: \(why)"
+        case .deltaBaseMismatch(let stored, let base):
+            let have = stored.map { "seq \($0)" } ?? "no snapshot"
+            return "delta is based on seq \(base), but the store holds \(have); fetch a full snapshot"
+        case .staleSeq(let stored, let received):
+            return "snapshot seq \(received) is not newer than the stored seq \(stored)"
+        case .database(let why): return "database error: \(why)"
+        }
+    }
+}

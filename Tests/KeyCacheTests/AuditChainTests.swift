@@ -1,0 +1,134 @@
+import Foundation
+import KeyCache
+import TestSupport
+import Testing
+
+func storeWithEvents(_ count: Int) throws -> GatewayStore {
+    let store = try makeStore()
+    for i in 0..<count {
+        try store.appendAudit(
+            AuditEntry(
+                tsMs: 1_800_000_000_000 + Int64(i) * 1000,
+                door: "L1/front",
+                kind: "decision",
+                granted: i % 2 == 0,
+                reason: i % 2 == 0 ? "granted" : "expired",
+                member: "m-\(i)",
+                pass: "00112233445566\(10 + i)"
+            )
+        )
+    }
+    return store
+}
+
+/// Runs the sqlite3 CLI against the store, as a person tampering with the file would.
+func sqlite3(_ store: GatewayStore, _ sql: String) throws {
+    let result = try runTool("sqlite3", [store.path, sql])
+    #expect(result.status == 0, "\(result.stderr)")
+}
+
+@Suite struct AuditChainTests {
+    @Test func anUntouchedChainVerifies() throws {
+        let store = try storeWithEvents(10)
+        #expect(try store.verifyAuditChain() == .intact(events: 10))
+        let events = try store.auditEvents(.init())
+        #expect(events.first?.prevHash == AuditChain.genesis)
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.hash == $1.prevHash })
+        #expect(events.allSatisfy { $0.detail == "{}" })
+    }
+
+    @Test func detectsAnAlteredRow() throws {
+        let store = try storeWithEvents(10)
+        try sqlite3(store, "UPDATE audit_events SET granted = 1, reason = 'granted' WHERE seq = 4")
+        #expect(try store.verifyAuditChain() == .broken(seq: 4, why: "event 4 was altered"))
+    }
+
+    @Test func detectsADeletedRow() throws {
+        let store = try storeWithEvents(10)
+        try sqlite3(store, "DELETE FROM audit_events WHERE seq = 6")
+        #expect(try store.verifyAuditChain() == .broken(seq: 6, why: "event 6 is missing"))
+    }
+
+    @Test func detectsDeletedNewestRows() throws {
+        let store = try storeWithEvents(10)
+        try sqlite3(store, "DELETE FROM audit_events WHERE seq >= 9")
+        #expect(try store.verifyAuditChain() == .broken(seq: 9, why: "events 9…10 are missing"))
+    }
+
+    @Test func detectsAnInsertedRow() throws {
+        let store = try storeWithEvents(10)
+        // Make room by shifting the tail, then insert a forged event copied from a real one.
+        try sqlite3(
+            store,
+            """
+            UPDATE audit_events SET seq = seq + 1000 WHERE seq > 5;
+            UPDATE audit_events SET seq = seq - 999 WHERE seq > 1000;
+            INSERT INTO audit_events SELECT 6, ts_ms, gateway, door, kind, 1, 'granted', 'intruder', pass, booking,
+                detail, prev_hash, hash FROM audit_events WHERE seq = 5;
+            """
+        )
+        guard case .broken(let seq, _) = try store.verifyAuditChain() else {
+            Issue.record("the inserted row was not detected")
+            return
+        }
+        #expect(seq == 6)
+    }
+
+    @Test func pruningKeepsUnsentEventsAndTheChainVerifiable() throws {
+        let store = try storeWithEvents(10)
+        try store.advanceUploadCursor(to: 6)
+        let pruned = try store.pruneAudit(olderThanMs: 1_800_000_000_000 + 8_000)
+        #expect(pruned == 6)
+        #expect(try store.auditEvents(.init()).map(\.seq) == Array(7...10))
+        #expect(try store.verifyAuditChain() == .intact(events: 4))
+        // New events still chain onto the head.
+        try store.appendAudit(
+            AuditEntry(tsMs: 1_800_000_100_000, door: nil, kind: "system", granted: false, reason: "boot")
+        )
+        #expect(try store.verifyAuditChain() == .intact(events: 5))
+    }
+
+    @Test func theUploadCursorNeverMovesBack() throws {
+        let store = try storeWithEvents(3)
+        try store.advanceUploadCursor(to: 3)
+        try store.advanceUploadCursor(to: 1)
+        #expect(try store.uploadCursor() == 3)
+    }
+
+    @Test func filtersTheLog() throws {
+        let store = try storeWithEvents(10)
+        var query = GatewayStore.AuditQuery()
+        query.deniedOnly = true
+        #expect(try store.auditEvents(query).map(\.seq) == [2, 4, 6, 8, 10])
+        query = .init()
+        query.member = "m-3"
+        #expect(try store.auditEvents(query).map(\.seq) == [4])
+        query = .init()
+        query.sinceMs = 1_800_000_000_000 + 5000
+        query.untilMs = 1_800_000_000_000 + 6000
+        #expect(try store.auditEvents(query).map(\.seq) == [6, 7])
+    }
+
+    /// An independent implementation of the documented canonical form agrees, both ways.
+    @Test func anIndependentVerifierAgrees() throws {
+        let store = try storeWithEvents(5)
+        try store.appendAudit(
+            AuditEntry(
+                tsMs: 1_800_000_009_000,
+                door: nil,
+                kind: "system",
+                granted: false,
+                reason: "boot",
+                detail: ["note": "ünïcode \"quoted\""]
+            )
+        )
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/audit_verify.py").path
+        let intact = try runTool("python3", [script, store.path])
+        #expect(intact.status == 0, "\(intact.stdout)\(intact.stderr)")
+        #expect(intact.stdout == "6 events intact\n")
+        try sqlite3(store, "UPDATE audit_events SET member = 'm-x' WHERE seq = 2")
+        let broken = try runTool("python3", [script, store.path])
+        #expect(broken.status == 1)
+        #expect(broken.stdout.contains("seq 2"))
+    }
+}

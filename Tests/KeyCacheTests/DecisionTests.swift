@@ -1,0 +1,198 @@
+import AccessToken
+import Foundation
+import KeyCache
+import TestSupport
+import Testing
+
+/// A small world: one key, a location with two doors, members and bookings, built per test.
+struct World {
+    static let issuer = "hq.test"
+    static let t0: Double = 1_800_000_000
+    let key = SigningKey.generate(.es256)
+    let store: GatewayStore
+    let decider: AccessDecider
+
+    init(
+        doors: [[String: Any]] = [["id": "L1/front", "mode": "normal", "tz": "UTC"]],
+        members: [[String: Any]] = [["id": "m-1", "blocked": false], ["id": "m-blocked", "blocked": true]],
+        bookings: [[String: Any]] = [],
+        revoked: [[String: Any]] = [],
+        generatedAt: Double = t0 - 3600,
+        maxAge: Int = 86400
+    ) throws {
+        store = try makeStore()
+        decider = AccessDecider(store: store)
+        let snapshot: [String: Any] = [
+            "format": "ag-snapshot/1", "issuer": Self.issuer, "seq": 1, "generated_at": Int(generatedAt),
+            "max_age": maxAge, "keys": ["keys": [key.publicJWK(kid: "k1")]], "doors": doors, "members": members,
+            "bookings": bookings, "revoked": revoked,
+        ]
+        try store.apply(try SnapshotDocument.parse(JSONSerialization.data(withJSONObject: snapshot)))
+    }
+
+    func pass(
+        member: String = "m-1",
+        aud: String = "L1",
+        booking: String? = nil,
+        uses: UInt64? = nil,
+        iat: Double? = t0 - 60,
+        id: UInt8 = 1
+    ) throws -> String {
+        try PassIssuer(key: key, kid: "k1").issue(
+            PassClaims(
+                issuer: Self.issuer,
+                member: member,
+                audience: [aud],
+                expiresAt: Self.t0 + 86400 * 3,
+                notBefore: Self.t0 - 86400,
+                issuedAt: iat,
+                passID: Array(repeating: id, count: 16),
+                bookingID: booking,
+                maxUses: uses
+            )
+        )
+    }
+
+    func decide(_ text: String, door: String = "L1/front", at: Double = t0) throws -> AccessDecision {
+        try decider.decide(text, door: door, now: at)
+    }
+}
+
+@Suite struct DecisionTests {
+    @Test func grantsAValidPassAndRecordsIt() throws {
+        let world = try World()
+        let decision = try world.decide(try world.pass())
+        #expect(decision.reason == .granted)
+        #expect(decision.member == "m-1" && decision.pass == String(repeating: "01", count: 16))
+        let events = try world.store.auditEvents(.init())
+        #expect(events.count == 1 && events[0].seq == decision.seq && events[0].granted)
+    }
+
+    @Test func recordsDenialsWithTheirReason() throws {
+        let world = try World()
+        let decision = try world.decide("AG1:garbage")
+        #expect(decision.reason == .malformed)
+        let events = try world.store.auditEvents(.init())
+        #expect(events.map(\.reason) == ["malformed"])
+        #expect(events[0].detail.contains("why"))
+    }
+
+    @Test func revokedIsCheckedBeforeBlocked() throws {
+        let world = try World(revoked: [["pass": String(repeating: "07", count: 16), "until": Int(World.t0) + 10]])
+        #expect(try world.decide(try world.pass(member: "m-blocked", id: 7)).reason == .revoked)
+        // After the revocation's end the pass is judged on its own again.
+        #expect(try world.decide(try world.pass(id: 7), at: World.t0 + 20).reason == .granted)
+    }
+
+    @Test func blockedMemberIsDenied() throws {
+        let world = try World()
+        #expect(try world.decide(try world.pass(member: "m-blocked")).reason == .memberBlocked)
+    }
+
+    @Test func unknownMemberIsNotDeniedForThatAlone() throws {
+        let world = try World()
+        #expect(try world.decide(try world.pass(member: "m-new")).reason == .granted)
+    }
+
+    /// (name, booking members over a current confirmed booking of m-1 for L1, expected reason)
+    static let bookingCases: [(String, Data, AccessReason)] = [
+        ("confirmed", json([:]), .granted),
+        ("cancelled", json(["status": "cancelled"]), .bookingInactive),
+        ("other member", json(["member": "m-2"]), .bookingInactive),
+        ("other door", json(["doors": ["L1/back"]]), .bookingInactive),
+        ("this door", json(["doors": ["L1/front"]]), .granted),
+        ("ended", json(["end": Int(World.t0) - 61]), .bookingInactive),
+        ("ended within skew", json(["end": Int(World.t0) - 30]), .granted),
+        ("not started", json(["start": Int(World.t0) + 600]), .bookingInactive),
+    ]
+
+    @Test(arguments: bookingCases)
+    func checksTheBooking(name: String, change: Data, reason: AccessReason) throws {
+        var record: [String: Any] = [
+            "id": "b-1", "member": "m-1", "doors": ["L1"], "status": "confirmed", "start": Int(World.t0) - 600,
+            "end": Int(World.t0) + 3600,
+        ]
+        record.merge(try JSONSerialization.jsonObject(with: change) as! [String: Any]) { _, new in new }
+        let world = try World(
+            doors: [
+                ["id": "L1/front", "mode": "normal", "tz": "UTC"], ["id": "L1/back", "mode": "normal", "tz": "UTC"],
+            ],
+            bookings: [record]
+        )
+        #expect(try world.decide(try world.pass(booking: "b-1")).reason == reason, "\(name)")
+    }
+
+    @Test func missingBookingIsDeniedWhenTheSnapshotIsNewerThanThePass() throws {
+        let world = try World(generatedAt: World.t0 - 30)
+        #expect(try world.decide(try world.pass(booking: "b-new", iat: World.t0 - 60)).reason == .bookingInactive)
+        #expect(try world.decide(try world.pass(booking: "b-new", iat: nil)).reason == .bookingInactive)
+    }
+
+    @Test func missingBookingIsAllowedWhenThePassIsNewerThanTheSnapshot() throws {
+        let world = try World(generatedAt: World.t0 - 3600)
+        #expect(try world.decide(try world.pass(booking: "b-new", iat: World.t0 - 60)).reason == .granted)
+    }
+
+    @Test func lockdownRefusesGrants() throws {
+        let world = try World(doors: [["id": "L1/front", "mode": "lockdown", "tz": "UTC"]])
+        #expect(try world.decide(try world.pass()).reason == .lockdown)
+    }
+
+    @Test func unlockedDoorStillDecides() throws {
+        let world = try World(doors: [["id": "L1/front", "mode": "unlocked", "tz": "UTC"]])
+        #expect(try world.decide(try world.pass(member: "m-blocked")).reason == .memberBlocked)
+        #expect(try world.store.auditEvents(.init()).count == 1)
+    }
+
+    @Test func scheduleIsReadInTheDoorsTimeZone() throws {
+        // t0 is 2027-01-15 08:00 UTC, a Friday: 15:00 in Jakarta.
+        let schedule: [[String: Any]] = [["days": ["fri"], "from": "14:00", "to": "16:00"]]
+        let jakarta = try World(doors: [
+            ["id": "L1/front", "mode": "normal", "tz": "Asia/Jakarta", "schedule": schedule]
+        ])
+        #expect(try jakarta.decide(try jakarta.pass()).reason == .granted)
+        let utc = try World(doors: [["id": "L1/front", "mode": "normal", "tz": "UTC", "schedule": schedule]])
+        #expect(try utc.decide(try utc.pass()).reason == .outsideSchedule)
+    }
+
+    @Test func overnightWindowsBelongToTheDayTheyStart() throws {
+        // Thursday 22:00 → Friday 06:00 covers Friday 05:00, not Friday 08:00.
+        let schedule: [[String: Any]] = [["days": ["thu"], "from": "22:00", "to": "06:00"]]
+        let world = try World(doors: [["id": "L1/front", "mode": "normal", "tz": "UTC", "schedule": schedule]])
+        #expect(try world.decide(try world.pass(), at: World.t0 - 3 * 3600).reason == .granted)
+        #expect(try world.decide(try world.pass(), at: World.t0).reason == .outsideSchedule)
+    }
+
+    @Test func usesAreCountedWithADebounce() throws {
+        let world = try World()
+        let pass = try world.pass(uses: 2)
+        #expect(try world.decide(pass).reason == .granted)
+        #expect(try world.decide(pass, at: World.t0 + 3).reason == .granted)  // the same entry
+        #expect(try world.decide(pass, at: World.t0 + 60).reason == .granted)  // second use
+        #expect(try world.decide(pass, at: World.t0 + 120).reason == .usesExhausted)
+        #expect(try world.decide(pass, at: World.t0 + 121).reason == .usesExhausted)
+    }
+
+    @Test func debounceIsPerDoor() throws {
+        let world = try World(
+            doors: [
+                ["id": "L1/front", "mode": "normal", "tz": "UTC"], ["id": "L1/back", "mode": "normal", "tz": "UTC"],
+            ]
+        )
+        let pass = try world.pass(uses: 1)
+        #expect(try world.decide(pass, door: "L1/front").reason == .granted)
+        #expect(try world.decide(pass, door: "L1/back", at: World.t0 + 1).reason == .usesExhausted)
+    }
+
+    @Test func staleSnapshotGrantsNothing() throws {
+        let world = try World(generatedAt: World.t0 - 7200, maxAge: 3600)
+        #expect(try world.decide(try world.pass()).reason == .snapshotStale)
+    }
+
+    @Test func noSnapshotGrantsNothing() throws {
+        let store = try makeStore()
+        let decision = try AccessDecider(store: store).decide("AG1:anything", door: "L1/front", now: World.t0)
+        #expect(decision.reason == .snapshotStale)
+        #expect(try store.auditEvents(.init()).count == 1)
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import KeyCache
+import TestSupport
+import Testing
+
+func json(_ object: [String: Any]) -> Data {
+    try! JSONSerialization.data(withJSONObject: object)
+}
+
+func document(_ object: [String: Any]) throws -> SnapshotDocument {
+    try SnapshotDocument.parse(JSONSerialization.data(withJSONObject: object))
+}
+
+func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: Any]] = []) -> [String: Any] {
+    [
+        "format": "ag-snapshot/1", "issuer": "hq.test", "seq": seq, "generated_at": 1_800_000_000, "max_age": 3600,
+        "keys": ["keys": []], "doors": [["id": "L1/front", "mode": "normal", "tz": "UTC"]], "members": members,
+        "bookings": bookings, "revoked": [],
+    ]
+}
+
+@Suite struct SnapshotTests {
+    @Test func appliesAFullSnapshotThenADelta() throws {
+        let store = try makeStore()
+        try store.apply(
+            try document(
+                fullSnapshot(seq: 42, members: [["id": "m-1", "blocked": false], ["id": "m-2", "blocked": false]])
+            )
+        )
+        var info = try #require(try store.snapshotInfo())
+        #expect(info.seq == 42 && info.members == 2 && info.doors == 1)
+
+        let delta: [String: Any] = [
+            "format": "ag-snapshot-delta/1", "base_seq": 42, "seq": 43,
+            "upsert": ["members": [["id": "m-3", "blocked": true]]],
+            "delete": ["members": ["m-1"], "doors": ["L1/front"]],
+        ]
+        try store.apply(try document(delta))
+        info = try #require(try store.snapshotInfo())
+        #expect(info.seq == 43 && info.members == 2 && info.doors == 0)
+    }
+
+    @Test func refusesADeltaOnTheWrongBase() throws {
+        let store = try makeStore()
+        try store.apply(try document(fullSnapshot(seq: 42)))
+        let delta: [String: Any] = ["format": "ag-snapshot-delta/1", "base_seq": 41, "seq": 43]
+        #expect(throws: KeyCacheError.deltaBaseMismatch(stored: 42, base: 41)) { try store.apply(try document(delta)) }
+        #expect(try store.snapshotInfo()?.seq == 42)
+    }
+
+    @Test func refusesADeltaWithoutAStoredSnapshot() throws {
+        let delta: [String: Any] = ["format": "ag-snapshot-delta/1", "base_seq": 1, "seq": 2]
+        #expect(throws: KeyCacheError.deltaBaseMismatch(stored: nil, base: 1)) {
+            try makeStore().apply(try document(delta))
+        }
+    }
+
+    @Test(arguments: [42, 41])
+    func refusesAnOlderOrEqualSeq(seq: Int) throws {
+        let store = try makeStore()
+        try store.apply(try document(fullSnapshot(seq: 42)))
+        #expect(throws: KeyCacheError.staleSeq(stored: 42, received: Int64(seq))) {
+            try store.apply(try document(fullSnapshot(seq: seq)))
+        }
+    }
+
+    @Test func aFailedApplyChangesNothing() throws {
+        let store = try makeStore()
+        try store.apply(try document(fullSnapshot(seq: 1, members: [["id": "m-1", "blocked": false]])))
+        // The delta's upsert is fine, but its base is wrong: nothing of it may land.
+        let delta: [String: Any] = [
+            "format": "ag-snapshot-delta/1", "base_seq": 5, "seq": 6,
+            "upsert": ["members": [["id": "m-9", "blocked": false]]],
+        ]
+        #expect(throws: KeyCacheError.self) { try store.apply(try document(delta)) }
+        #expect(try store.snapshotInfo()?.members == 1)
+    }
+
+    static let invalid: [(String, Data, String)] = [
+        ("unknown format", json(["format": "ag-snapshot/9"]), "neither"),
+        ("missing seq", json(fullSnapshot(seq: 1).filter { $0.key != "seq" }), "seq"),
+        (
+            "bad time zone",
+            json(
+                fullSnapshot(seq: 1).merging(["doors": [["id": "L/D", "mode": "normal", "tz": "Mars/Olympus"]]]) { $1 }
+            ), "Mars/Olympus"
+        ),
+        (
+            "bad door id",
+            json(fullSnapshot(seq: 1).merging(["doors": [["id": "nodoor", "mode": "normal", "tz": "UTC"]]]) { $1 }),
+            "nodoor"
+        ),
+        (
+            "bad mode",
+            json(fullSnapshot(seq: 1).merging(["doors": [["id": "L/D", "mode": "open", "tz": "UTC"]]]) { $1 }),
+            "doors[0].mode"
+        ),
+        (
+            "bad schedule time",
+            json(
+                fullSnapshot(seq: 1).merging([
+                    "doors": [
+                        [
+                            "id": "L/D", "mode": "normal", "tz": "UTC",
+                            "schedule": [["days": ["mon"], "from": "8:00", "to": "20:00"]],
+                        ]
+                    ]
+                ]) { $1 }
+            ),
+            "HH:MM"
+        ),
+        (
+            "bad day",
+            json(
+                fullSnapshot(seq: 1).merging([
+                    "doors": [
+                        [
+                            "id": "L/D", "mode": "normal", "tz": "UTC",
+                            "schedule": [["days": ["monday"], "from": "08:00", "to": "20:00"]],
+                        ]
+                    ]
+                ]) { $1 }
+            ),
+            "monday"
+        ),
+        (
+            "duplicate member",
+            json(fullSnapshot(seq: 1, members: [["id": "m", "blocked": false], ["id": "m", "blocked": true]])), "twice"
+        ),
+        (
+            "revoked pass not hex",
+            json(fullSnapshot(seq: 1).merging(["revoked": [["pass": "XYZ", "until": 1]]]) { $1 }), "XYZ"
+        ),
+        (
+            "delta not newer than its base", json(["format": "ag-snapshot-delta/1", "base_seq": 5, "seq": 5]),
+            "not after"
+        ),
+    ]
+
+    @Test(arguments: invalid)
+    func rejectsInvalidDocumentsByName(name: String, data: Data, mention: String) {
+        do {
+            _ = try SnapshotDocument.parse(data)
+            Issue.record("\(name) was accepted")
+        } catch {
+            #expect(error.description.contains(mention), "\(name): \(error)")
+        }
+    }
+
+    @Test func rejectsANonJSONFile() {
+        #expect(throws: KeyCacheError.self) { try SnapshotDocument.parse(Data("not json".utf8)) }
+    }
+}
