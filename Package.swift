@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "gatewayctl",
             dependencies: [
-                "QRCodec", "AccessToken",
+                "QRCodec", "AccessToken", "KeyCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

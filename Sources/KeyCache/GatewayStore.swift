@@ -12,8 +12,8 @@ public final class GatewayStore: Sendable {
     let pool: DatabasePool
     public let path: String
 
-    /// Opens (creating if needed) and migrates the database at `path`.
-    public init(path: String) throws(KeyCacheError) {
+    /// Opens and migrates the database at `path`, creating it unless `create` is false.
+    public init(path: String, create: Bool = true) throws(KeyCacheError) {
         var config = Configuration()
         // Another process (gatewayctl beside the daemon) may hold the write lock briefly.
         config.busyMode = .timeout(5)
@@ -25,6 +25,9 @@ public final class GatewayStore: Sendable {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             guard FileManager.default.fileExists(atPath: directory) else {
                 throw KeyCacheError.database("directory \(directory) does not exist")
+            }
+            guard create || FileManager.default.fileExists(atPath: path) else {
+                throw KeyCacheError.database("no database at \(path); import a snapshot first, or pass --db")
             }
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)

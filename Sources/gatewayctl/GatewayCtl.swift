@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeyCache
 
 /// The installer's and integrator's command-line tool.
 ///
@@ -10,8 +11,12 @@ struct GatewayCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatewayctl",
         abstract: "Work with AccessGateway QR codes and AG1 passes.",
-        subcommands: [QRCommand.self, TokenCommand.self]
+        subcommands: [
+            QRCommand.self, TokenCommand.self, SnapshotCommand.self, DecideCommand.self, LogCommand.self,
+        ]
     )
+
+    @OptionGroup var store: StoreOptions
 
     static func main() {
         do {
@@ -33,6 +38,17 @@ struct GatewayCtl: ParsableCommand {
     }
 }
 
+/// `--db`, accepted before the subcommand: `gatewayctl --db PATH snapshot show`.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The gateway database.")
+    var db: String = GatewayStore.defaultPath
+
+    /// Opens the store; only commands that write a first record may create it.
+    func open(create: Bool = false) throws -> GatewayStore {
+        do { return try GatewayStore(path: db, create: create) } catch { throw UsageFailure("\(error)") }
+    }
+}
+
 /// A failure the user can fix: a file that cannot be read, a key that cannot be loaded.
 struct UsageFailure: Error, CustomStringConvertible {
     var description: String
@@ -49,6 +65,11 @@ func readFile(_ path: String) throws -> Data {
 
 /// Prints one JSON object on one line, with its keys in the given order and nil as null.
 func printJSONLine(_ members: KeyValuePairs<String, Any?>) {
+    print(jsonLine(members))
+}
+
+/// One JSON object on one line, with its keys in the given order and nil as null.
+func jsonLine(_ members: KeyValuePairs<String, Any?>) -> String {
     let body = members.map { key, value -> String in
         let json =
             (try? JSONSerialization.data(
@@ -57,5 +78,5 @@ func printJSONLine(_ members: KeyValuePairs<String, Any?>) {
             )).map { String(decoding: $0, as: UTF8.self) } ?? "null"
         return "\"\(key)\":\(json)"
     }
-    print("{" + body.joined(separator: ",") + "}")
+    return "{" + body.joined(separator: ",") + "}"
 }

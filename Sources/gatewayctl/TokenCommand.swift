@@ -43,11 +43,7 @@ struct TokenCommand: ParsableCommand {
             do { keySet = try PassKeySet(jwks: try readFile(keys)) } catch let error as AccessTokenError {
                 throw UsageFailure("\(keys): \(error)")
             }
-            var pass = text
-            if text == "-" {
-                pass = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+            let pass = text == "-" ? readStandardInputLine() : text
             let verifier = PassVerifier(keys: keySet, issuer: issuer, skew: skew)
             let verdict = verifier.verify(pass, door: door, now: at ?? Date().timeIntervalSince1970)
             let claims = verdict.claims

@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import KeyCache
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Read and verify the audit log.",
+        subcommands: [Show.self, Verify.self],
+        defaultSubcommand: Show.self
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, csv
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Print audit events, oldest first (the default for `gatewayctl log`)."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "From this time: UNIX seconds or ISO 8601 (2026-11-26T08:00:00Z, 2026-11-26).")
+        var since: String?
+
+        @Option(help: "Up to this time: UNIX seconds or ISO 8601.")
+        var until: String?
+
+        @Option(help: "Only this member.")
+        var member: String?
+
+        @Option(help: "Only this door.")
+        var door: String?
+
+        @Option(help: "Only this reason code, e.g. expired.")
+        var reason: String?
+
+        @Flag(help: "Only denials.")
+        var denied = false
+
+        @Flag(help: "Keep printing new events as they are recorded.")
+        var follow = false
+
+        @Option(help: "table (80 columns), json (JSON Lines) or csv.")
+        var format: Format = .table
+
+        func validate() throws {
+            if let since, parseTime(since) == nil { throw ValidationError("--since \(since) is not UNIX or ISO 8601") }
+            if let until, parseTime(until) == nil { throw ValidationError("--until \(until) is not UNIX or ISO 8601") }
+        }
+
+        func run() throws {
+            let store = try store.open()
+            var query = GatewayStore.AuditQuery()
+            query.sinceMs = since.flatMap(parseTime).map { Int64($0 * 1000) }
+            query.untilMs = until.flatMap(parseTime).map { Int64($0 * 1000) }
+            query.member = member
+            query.door = door
+            query.reason = reason
+            query.deniedOnly = denied
+            if format == .table { print(tableHeader) }
+            if format == .csv { print(csvHeader) }
+            while true {
+                let events = try store.auditEvents(query)
+                for event in events { print(line(event)) }
+                guard follow else { return }
+                query.afterSeq = events.last?.seq ?? query.afterSeq
+                fflush(nil)
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+
+        var tableHeader: String {
+            "SEQ    TIME                DOOR         RESULT           MEMBER       PASS"
+        }
+
+        var csvHeader: String { "seq,ts_ms,time,gateway,door,kind,granted,reason,member,pass,booking,detail,hash" }
+
+        func line(_ e: AuditEvent) -> String {
+            switch format {
+            case .table:
+                func cell(_ text: String?, _ width: Int) -> String {
+                    let t = text ?? "-"
+                    return t.count > width
+                        ? String(t.prefix(width - 1)) + "…" : t.padding(toLength: width, withPad: " ", startingAt: 0)
+                }
+                let result = e.granted ? "granted" : e.reason
+                return [
+                    cell(String(e.seq), 6), cell(formatTime(Double(e.tsMs) / 1000), 19), cell(e.door, 12),
+                    cell(e.kind == "decision" ? result : "\(e.kind):\(e.reason)", 16), cell(e.member, 12),
+                    String((e.pass ?? "-").prefix(8)),
+                ].joined(separator: " ")
+            case .json:
+                let members: KeyValuePairs<String, Any?> = [
+                    "seq": e.seq, "ts_ms": e.tsMs, "time": isoTime(e.tsMs), "gateway": e.gateway, "door": e.door,
+                    "kind": e.kind, "granted": e.granted, "reason": e.reason, "member": e.member, "pass": e.pass,
+                    "booking": e.booking,
+                    "detail": (try? JSONSerialization.jsonObject(with: Data(e.detail.utf8))) ?? e.detail,
+                    "prev_hash": e.prevHash, "hash": e.hash,
+                ]
+                return jsonLine(members)
+            case .csv:
+                let fields: [String?] = [
+                    String(e.seq), String(e.tsMs), isoTime(e.tsMs), e.gateway, e.door, e.kind, e.granted ? "1" : "0",
+                    e.reason, e.member, e.pass, e.booking, e.detail, e.hash,
+                ]
+                return fields.map { csvField($0 ?? "") }.joined(separator: ",")
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the hash chain of the audit log.",
+            discussion: "Exit 0 when intact, 1 naming the first bad seq when an event was altered, removed or inserted."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            switch try store.open().verifyAuditChain() {
+            case .intact(let events):
+                print("\(events) events checked: the chain is intact")
+            case .broken(let seq, let why):
+                print("chain broken at seq \(seq): \(why)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// UNIX seconds, or ISO 8601 with or without a time (a bare date is midnight UTC).
+func parseTime(_ text: String) -> Double? {
+    if let seconds = Double(text), seconds.isFinite { return seconds }
+    let formatter = ISO8601DateFormatter()
+    for options: ISO8601DateFormatter.Options in [
+        [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds], [.withFullDate],
+    ] {
+        formatter.formatOptions = options
+        if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+    }
+    return nil
+}
+
+func isoTime(_ ms: Int64) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
