@@ -53,7 +53,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
-        .executableTarget(name: "ag-bench", dependencies: ["AccessToken"], path: "Tests/Benchmarks"),
+        .executableTarget(name: "ag-bench", dependencies: ["AccessToken", "KeyCache"], path: "Tests/Benchmarks"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
         .testTarget(name: "KeyCacheTests", dependencies: ["KeyCache", "AccessToken", "TestSupport"]),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),

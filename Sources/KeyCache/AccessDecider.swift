@@ -71,7 +71,7 @@ public final class AccessDecider: Sendable {
     }
 
     private func verifier(_ db: Database) throws -> (PassVerifier, SnapshotInfo)? {
-        guard let info = try GatewayStore.info(db) else { return nil }
+        guard let info = try GatewayStore.header(db) else { return nil }
         if let cached = verifierCache.withLock({ $0 }), cached.seq == info.seq { return (cached.verifier, info) }
         let jwks = try String.fetchAll(db, sql: "SELECT jwk FROM signing_keys ORDER BY rowid")
         let document = Data(("{\"keys\":[" + jwks.joined(separator: ",") + "]}").utf8)

@@ -12,13 +12,22 @@ public final class GatewayStore: Sendable {
     let pool: DatabasePool
     public let path: String
 
+    /// What a committed event survives.
+    public enum Durability: String, Sendable {
+        /// `synchronous=FULL`: every commit is fsynced; survives power loss. The default.
+        case powerLoss
+        /// `synchronous=NORMAL`: survives the process dying, not the board losing power.
+        case processCrash
+    }
+
     /// Opens and migrates the database at `path`, creating it unless `create` is false.
-    public init(path: String, create: Bool = true) throws(KeyCacheError) {
+    public init(path: String, create: Bool = true, durability: Durability = .powerLoss) throws(KeyCacheError) {
         var config = Configuration()
         // Another process (gatewayctl beside the daemon) may hold the write lock briefly.
         config.busyMode = .timeout(5)
+        let synchronous = durability == .powerLoss ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         self.path = path
         do {

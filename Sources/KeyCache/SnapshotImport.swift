@@ -22,61 +22,109 @@ public struct SnapshotInfo: Sendable, Equatable {
 }
 
 extension GatewayStore {
-    /// Applies a full snapshot or a delta in one transaction. Refuses a seq that is not newer than
-    /// the stored one, and a delta whose base is not the stored seq.
+    /// The large snapshot tables, which a full snapshot fills beside the live ones in batches.
+    static let stagedTables = ["members", "bookings", "revoked"]
+    /// Rows per staging transaction: each holds the write lock for a few milliseconds, so decisions
+    /// (which must write their audit event) go on while a large snapshot is applied.
+    static let stagingBatch = 2000
+
+    /// Applies a full snapshot or a delta atomically. Refuses a seq that is not newer than the
+    /// stored one, and a delta whose base is not the stored seq.
+    ///
+    /// A delta is one transaction. A full snapshot's large tables are first written to staging
+    /// tables in short transactions that decisions interleave with; one final transaction then swaps
+    /// them in with the keys, doors and seq. Until that commit, decisions see the old snapshot whole.
     @discardableResult
     public func apply(
         _ document: SnapshotDocument,
         now: Double = Date().timeIntervalSince1970
-    ) throws(KeyCacheError)
-        -> SnapshotInfo
-    {
+    ) throws(KeyCacheError) -> SnapshotInfo {
+        switch document {
+        case .full(let snapshot): return try applyFull(snapshot, now: now)
+        case .delta(let delta): return try applyDelta(delta, now: now)
+        }
+    }
+
+    private static func checkNewer(_ db: Database, _ seq: Int64) throws {
+        if let stored = try Int64.fetchOne(db, sql: "SELECT seq FROM snapshot_state WHERE id = 1"), seq <= stored {
+            throw KeyCacheError.staleSeq(stored: stored, received: seq)
+        }
+    }
+
+    private func applyFull(_ snapshot: Snapshot, now: Double) throws(KeyCacheError) -> SnapshotInfo {
+        let token = UUID().uuidString
+        try write { db in
+            try Self.checkNewer(db, snapshot.seq)
+            // Staging tables copy the live tables' schema, whatever the migrations made of it.
+            for table in Self.stagedTables {
+                try db.execute(sql: "DROP TABLE IF EXISTS stage_\(table)")
+                let ddl = try String.fetchOne(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]
+                )!
+                // After a swap SQLite stores the name quoted, so rebuild the head rather than replace it.
+                guard let columns = ddl.firstIndex(of: "(") else {
+                    throw KeyCacheError.database("unexpected schema for \(table)")
+                }
+                try db.execute(sql: "CREATE TABLE stage_\(table) " + ddl[columns...])
+            }
+            try Self.setState(db, "staging_token", token)
+        }
+        func stage<T>(_ rows: [T], _ insert: @escaping (Database, ArraySlice<T>, String) throws -> Void) throws(KeyCacheError) {
+            for start in stride(from: 0, to: rows.count, by: Self.stagingBatch) {
+                try write { db in
+                    // Another import that started since would have replaced the staging tables.
+                    guard try Self.state(db, "staging_token") == token else {
+                        throw KeyCacheError.database("another snapshot import started; this one was abandoned")
+                    }
+                    try insert(db, rows[start..<min(rows.count, start + Self.stagingBatch)], "stage_")
+                }
+            }
+        }
+        try stage(snapshot.members, Self.insertMembers)
+        try stage(snapshot.bookings, Self.insertBookings)
+        try stage(snapshot.revoked, Self.insertRevoked)
+        return try write { db in
+            guard try Self.state(db, "staging_token") == token else {
+                throw KeyCacheError.database("another snapshot import started; this one was abandoned")
+            }
+            try Self.checkNewer(db, snapshot.seq)
+            for table in Self.stagedTables {
+                try db.execute(sql: "DROP TABLE \(table)")
+                try db.execute(sql: "ALTER TABLE stage_\(table) RENAME TO \(table)")
+            }
+            try db.execute(sql: "DELETE FROM signing_keys")
+            try db.execute(sql: "DELETE FROM doors")
+            try Self.upsert(db, SnapshotRecords(keys: snapshot.keys, doors: snapshot.doors))
+            try db.execute(sql: "DELETE FROM gateway_state WHERE key = 'staging_token'")
+            try db.execute(
+                sql: """
+                    INSERT INTO snapshot_state(id, seq, issuer, generated_at, max_age, imported_at_ms)
+                    VALUES (1, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, issuer = excluded.issuer,
+                        generated_at = excluded.generated_at, max_age = excluded.max_age,
+                        imported_at_ms = excluded.imported_at_ms
+                    """,
+                arguments: [snapshot.seq, snapshot.issuer, snapshot.generatedAt, snapshot.maxAge, Int64(now * 1000)]
+            )
+            return try Self.info(db)!
+        }
+    }
+
+    private func applyDelta(_ delta: SnapshotDelta, now: Double) throws(KeyCacheError) -> SnapshotInfo {
         try write { db in
             let stored = try Int64.fetchOne(db, sql: "SELECT seq FROM snapshot_state WHERE id = 1")
-            switch document {
-            case .full(let snapshot):
-                if let stored, snapshot.seq <= stored {
-                    throw KeyCacheError.staleSeq(stored: stored, received: snapshot.seq)
-                }
-                for table in ["signing_keys", "doors", "members", "bookings", "revoked"] {
-                    try db.execute(sql: "DELETE FROM \(table)")
-                }
-                try Self.upsert(
-                    db,
-                    SnapshotRecords(
-                        keys: snapshot.keys,
-                        doors: snapshot.doors,
-                        members: snapshot.members,
-                        bookings: snapshot.bookings,
-                        revoked: snapshot.revoked
-                    )
-                )
-                try db.execute(
-                    sql: """
-                        INSERT INTO snapshot_state(id, seq, issuer, generated_at, max_age, imported_at_ms)
-                        VALUES (1, ?, ?, ?, ?, ?)
-                        ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, issuer = excluded.issuer,
-                            generated_at = excluded.generated_at, max_age = excluded.max_age,
-                            imported_at_ms = excluded.imported_at_ms
-                        """,
-                    arguments: [
-                        snapshot.seq, snapshot.issuer, snapshot.generatedAt, snapshot.maxAge, Int64(now * 1000),
-                    ]
-                )
-            case .delta(let delta):
-                guard let stored, stored == delta.baseSeq else {
-                    throw KeyCacheError.deltaBaseMismatch(stored: stored, base: delta.baseSeq)
-                }
-                if let deletions = delta.delete { try Self.delete(db, deletions) }
-                if let upsert = delta.upsert { try Self.upsert(db, upsert) }
-                try db.execute(
-                    sql: """
-                        UPDATE snapshot_state SET seq = ?, generated_at = coalesce(?, generated_at),
-                            max_age = coalesce(?, max_age), imported_at_ms = ? WHERE id = 1
-                        """,
-                    arguments: [delta.seq, delta.generatedAt, delta.maxAge, Int64(now * 1000)]
-                )
+            guard let stored, stored == delta.baseSeq else {
+                throw KeyCacheError.deltaBaseMismatch(stored: stored, base: delta.baseSeq)
             }
+            if let deletions = delta.delete { try Self.delete(db, deletions) }
+            if let upsert = delta.upsert { try Self.upsert(db, upsert) }
+            try db.execute(
+                sql: """
+                    UPDATE snapshot_state SET seq = ?, generated_at = coalesce(?, generated_at),
+                        max_age = coalesce(?, max_age), imported_at_ms = ? WHERE id = 1
+                    """,
+                arguments: [delta.seq, delta.generatedAt, delta.maxAge, Int64(now * 1000)]
+            )
             return try Self.info(db)!
         }
     }
@@ -87,33 +135,54 @@ extension GatewayStore {
     }
 
     static func info(_ db: Database) throws -> SnapshotInfo? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM snapshot_state WHERE id = 1") else { return nil }
+        guard var info = try header(db) else { return nil }
         func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+        info.keys = try count("signing_keys")
+        info.doors = try count("doors")
+        info.members = try count("members")
+        info.bookings = try count("bookings")
+        info.revoked = try count("revoked")
+        return info
+    }
+
+    /// The stored seq, issuer and times, without the counts (which scan whole tables).
+    static func header(_ db: Database) throws -> SnapshotInfo? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM snapshot_state WHERE id = 1") else { return nil }
         return SnapshotInfo(
-            seq: row["seq"],
-            issuer: row["issuer"],
-            generatedAt: row["generated_at"],
-            maxAge: row["max_age"],
-            importedAtMs: row["imported_at_ms"],
-            keys: try count("signing_keys"),
-            doors: try count("doors"),
-            members: try count("members"),
-            bookings: try count("bookings"),
-            revoked: try count("revoked")
+            seq: row["seq"], issuer: row["issuer"], generatedAt: row["generated_at"], maxAge: row["max_age"],
+            importedAtMs: row["imported_at_ms"], keys: 0, doors: 0, members: 0, bookings: 0, revoked: 0
         )
     }
 
-    private static func upsert(_ db: Database, _ records: SnapshotRecords) throws {
+    private static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        func json(_ value: some Encodable) throws -> String {
-            String(decoding: try encoder.encode(value), as: UTF8.self)
-        }
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
 
+    private static func insertMembers(_ db: Database, _ rows: ArraySlice<MemberRecord>, _ prefix: String) throws {
+        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(prefix)members(id, blocked) VALUES (?, ?)")
+        for m in rows { try insert.execute(arguments: [m.id, m.blocked]) }
+    }
+
+    private static func insertBookings(_ db: Database, _ rows: ArraySlice<BookingRecord>, _ prefix: String) throws {
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO \(prefix)bookings(id, member, doors, start, \"end\", status) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        for b in rows { try insert.execute(arguments: [b.id, b.member, try json(b.doors), b.start, b.end, b.status.rawValue]) }
+    }
+
+    private static func insertRevoked(_ db: Database, _ rows: ArraySlice<Revocation>, _ prefix: String) throws {
+        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(prefix)revoked(pass, until) VALUES (?, ?)")
+        for r in rows { try insert.execute(arguments: [r.pass, r.until]) }
+    }
+
+    private static func upsert(_ db: Database, _ records: SnapshotRecords) throws {
         if let keys = records.keys?.keys {
             // Keys are replaced per kid: every key with an upserted kid goes, then the new ones come in.
-            let kids = Set(keys.compactMap(\.kid))
-            for kid in kids { try db.execute(sql: "DELETE FROM signing_keys WHERE kid = ?", arguments: [kid]) }
+            for kid in Set(keys.compactMap(\.kid)) {
+                try db.execute(sql: "DELETE FROM signing_keys WHERE kid = ?", arguments: [kid])
+            }
             let insert = try db.cachedStatement(sql: "INSERT INTO signing_keys(kid, jwk) VALUES (?, ?)")
             for key in keys { try insert.execute(arguments: [key.kid ?? "", key.json]) }
         }
@@ -123,16 +192,9 @@ extension GatewayStore {
         for d in records.doors ?? [] {
             try door.execute(arguments: [d.id, d.name, d.mode.rawValue, d.tz, try json(d.schedule ?? [])])
         }
-        let member = try db.cachedStatement(sql: "INSERT OR REPLACE INTO members(id, blocked) VALUES (?, ?)")
-        for m in records.members ?? [] { try member.execute(arguments: [m.id, m.blocked]) }
-        let booking = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO bookings(id, member, doors, start, \"end\", status) VALUES (?, ?, ?, ?, ?, ?)"
-        )
-        for b in records.bookings ?? [] {
-            try booking.execute(arguments: [b.id, b.member, try json(b.doors), b.start, b.end, b.status.rawValue])
-        }
-        let revoked = try db.cachedStatement(sql: "INSERT OR REPLACE INTO revoked(pass, until) VALUES (?, ?)")
-        for r in records.revoked ?? [] { try revoked.execute(arguments: [r.pass, r.until]) }
+        try insertMembers(db, ArraySlice(records.members ?? []), "")
+        try insertBookings(db, ArraySlice(records.bookings ?? []), "")
+        try insertRevoked(db, ArraySlice(records.revoked ?? []), "")
     }
 
     private static func delete(_ db: Database, _ deletions: SnapshotDeletions) throws {

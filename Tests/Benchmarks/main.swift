@@ -1,10 +1,21 @@
 import AccessToken
 import Foundation
 
-// ag-bench: times full AG1 pass verification (text → Base45 → CBOR → COSE → signature → claims → decision).
-// Prints one JSON object; scripts/bench.py turns it into docs/BENCHMARKS.md.
+// ag-bench: figures for docs/BENCHMARKS.md, one JSON object per run; scripts/bench.py writes the file.
+//   ag-bench verify [N]                  full AG1 pass verification, N passes per algorithm
+//   ag-bench keycache DIR [SCALE]        the store: SCALE × (1 M bookings, 100 k members, 100 k revoked)
 
-let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 3000
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "keycache" {
+    let scale = arguments.count > 2 ? Double(arguments[2]) ?? 1 : 1
+    let result = try keyCacheBenchmark(
+        directory: arguments.count > 1 ? arguments[1] : NSTemporaryDirectory(),
+        members: Int(100_000 * scale), bookings: Int(1_000_000 * scale), revoked: Int(100_000 * scale)
+    )
+    print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+    exit(0)
+}
+let iterations = arguments.dropFirst().first.flatMap(Int.init) ?? 3000
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]

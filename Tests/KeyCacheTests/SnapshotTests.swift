@@ -40,6 +40,22 @@ func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: A
         #expect(info.seq == 43 && info.members == 2 && info.doors == 0)
     }
 
+    @Test func replacesEverythingOnEachFullSnapshot() throws {
+        let store = try makeStore()
+        for seq in 1...3 {
+            let members = (0..<(seq * 3000)).map { ["id": "m-\(seq)-\($0)", "blocked": false] as [String: Any] }
+            try store.apply(try document(fullSnapshot(seq: seq, members: members)))
+            let info = try #require(try store.snapshotInfo())
+            #expect(info.seq == Int64(seq) && info.members == seq * 3000)
+        }
+        #expect(try store.integrityCheck() == "ok")
+        // A delta still applies on top of swapped-in tables.
+        let delta: [String: Any] = [
+            "format": "ag-snapshot-delta/1", "base_seq": 3, "seq": 4, "delete": ["members": ["m-3-0"]],
+        ]
+        #expect(try store.apply(try document(delta)).members == 8999)
+    }
+
     @Test func refusesADeltaOnTheWrongBase() throws {
         let store = try makeStore()
         try store.apply(try document(fullSnapshot(seq: 42)))
