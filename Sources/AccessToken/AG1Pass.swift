@@ -36,9 +36,14 @@ public struct AG1Pass: Sendable {
         let cose: [UInt8]
         do { cose = try Base45.decode(Substring(body)) } catch { throw malformed(error.description) }
         do throws(AccessTokenError) {
-            message = try COSESign1(cbor: cose, decoder: CBORDecoder(limits: .init(maxDepth: 8, maxItems: 512)))
-            guard message.payload != nil else { throw .detachedPayload }
-            try message.checkCritical()
+            let parsed = try COSESign1(cbor: cose, decoder: CBORDecoder(limits: .init(maxDepth: 8, maxItems: 512)))
+            guard parsed.payload != nil else { throw .detachedPayload }
+            try parsed.checkCritical()
+            // RFC 9052 §3: a label must not sit in both buckets; the profile holds senders to it.
+            if let both = parsed.protected.first(where: { parsed.unprotected[cbor: $0.key] != nil }) {
+                throw .malformed("header label \(both.key) is both protected and unprotected")
+            }
+            message = parsed
         } catch {
             throw malformed(error.description)
         }
@@ -143,7 +148,7 @@ public struct PassVerifier: Sendable {
         guard signers.contains(where: { $0.covers(issuedAt: claims.issuedAt) }) else {
             return deny(.unknownKey, "key \"\(kid)\" was not valid when the pass was issued")
         }
-        guard claims.issuer == issuer else {
+        guard claims.issuer.utf8.elementsEqual(issuer.utf8) else {
             return deny(.wrongIssuer, "issuer \"\(claims.issuer)\" is not \"\(issuer)\"")
         }
         guard now < claims.expiresAt + skew else { return deny(.expired, "expired at \(claims.expiresAt)") }

@@ -6,6 +6,8 @@ public enum AccessTokenError: Error, Sendable, Equatable, CustomStringConvertibl
     case notSign1(String)
     case unexpectedTag(UInt64)
     case malformed(String)
+    /// The CWT claims are missing a required claim, or hold one of the wrong type.
+    case badClaims(String)
     /// The critical header names a parameter this implementation does not understand.
     case unknownCritical(String)
     case missingAlgorithm
@@ -29,6 +31,7 @@ public enum AccessTokenError: Error, Sendable, Equatable, CustomStringConvertibl
         case .notSign1(let kind): return "\(kind) is not a COSE_Sign1 message"
         case .unexpectedTag(let t): return "unexpected CBOR tag \(t)"
         case .malformed(let why): return "malformed COSE_Sign1: \(why)"
+        case .badClaims(let why): return "invalid CWT claims: \(why)"
         case .unknownCritical(let p): return "critical header parameter \(p) is not understood"
         case .missingAlgorithm: return "no alg header parameter"
         case .unsupportedAlgorithm(let a): return "unsupported algorithm \(a)"

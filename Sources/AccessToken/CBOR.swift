@@ -231,9 +231,10 @@ private struct Reader {
             return .array(elements)
         case 5:
             var entries: [CBORMapEntry] = []
-            var seen = Set<CBORValue>()
+            // Keys compare by their encoding: text byte-wise, not by Unicode equivalence.
+            var seen = Set<[UInt8]>()
             func add(_ key: CBORValue, _ value: CBORValue) throws(CBORError) {
-                guard seen.insert(key).inserted else { throw .duplicateMapKey }
+                guard seen.insert(CBOREncoder.encode(key)).inserted else { throw .duplicateMapKey }
                 entries.append(CBORMapEntry(key, value))
             }
             if let n = try argument(info) {

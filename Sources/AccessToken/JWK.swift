@@ -15,8 +15,25 @@ struct JWKMembers: Decodable {
     var exp: Double?
 }
 
+/// A JWKS whose entries are decoded one by one, so that one bad key cannot hide the others.
 private struct JWKSMembers: Decodable {
-    var keys: [JWKMembers]
+    var keys: [Result<JWKMembers, AccessTokenError>]
+
+    private struct Entry: Decodable {
+        var result: Result<JWKMembers, AccessTokenError>
+
+        init(from decoder: Decoder) throws {
+            do { result = .success(try JWKMembers(from: decoder)) } catch {
+                result = .failure(.badMember("keys[\(decoder.codingPath.last?.intValue ?? -1)]", "\(error)"))
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case keys }
+
+    init(from decoder: Decoder) throws {
+        keys = try decoder.container(keyedBy: CodingKeys.self).decode([Entry].self, forKey: .keys).map(\.result)
+    }
 }
 
 /// One entry of a pass key set: a public key, its id, and what it may sign.
@@ -74,18 +91,20 @@ public struct PassKeySet: Sendable {
             throw .notJSON("expected {\"keys\":[…]}: \(error)")
         }
         self.init()
-        for members in document.keys {
-            do {
-                keys.append(try PassKey(members: members))
-            } catch {
-                rejected.append((members.kid, error))
+        for entry in document.keys {
+            switch entry {
+            case .success(let members):
+                do { keys.append(try PassKey(members: members)) } catch { rejected.append((members.kid, error)) }
+            case .failure(let error):
+                rejected.append((nil, error))
             }
         }
     }
 
     /// The keys whose `kid` equals `kid`.
     public func keys(withID kid: String) -> [PassKey] {
-        keys.filter { $0.kid == kid }
+        // Byte-wise, as JOSE compares kids; Swift's == would equate Unicode-equivalent strings.
+        keys.filter { $0.kid.utf8.elementsEqual(kid.utf8) }
     }
 }
 

@@ -57,7 +57,7 @@ public struct PassClaims: Sendable, Equatable {
     /// Whether the pass names `door` (`LOC/DOOR`) or the location it belongs to.
     public func admits(door: String) -> Bool {
         let location = door.split(separator: "/", maxSplits: 1).first.map(String.init) ?? door
-        return audience.contains { $0 == door || $0 == location }
+        return audience.contains { $0.utf8.elementsEqual(door.utf8) || $0.utf8.elementsEqual(location.utf8) }
     }
 }
 
@@ -65,26 +65,26 @@ extension PassClaims {
     /// Parses a CWT claims map. A missing required claim, or a claim of the wrong type, throws.
     public init(cwt payload: [UInt8]) throws(AccessTokenError) {
         let value: CBORValue
-        do { value = try CBORDecoder().decode(payload) } catch { throw .malformed("payload: \(error)") }
-        guard case .map(let map) = value else { throw .malformed("payload is not a CBOR map") }
+        do { value = try CBORDecoder().decode(payload) } catch { throw .badClaims("payload: \(error)") }
+        guard case .map(let map) = value else { throw .badClaims("payload is not a CBOR map") }
 
         func text(_ label: Int64, _ name: String) throws(AccessTokenError) -> String? {
             guard let v = map[label: label] else { return nil }
-            guard case .text(let s) = v else { throw .malformed("\(name) is not a text string") }
+            guard case .text(let s) = v else { throw .badClaims("\(name) is not a text string") }
             return s
         }
         func date(_ label: Int64, _ name: String) throws(AccessTokenError) -> Double? {
             guard let v = map[label: label] else { return nil }
             switch v {
             case .unsigned, .negative:
-                guard let n = v.intValue else { throw .malformed("\(name) is out of range") }
+                guard let n = v.intValue else { throw .badClaims("\(name) is out of range") }
                 return Double(n)
             case .float(let d) where d.isFinite: return d
-            default: throw .malformed("\(name) is not a NumericDate")
+            default: throw .badClaims("\(name) is not a NumericDate")
             }
         }
         func required<T>(_ value: T?, _ name: String) throws(AccessTokenError) -> T {
-            guard let value else { throw .malformed("required claim \(name) is missing") }
+            guard let value else { throw .badClaims("required claim \(name) is missing") }
             return value
         }
 
@@ -95,24 +95,23 @@ extension PassClaims {
             audience = [s]
         case .array(let items):
             audience = try items.map { (item: CBORValue) throws(AccessTokenError) -> String in
-                guard case .text(let s) = item else { throw AccessTokenError.malformed("aud holds a non-text entry") }
+                guard case .text(let s) = item else { throw AccessTokenError.badClaims("aud holds a non-text entry") }
                 return s
             }
-            guard !audience.isEmpty else { throw .malformed("aud is an empty array") }
         default:
-            throw .malformed("aud is neither text nor an array of text")
+            throw .badClaims("aud is neither text nor an array of text")
         }
         expiresAt = try required(try date(Label.exp, "exp"), "exp")
         notBefore = try date(Label.nbf, "nbf")
         issuedAt = try date(Label.iat, "iat")
         guard case .bytes(let cti) = try required(map[label: Label.cti], "cti") else {
-            throw .malformed("cti is not a byte string")
+            throw .badClaims("cti is not a byte string")
         }
-        guard Self.passIDLength.contains(cti.count) else { throw .malformed("cti is \(cti.count) bytes, not 8–32") }
+        guard Self.passIDLength.contains(cti.count) else { throw .badClaims("cti is \(cti.count) bytes, not 8–32") }
         passID = cti
         bookingID = try text(Label.bookingID, "booking id")
         if let uses = map[label: Label.maxUses] {
-            guard case .unsigned(let n) = uses, n >= 1 else { throw .malformed("max uses is not a positive integer") }
+            guard case .unsigned(let n) = uses else { throw .badClaims("max uses is not an unsigned integer") }
             maxUses = n
         } else {
             maxUses = nil

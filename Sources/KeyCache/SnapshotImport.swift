@@ -59,7 +59,9 @@ extension GatewayStore {
             for table in Self.stagedTables {
                 try db.execute(sql: "DROP TABLE IF EXISTS stage_\(table)")
                 let ddl = try String.fetchOne(
-                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]
+                    db,
+                    sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    arguments: [table]
                 )!
                 // After a swap SQLite stores the name quoted, so rebuild the head rather than replace it.
                 guard let columns = ddl.firstIndex(of: "(") else {
@@ -69,7 +71,10 @@ extension GatewayStore {
             }
             try Self.setState(db, "staging_token", token)
         }
-        func stage<T>(_ rows: [T], _ insert: @escaping (Database, ArraySlice<T>, String) throws -> Void) throws(KeyCacheError) {
+        func stage<T>(
+            _ rows: [T],
+            _ insert: @escaping (Database, ArraySlice<T>, String) throws -> Void
+        ) throws(KeyCacheError) {
             for start in stride(from: 0, to: rows.count, by: Self.stagingBatch) {
                 try write { db in
                     // Another import that started since would have replaced the staging tables.
@@ -149,8 +154,16 @@ extension GatewayStore {
     static func header(_ db: Database) throws -> SnapshotInfo? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM snapshot_state WHERE id = 1") else { return nil }
         return SnapshotInfo(
-            seq: row["seq"], issuer: row["issuer"], generatedAt: row["generated_at"], maxAge: row["max_age"],
-            importedAtMs: row["imported_at_ms"], keys: 0, doors: 0, members: 0, bookings: 0, revoked: 0
+            seq: row["seq"],
+            issuer: row["issuer"],
+            generatedAt: row["generated_at"],
+            maxAge: row["max_age"],
+            importedAtMs: row["imported_at_ms"],
+            keys: 0,
+            doors: 0,
+            members: 0,
+            bookings: 0,
+            revoked: 0
         )
     }
 
@@ -167,9 +180,12 @@ extension GatewayStore {
 
     private static func insertBookings(_ db: Database, _ rows: ArraySlice<BookingRecord>, _ prefix: String) throws {
         let insert = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO \(prefix)bookings(id, member, doors, start, \"end\", status) VALUES (?, ?, ?, ?, ?, ?)"
+            sql:
+                "INSERT OR REPLACE INTO \(prefix)bookings(id, member, doors, start, \"end\", status) VALUES (?, ?, ?, ?, ?, ?)"
         )
-        for b in rows { try insert.execute(arguments: [b.id, b.member, try json(b.doors), b.start, b.end, b.status.rawValue]) }
+        for b in rows {
+            try insert.execute(arguments: [b.id, b.member, try json(b.doors), b.start, b.end, b.status.rawValue])
+        }
     }
 
     private static func insertRevoked(_ db: Database, _ rows: ArraySlice<Revocation>, _ prefix: String) throws {

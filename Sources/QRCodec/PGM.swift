@@ -33,9 +33,13 @@ public enum PGM {
         let height = try number("height", 1...16384)
         let maxval = try number("maxval", 1...65535)
         let count = width * height
-        var pixels = [UInt8](repeating: 0, count: count)
         func scale(_ v: Int) -> UInt8 { UInt8((v * 255 + maxval / 2) / maxval) }
         if magic == "P2" {
+            // Each plain sample takes at least two bytes: check before allocating for a hostile size.
+            guard (bytes.count - cursor) / 2 >= count - 1 else {
+                throw .pgm("\(width)×\(height) samples do not fit the file")
+            }
+            var pixels = [UInt8](repeating: 0, count: count)
             for i in 0..<count { pixels[i] = scale(try number("sample", 0...maxval)) }
             return try GreyImage(width: width, height: height, pixels: pixels)
         }
@@ -47,14 +51,14 @@ public enum PGM {
             throw .pgm("\(bytes.count - cursor) sample bytes, \(count * sampleSize) needed")
         }
         if sampleSize == 1 && maxval == 255 {
-            pixels = Array(bytes[cursor..<cursor + count])
-        } else {
-            for i in 0..<count {
-                let at = cursor + i * sampleSize
-                let v = sampleSize == 1 ? Int(bytes[at]) : Int(bytes[at]) << 8 | Int(bytes[at + 1])
-                guard v <= maxval else { throw .pgm("sample \(v) exceeds maxval \(maxval)") }
-                pixels[i] = scale(v)
-            }
+            return try GreyImage(width: width, height: height, pixels: Array(bytes[cursor..<cursor + count]))
+        }
+        var pixels = [UInt8](repeating: 0, count: count)
+        for i in 0..<count {
+            let at = cursor + i * sampleSize
+            let v = sampleSize == 1 ? Int(bytes[at]) : Int(bytes[at]) << 8 | Int(bytes[at + 1])
+            guard v <= maxval else { throw .pgm("sample \(v) exceeds maxval \(maxval)") }
+            pixels[i] = scale(v)
         }
         return try GreyImage(width: width, height: height, pixels: pixels)
     }

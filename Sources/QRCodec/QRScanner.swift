@@ -72,10 +72,13 @@ public struct QRScanner: ~Copyable {
         }
     }
 
-    /// Scans a still image: normal polarity first, then inverted if nothing was found,
-    /// as zbar's `ZBAR_CFG_TEST_INVERTED` would.
+    /// Scans a still image in both polarities and returns every distinct symbol, normal ones first.
+    /// A still (a file, a single frame) may hold a printed code beside a phone in dark mode.
     public func scanStill(_ image: GreyImage) -> [QRSymbol] {
-        let normal = scan(image, polarity: .normal)
-        return normal.isEmpty ? scan(image, polarity: .inverted) : normal
+        var symbols = scan(image, polarity: .normal)
+        for symbol in scan(image, polarity: .inverted) where !symbols.contains(where: { $0.bytes == symbol.bytes }) {
+            symbols.append(symbol)
+        }
+        return symbols
     }
 }

@@ -13,9 +13,9 @@ struct QRCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decode the QR codes in PGM frames.",
             discussion: """
-                Prints each decoded text on its own line. Each frame is scanned in normal polarity, \
-                then inverted if nothing was found. Exit status 1 if a frame held no code, 2 if one \
-                could not be read.
+                Prints each decoded text on its own line. Each frame is scanned in both polarities \
+                (printed codes and phones in dark mode). Exit status 1 if a frame held no code, 2 if \
+                one could not be read.
                 """
         )
 

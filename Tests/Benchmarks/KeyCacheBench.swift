@@ -22,8 +22,10 @@ func keyCacheBenchmark(directory: String, members: Int, bookings: Int, revoked: 
                 + "\"end\":\(t + 86400),\"status\":\"\($0 % 10 == 9 ? "cancelled" : "confirmed")\"}"
         }.joined(separator: ",")
         out += "],\"revoked\":["
-        out += (0..<revoked).map { String(format: "{\"pass\":\"%032x\",\"until\":%lld}", $0 + 1_000_000_000, t + 86400) }
-            .joined(separator: ",")
+        out += (0..<revoked).map {
+            String(format: "{\"pass\":\"%032x\",\"until\":%lld}", $0 + 1_000_000_000, t + 86400)
+        }
+        .joined(separator: ",")
         out += "]}"
         return Data(out.utf8)
     }
@@ -52,8 +54,13 @@ func keyCacheBenchmark(directory: String, members: Int, bookings: Int, revoked: 
         let booking = (i * 7919) % bookings / 10 * 10
         return try issuer.issue(
             PassClaims(
-                issuer: "hq.bench", member: "m-\(booking % members)", audience: ["L1"], expiresAt: now + 3600,
-                notBefore: now - 60, issuedAt: now - 60, passID: Array(String(format: "%016d", i).utf8),
+                issuer: "hq.bench",
+                member: "m-\(booking % members)",
+                audience: ["L1"],
+                expiresAt: now + 3600,
+                notBefore: now - 60,
+                issuedAt: now - 60,
+                passID: Array(String(format: "%016d", i).utf8),
                 bookingID: "b-\(booking)"
             )
         )
@@ -72,7 +79,10 @@ func keyCacheBenchmark(directory: String, members: Int, bookings: Int, revoked: 
         "format": "ag-snapshot-delta/1", "base_seq": 1, "seq": 2,
         "upsert": [
             "bookings": (0..<500).map {
-                ["id": "b-new-\($0)", "member": "m-\($0)", "doors": ["L1"], "start": t, "end": t + 3600, "status": "confirmed"]
+                [
+                    "id": "b-new-\($0)", "member": "m-\($0)", "doors": ["L1"], "start": t, "end": t + 3600,
+                    "status": "confirmed",
+                ]
             }
         ],
         "delete": ["bookings": (0..<500).map { "b-\($0 * 3)" }],
@@ -111,7 +121,14 @@ func keyCacheBenchmark(directory: String, members: Int, bookings: Int, revoked: 
         for n in 0..<1000 {
             start = clock.now
             try appendStore.appendAudit(
-                AuditEntry(tsMs: Int64(n), door: "L1/D1", kind: "decision", granted: true, reason: "granted", member: "m-1")
+                AuditEntry(
+                    tsMs: Int64(n),
+                    door: "L1/D1",
+                    kind: "decision",
+                    granted: true,
+                    reason: "granted",
+                    member: "m-1"
+                )
             )
             samples.append(ms(clock.now - start))
         }

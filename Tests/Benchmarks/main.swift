@@ -10,7 +10,9 @@ if arguments.first == "keycache" {
     let scale = arguments.count > 2 ? Double(arguments[2]) ?? 1 : 1
     let result = try keyCacheBenchmark(
         directory: arguments.count > 1 ? arguments[1] : NSTemporaryDirectory(),
-        members: Int(100_000 * scale), bookings: Int(1_000_000 * scale), revoked: Int(100_000 * scale)
+        members: Int(100_000 * scale),
+        bookings: Int(1_000_000 * scale),
+        revoked: Int(100_000 * scale)
     )
     print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     exit(0)

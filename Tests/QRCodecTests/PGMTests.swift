@@ -31,6 +31,8 @@ import Testing
         ("missing header fields", Array("P5\n4".utf8)),
         ("a non-numeric size", Array("P5\nx 4\n255\n".utf8)),
         ("an empty file", []),
+        ("a huge binary size with no samples", Array("P5\n16384 16384\n255\n".utf8) + [0, 0]),
+        ("a huge plain size with no samples", Array("P2\n16384 16384\n255\n0 0".utf8)),
     ]
 
     @Test(arguments: invalid)

@@ -139,3 +139,16 @@ func frame(with code: GreyImage, background: UInt8 = 128) -> GreyImage {
         for _ in 0..<3 { #expect(stream.scan(still).map(\.text) == [passSizedText]) }
     }
 }
+
+@Suite struct StillPolarityTests {
+    @Test func aStillWithBothPolaritiesYieldsBothCodes() throws {
+        var image = GreyImage(width: 640, height: 480, fill: 255)
+        image.paste(try QRMatrix.encode(text: "NORMAL-CODE").image(moduleSize: 6), x: 20, y: 100)
+        var dark = GreyImage(width: 300, height: 300, fill: 0)
+        dark.paste(try QRMatrix.encode(text: "DARK-CODE").image(moduleSize: 6).inverted(), x: 20, y: 20)
+        image.paste(dark, x: 330, y: 80)
+        let symbols = try QRScanner().scanStill(image)
+        #expect(symbols.map(\.text) == ["NORMAL-CODE", "DARK-CODE"])
+        #expect(symbols.map(\.polarity) == [.normal, .inverted])
+    }
+}

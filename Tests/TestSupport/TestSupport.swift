@@ -30,9 +30,21 @@ public enum TestPaths {
         return url.path == "/" ? packageRoot.appendingPathComponent(".build/debug") : url.deletingLastPathComponent()
     }
 
-    /// A fresh temporary directory.
+    /// Scratch space for this test process, inside the build folder and so out of git and /tmp.
+    /// Emptied when the process first asks for it; private test keys never outlive a run there.
+    private static let scratchRoot: URL = {
+        let root = packageRoot.appendingPathComponent(
+            ".build/test-scratch/\(ProcessInfo.processInfo.processIdentifier)"
+        )
+        let parent = root.deletingLastPathComponent()
+        try? FileManager.default.removeItem(at: parent)
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        return root
+    }()
+
+    /// A fresh directory under this run's scratch space.
     public static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ag-test-\(UUID().uuidString)")
+        let url = scratchRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
