@@ -53,6 +53,8 @@ extension GatewayStore {
 
     private func applyFull(_ snapshot: Snapshot, now: Double) throws(KeyCacheError) -> SnapshotInfo {
         let token = UUID().uuidString
+        // A crash during an earlier drain may have left retired tables behind.
+        try drainRetiredTables()
         try write { db in
             try Self.checkNewer(db, snapshot.seq)
             // Staging tables copy the live tables' schema, whatever the migrations made of it.
@@ -88,13 +90,15 @@ extension GatewayStore {
         try stage(snapshot.members, Self.insertMembers)
         try stage(snapshot.bookings, Self.insertBookings)
         try stage(snapshot.revoked, Self.insertRevoked)
-        return try write { db in
+        try write { db in
             guard try Self.state(db, "staging_token") == token else {
                 throw KeyCacheError.database("another snapshot import started; this one was abandoned")
             }
             try Self.checkNewer(db, snapshot.seq)
+            // Renames only: dropping a million-row table here would hold the write lock for long.
             for table in Self.stagedTables {
-                try db.execute(sql: "DROP TABLE \(table)")
+                try db.execute(sql: "DROP TABLE IF EXISTS retired_\(table)")
+                try db.execute(sql: "ALTER TABLE \(table) RENAME TO retired_\(table)")
                 try db.execute(sql: "ALTER TABLE stage_\(table) RENAME TO \(table)")
             }
             try db.execute(sql: "DELETE FROM signing_keys")
@@ -111,7 +115,25 @@ extension GatewayStore {
                     """,
                 arguments: [snapshot.seq, snapshot.issuer, snapshot.generatedAt, snapshot.maxAge, Int64(now * 1000)]
             )
-            return try Self.info(db)!
+        }
+        try drainRetiredTables()
+        return try read { db in try Self.info(db)! }
+    }
+
+    /// Empties the tables a swap retired, a batch per transaction, then drops them.
+    private func drainRetiredTables() throws(KeyCacheError) {
+        for table in Self.stagedTables {
+            let key = table == "revoked" ? "pass" : "id"
+            while try write({ db in
+                guard try db.tableExists("retired_\(table)") else { return false }
+                try db.execute(
+                    sql: "DELETE FROM retired_\(table) WHERE \(key) IN (SELECT \(key) FROM retired_\(table) LIMIT ?)",
+                    arguments: [Self.stagingBatch * 4]
+                )
+                if db.changesCount > 0 { return true }
+                try db.execute(sql: "DROP TABLE retired_\(table)")
+                return false
+            }) {}
         }
     }
 
@@ -173,6 +195,25 @@ extension GatewayStore {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// A JSON array of strings; JSONEncoder per booking would dominate a million-row import.
+    static func jsonArray(_ strings: [String]) -> String {
+        var out = "["
+        for (i, string) in strings.enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            for scalar in string.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            out += "\""
+        }
+        return out + "]"
+    }
+
     private static func insertMembers(_ db: Database, _ rows: ArraySlice<MemberRecord>, _ prefix: String) throws {
         let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(prefix)members(id, blocked) VALUES (?, ?)")
         for m in rows { try insert.execute(arguments: [m.id, m.blocked]) }
@@ -184,7 +225,7 @@ extension GatewayStore {
                 "INSERT OR REPLACE INTO \(prefix)bookings(id, member, doors, start, \"end\", status) VALUES (?, ?, ?, ?, ?, ?)"
         )
         for b in rows {
-            try insert.execute(arguments: [b.id, b.member, try json(b.doors), b.start, b.end, b.status.rawValue])
+            try insert.execute(arguments: [b.id, b.member, jsonArray(b.doors), b.start, b.end, b.status.rawValue])
         }
     }
 

@@ -19,6 +19,10 @@ struct GatewayCtl: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     static func main() {
+        // A parent may have left signals blocked (test runners do); Ctrl-C and SIGTERM must work.
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
         do {
             var command = try parseAsRoot()
             try command.run()

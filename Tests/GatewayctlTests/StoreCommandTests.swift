@@ -173,7 +173,7 @@ func scenarioDatabase() throws -> String {
     }
 }
 
-@Suite struct CrashSafetyTests {
+@Suite(.timeLimit(.minutes(3))) struct CrashSafetyTests {
     /// SIGKILL a decision loop at random moments: every decision it printed is in the log, the
     /// chain verifies, and SQLite's integrity check is ok.
     @Test func noPrintedDecisionIsLostAcrossKills() throws {
@@ -217,5 +217,34 @@ func scenarioDatabase() throws -> String {
         for (seq, reason) in printed { #expect(recorded[seq] == reason, "printed seq \(seq) is not in the log") }
         #expect(try gatewayctl("--db", db, "log", "verify").status == 0)
         #expect(try runTool("sqlite3", [db, "PRAGMA integrity_check"]).stdout == "ok\n")
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct LogFollowTests {
+    /// `log --follow` prints events recorded after it started.
+    @Test func followsNewEvents() throws {
+        let db = try scenarioDatabase()
+        let (door, at, qr, _) = scenarioCases[0]
+        let out = try TestPaths.temporaryDirectory().appendingPathComponent("follow.jsonl")
+        #expect(FileManager.default.createFile(atPath: out.path, contents: nil))
+        let follower = Process()
+        follower.executableURL = TestPaths.productsDirectory.appendingPathComponent("gatewayctl")
+        follower.arguments = ["--db", db, "log", "--follow", "--format", "json"]
+        follower.standardOutput = try FileHandle(forWritingTo: out)
+        try follower.run()
+        defer {
+            // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
+            kill(follower.processIdentifier, SIGKILL)
+            follower.waitUntilExit()
+        }
+        for _ in 0..<3 { _ = try gatewayctl("--db", db, "decide", "--door", door, "--at", at, qr) }
+        // Poll rather than sleep a fixed time: the follower checks twice a second.
+        var lines: [Substring] = []
+        for _ in 0..<100 where lines.count < 3 {
+            usleep(100_000)
+            lines = String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n")
+        }
+        #expect(lines.count == 3)
+        #expect(try lines.map { try jsonObject($0)["seq"] as? Int } == [1, 2, 3])
     }
 }

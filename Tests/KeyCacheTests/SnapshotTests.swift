@@ -1,5 +1,5 @@
 import Foundation
-import KeyCache
+@testable import KeyCache
 import TestSupport
 import Testing
 
@@ -161,6 +161,13 @@ func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: A
         } catch {
             #expect(error.description.contains(mention), "\(name): \(error)")
         }
+    }
+
+    @Test func bookingDoorListsRoundTripThroughJSON() throws {
+        let doors = ["L1", "L\"2/\\x", "tab\there", "\u{1}ctl", "ünï/🚪", ""]
+        let text = GatewayStore.jsonArray(doors)
+        #expect(try JSONDecoder().decode([String].self, from: Data(text.utf8)) == doors)
+        #expect(GatewayStore.jsonArray([]) == "[]")
     }
 
     @Test func rejectsANonJSONFile() {
