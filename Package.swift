@@ -55,6 +55,7 @@ let package = Package(
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
         .executableTarget(name: "ag-bench", dependencies: ["AccessToken", "KeyCache"], path: "Tests/Benchmarks"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
+        .testTarget(name: "DoorDriverTests", dependencies: ["DoorDriver"]),
         .testTarget(name: "KeyCacheTests", dependencies: ["KeyCache", "AccessToken", "TestSupport"]),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),

@@ -1,0 +1,229 @@
+import Synchronization
+
+/// A command for a door from another thread: a stimulus, or feedback for a decision.
+public enum DoorCommand: Sendable, Equatable {
+    case stimulus(DoorStimulus)
+    /// Show the member the decision: green for granted, red and a beep for denied.
+    case feedback(granted: Bool)
+}
+
+/// The thread-safe way into a running ``DoorController``.
+public final class DoorInbox: Sendable {
+    private let queue = Mutex<[(door: String?, command: DoorCommand)]>([])
+    private let waker: any DoorWaker
+
+    init(waker: any DoorWaker) {
+        self.waker = waker
+    }
+
+    /// Queues `command` for `door`, or for every door when `door` is nil, and wakes the controller.
+    public func send(_ command: DoorCommand, to door: String?) {
+        queue.withLock { $0.append((door, command)) }
+        waker.wake()
+    }
+
+    func take() -> [(door: String?, command: DoorCommand)] {
+        queue.withLock { queue in
+            defer { queue.removeAll() }
+            return queue
+        }
+    }
+}
+
+/// Runs the doors of one board: reads debounced inputs, feeds each door's state machine, drives the
+/// relays and feedback outputs, and reports every door event.
+///
+/// It owns its ``DoorIO`` and is confined to the thread that calls ``step()`` or ``run(while:)``;
+/// other threads talk to it through ``inbox``. The clock is injected, so tests can swap it.
+public final class DoorController {
+    public typealias EventHandler = (_ door: String?, _ event: DoorEvent) -> Void
+
+    private struct Door {
+        var config: DoorConfig
+        var machine: DoorStateMachine
+        var debouncers: [InputKind: Debouncer]
+        var greenUntil: Duration?
+        var redUntil: Duration?
+        var beepUntil: Duration?
+        var driven: [DoorOutput: Bool] = [:]
+    }
+
+    public let io: any DoorIO
+    public let inbox: DoorInbox
+    private let clock: () -> Duration
+    private let onEvent: EventHandler
+    private var doors: [String: Door] = [:]
+    private var fireAlarm: Debouncer?
+
+    /// How long feedback shows.
+    static let feedbackTime = Duration.seconds(2)
+    static let beepTime = Duration.milliseconds(300)
+
+    /// Takes over the board: reads the inputs' current levels and drives every output to its
+    /// locked, dark, silent state.
+    public init(
+        io: any DoorIO,
+        doors configs: [DoorConfig],
+        clock: @escaping () -> Duration,
+        onEvent: @escaping EventHandler
+    ) throws(DoorDriverError) {
+        self.io = io
+        self.inbox = DoorInbox(waker: io.waker)
+        self.clock = clock
+        self.onEvent = onEvent
+        let now = clock()
+        var pendingTamper: [String] = []
+        for config in configs {
+            var door = Door(
+                config: config,
+                machine: DoorStateMachine(
+                    timing: config.timing,
+                    hasPositionSwitch: config.dps != nil,
+                    rexUnlocks: config.rexUnlocks
+                ),
+                debouncers: [:]
+            )
+            for input in io.inputs where input.door == config.id {
+                let line = [InputKind.dps: config.dps, .rex: config.rex, .tamper: config.tamper][input.kind] ?? nil
+                let level = try io.level(input)
+                door.debouncers[input.kind] = Debouncer(interval: .milliseconds(line?.debounceMs ?? 20), level: level)
+                switch input.kind {
+                // A door found open is a fact, not a forced entry.
+                case .dps: door.machine.assumeDoorOpen(level)
+                case .tamper where level: pendingTamper.append(config.id)
+                default: break
+                }
+            }
+            for output in DoorOutput.allCases where io.has(output, of: config.id) {
+                try io.set(output, of: config.id, on: false)
+                door.driven[output] = false
+            }
+            doors[config.id] = door
+        }
+        for id in pendingTamper { try dispatch(.tamper(active: true), to: id, at: now) }
+        if io.inputs.contains(.fireAlarm) {
+            fireAlarm = Debouncer(interval: .milliseconds(20), level: try io.level(.fireAlarm))
+            if fireAlarm!.level { try dispatch(.fireAlarm(active: true), to: nil, at: now) }
+        }
+        try driveOutputs(at: now)
+    }
+
+    private static func stimulus(_ kind: InputKind, _ level: Bool) -> DoorStimulus {
+        switch kind {
+        case .dps: return .doorPosition(open: level)
+        case .rex: return .rex(pressed: level)
+        case .tamper: return .tamper(active: level)
+        case .fireAlarm: return .fireAlarm(active: level)
+        }
+    }
+
+    /// The door's state machine, for inspection.
+    public func machine(_ door: String) -> DoorStateMachine? { doors[door]?.machine }
+
+    /// One pass: queued commands, input edges seen by `wait`, debounce and deadlines, then outputs.
+    public func step(edges: Set<InputID> = []) throws(DoorDriverError) {
+        var now = clock()
+        for (door, command) in inbox.take() {
+            switch command {
+            case .stimulus(let stimulus): try dispatch(stimulus, to: door, at: now)
+            case .feedback(let granted):
+                for id in door.map({ [$0] }) ?? Array(doors.keys) {
+                    if granted {
+                        doors[id]?.greenUntil = now + Self.feedbackTime
+                    } else {
+                        doors[id]?.redUntil = now + Self.feedbackTime
+                        doors[id]?.beepUntil = now + Self.beepTime
+                    }
+                }
+            }
+        }
+        for edge in edges {
+            let level = try io.level(edge)
+            if edge == .fireAlarm {
+                fireAlarm?.observe(level, at: now)
+            } else if let door = edge.door {
+                doors[door]?.debouncers[edge.kind]?.observe(level, at: now)
+            }
+        }
+        now = clock()
+        if let level = fireAlarm?.settle(at: now) { try dispatch(.fireAlarm(active: level), to: nil, at: now) }
+        for id in doors.keys.sorted() {
+            for kind in InputKind.allCases {
+                if let level = doors[id]?.debouncers[kind]?.settle(at: now) {
+                    try dispatch(Self.stimulus(kind, level), to: id, at: now)
+                }
+            }
+            try dispatch(.tick, to: id, at: now)
+        }
+        try driveOutputs(at: now)
+    }
+
+    /// The next time something is due: a pulse end, an alarm delay, a debounce, feedback.
+    public var nextDeadline: Duration? {
+        var deadlines = doors.values.flatMap { door in
+            [door.machine.nextDeadline, door.greenUntil, door.redUntil, door.beepUntil]
+                + door.debouncers.values.map(\.deadline)
+        }
+        deadlines.append(fireAlarm?.deadline)
+        return deadlines.compactMap { $0 }.min()
+    }
+
+    /// Runs until `keepGoing` returns false: waits for edges, commands or the next deadline.
+    public func run(while keepGoing: () -> Bool) throws(DoorDriverError) {
+        while keepGoing() {
+            let wait = nextDeadline.map { max(.zero, $0 - clock()) } ?? .seconds(1)
+            let edges = try io.wait(timeout: min(wait, .seconds(1)))
+            try step(edges: edges)
+        }
+    }
+
+    /// Drives every relay to locked and every feedback output off. Call before exiting.
+    public func shutdown() {
+        for id in doors.keys {
+            for output in DoorOutput.allCases where io.has(output, of: id) {
+                try? io.set(output, of: id, on: false)
+            }
+        }
+    }
+
+    private func dispatch(_ stimulus: DoorStimulus, to door: String?, at now: Duration) throws(DoorDriverError) {
+        if door == nil, case .fireAlarm(let active) = stimulus {
+            // The fire alarm is the board's: every door hears it, and it is reported once.
+            onEvent(nil, .alarm(.fireAlarm, raised: active))
+            for id in doors.keys.sorted() {
+                for event in doors[id]!.machine.handle(stimulus, at: now) {
+                    if case .alarm(.fireAlarm, _) = event { continue }
+                    onEvent(id, event)
+                }
+            }
+            return
+        }
+        for id in door.map({ [$0] }) ?? doors.keys.sorted() {
+            guard doors[id] != nil else { continue }
+            for event in doors[id]!.machine.handle(stimulus, at: now) { onEvent(id, event) }
+        }
+    }
+
+    private func driveOutputs(at now: Duration) throws(DoorDriverError) {
+        for id in doors.keys.sorted() {
+            var door = doors[id]!
+            func active(_ until: inout Duration?) -> Bool {
+                if let deadline = until, now >= deadline { until = nil }
+                return until != nil
+            }
+            let alarms = door.machine.raisedAlarms
+            let wanted: [DoorOutput: Bool] = [
+                .relay: door.machine.relayEnergised,
+                .green: active(&door.greenUntil) || door.machine.relayEnergised,
+                .red: active(&door.redUntil) || door.machine.mode == .lockdown,
+                .buzzer: active(&door.beepUntil) || alarms.contains(.forcedOpen) || alarms.contains(.heldOpen)
+                    || alarms.contains(.tamper),
+            ]
+            for (output, on) in wanted where io.has(output, of: id) && door.driven[output] != on {
+                try io.set(output, of: id, on: on)
+                door.driven[output] = on
+            }
+            doors[id] = door
+        }
+    }
+}

@@ -1,0 +1,235 @@
+/// How a door behaves in time. All durations are monotonic.
+public struct DoorTiming: Sendable, Equatable {
+    /// How long a grant, REX or remote unlock energises the relay: 1–30 s, 5 s by default.
+    public var pulse: Duration
+    /// The longest a run of pulses may keep the relay energised, whatever happens upstream.
+    public var maxEnergised: Duration
+    /// A door open this long after a valid entry raises the held-open alarm.
+    public var heldOpenAfter: Duration
+    /// How long a REX press that does not unlock excuses the door opening (forced-open shunt).
+    public var rexShunt: Duration
+
+    public static let pulseRange: ClosedRange<Duration> = .seconds(1) ... .seconds(30)
+
+    public init(
+        pulse: Duration = .seconds(5),
+        maxEnergised: Duration = .seconds(30),
+        heldOpenAfter: Duration = .seconds(30),
+        rexShunt: Duration = .seconds(10)
+    ) {
+        self.pulse = pulse
+        self.maxEnergised = max(maxEnergised, pulse)
+        self.heldOpenAfter = heldOpenAfter
+        self.rexShunt = rexShunt
+    }
+}
+
+/// The door's operating mode.
+public enum DoorMode: String, Sendable, Equatable, CaseIterable {
+    case normal
+    /// Grants are refused; REX still lets people out.
+    case lockdown
+    /// The relay is held energised: the door is free to open. Scans are still decided upstream.
+    case unlocked
+    /// The relay is held while the unlock schedule is active.
+    case unlockedBySchedule = "unlocked_by_schedule"
+    /// Like `unlockedBySchedule`, but the schedule only takes effect after the day's first grant.
+    case firstPersonIn = "first_person_in"
+}
+
+/// Why the relay was energised.
+public enum UnlockCause: String, Sendable, Equatable {
+    case grant, rex, remote, held
+    case fireAlarm = "fire_alarm"
+}
+
+/// Why the relay dropped.
+public enum LockCause: String, Sendable, Equatable {
+    case pulseEnded = "pulse_ended"
+    case doorClosed = "door_closed"
+    case maximumReached = "maximum_reached"
+    case lockdown
+    case released
+}
+
+/// Door alarms.
+public enum DoorAlarm: String, Sendable, Equatable, CaseIterable {
+    case heldOpen = "held_open"
+    case forcedOpen = "forced_open"
+    case tamper
+    case fireAlarm = "fire_alarm"
+}
+
+/// Something the state machine reports; the daemon records each in the audit log.
+public enum DoorEvent: Sendable, Equatable {
+    case unlocked(UnlockCause)
+    case locked(LockCause)
+    case opened
+    case closed
+    case grantRefused(String)
+    case rexPressed(unlocks: Bool)
+    case alarm(DoorAlarm, raised: Bool)
+    case modeChanged(DoorMode)
+}
+
+/// What happens to a door.
+public enum DoorStimulus: Sendable, Equatable {
+    /// A granted scan.
+    case grant
+    /// An unlock commanded from HQ, for the normal pulse.
+    case remoteUnlock
+    case rex(pressed: Bool)
+    case doorPosition(open: Bool)
+    case tamper(active: Bool)
+    case fireAlarm(active: Bool)
+    case mode(DoorMode)
+    /// The door's unlock schedule started or ended (evaluated upstream).
+    case schedule(active: Bool)
+    /// Time passed; deadlines are checked on every stimulus, this one only advances time.
+    case tick
+}
+
+/// The door's logic, with no I/O and no clock of its own: every call passes the time.
+///
+/// The relay is energised while the fire alarm is active, while a held mode applies, or while a
+/// pulse (grant, REX, remote) runs. A pulse ends at its deadline, at `maxEnergised` after the run of
+/// pulses began, or, with a door position switch, as soon as the door has opened and closed again.
+public struct DoorStateMachine: Sendable {
+    public let timing: DoorTiming
+    /// Whether a door position switch (DPS) is fitted.
+    public let hasPositionSwitch: Bool
+    /// Whether a REX press unlocks; otherwise it only excuses the door opening.
+    public let rexUnlocks: Bool
+
+    public private(set) var mode: DoorMode = .normal
+    public private(set) var relayEnergised = false
+    public private(set) var doorOpen = false
+    public private(set) var raisedAlarms: Set<DoorAlarm> = []
+
+    private var pulseUntil: Duration?
+    private var pulseRunStarted: Duration?
+    private var shuntUntil: Duration?
+    private var validOpenAt: Duration?
+    private var fireAlarm = false
+    private var scheduleActive = false
+    private var firstPersonArrived = false
+
+    public init(timing: DoorTiming = DoorTiming(), hasPositionSwitch: Bool, rexUnlocks: Bool = true) {
+        self.timing = timing
+        self.hasPositionSwitch = hasPositionSwitch
+        self.rexUnlocks = rexUnlocks
+    }
+
+    /// Sets the door position found at start-up, without events or alarms.
+    public mutating func assumeDoorOpen(_ open: Bool) {
+        doorOpen = open
+    }
+
+    /// The earliest time at which `tick` would change something, if any.
+    public var nextDeadline: Duration? {
+        var deadlines = [pulseUntil, shuntUntil].compactMap { $0 }
+        if let validOpenAt, !raisedAlarms.contains(.heldOpen), !heldByMode {
+            deadlines.append(validOpenAt + timing.heldOpenAfter)
+        }
+        return deadlines.min()
+    }
+
+    private var heldByMode: Bool {
+        switch mode {
+        case .unlocked: return true
+        case .unlockedBySchedule: return scheduleActive
+        case .firstPersonIn: return scheduleActive && firstPersonArrived
+        case .normal, .lockdown: return false
+        }
+    }
+
+    /// Applies `stimulus` at monotonic time `now` and returns what happened, in order.
+    public mutating func handle(_ stimulus: DoorStimulus, at now: Duration) -> [DoorEvent] {
+        var events: [DoorEvent] = []
+        var lockCause = LockCause.released
+        var unlockCause = UnlockCause.held
+
+        func raise(_ alarm: DoorAlarm, _ on: Bool) {
+            if on ? raisedAlarms.insert(alarm).inserted : raisedAlarms.remove(alarm) != nil {
+                events.append(.alarm(alarm, raised: on))
+            }
+        }
+        func startPulse(_ cause: UnlockCause) {
+            let run = pulseRunStarted ?? now
+            pulseRunStarted = run
+            pulseUntil = min(now + timing.pulse, run + timing.maxEnergised)
+            unlockCause = cause
+        }
+        func endPulse(_ cause: LockCause) {
+            pulseUntil = nil
+            pulseRunStarted = nil
+            lockCause = cause
+        }
+
+        switch stimulus {
+        case .grant, .remoteUnlock:
+            if mode == .lockdown {
+                events.append(.grantRefused("lockdown"))
+            } else {
+                if stimulus == .grant && mode == .firstPersonIn && scheduleActive { firstPersonArrived = true }
+                startPulse(stimulus == .grant ? .grant : .remote)
+            }
+        case .rex(let pressed):
+            guard pressed else { break }
+            events.append(.rexPressed(unlocks: rexUnlocks))
+            if rexUnlocks { startPulse(.rex) } else { shuntUntil = now + timing.rexShunt }
+        case .doorPosition(let open):
+            guard open != doorOpen else { break }
+            doorOpen = open
+            events.append(open ? .opened : .closed)
+            if open {
+                let excused = relayEnergised || (shuntUntil.map { now < $0 } ?? false)
+                if excused { validOpenAt = now } else { raise(.forcedOpen, true) }
+            } else {
+                validOpenAt = nil
+                raise(.heldOpen, false)
+                raise(.forcedOpen, false)
+                // The person is through: relock now rather than at the end of the pulse.
+                if pulseUntil != nil && hasPositionSwitch { endPulse(.doorClosed) }
+            }
+        case .tamper(let active):
+            raise(.tamper, active)
+        case .fireAlarm(let active):
+            fireAlarm = active
+            unlockCause = .fireAlarm
+            raise(.fireAlarm, active)
+        case .mode(let newMode):
+            guard newMode != mode else { break }
+            mode = newMode
+            events.append(.modeChanged(newMode))
+            if newMode == .lockdown && pulseUntil != nil { endPulse(.lockdown) }
+            if newMode == .lockdown { lockCause = .lockdown }
+        case .schedule(let active):
+            scheduleActive = active
+            if !active { firstPersonArrived = false }
+        case .tick:
+            break
+        }
+
+        // Deadlines, whatever the stimulus.
+        if let until = pulseUntil, now >= until {
+            let capped = pulseRunStarted.map { now >= $0 + timing.maxEnergised } ?? false
+            endPulse(capped ? .maximumReached : .pulseEnded)
+        }
+        if let until = shuntUntil, now >= until { shuntUntil = nil }
+        if let openedAt = validOpenAt, doorOpen, !heldByMode, now >= openedAt + timing.heldOpenAfter {
+            raise(.heldOpen, true)
+        }
+
+        let energised = fireAlarm || heldByMode || pulseUntil != nil
+        if energised != relayEnergised {
+            relayEnergised = energised
+            if energised {
+                events.append(.unlocked(fireAlarm ? .fireAlarm : pulseUntil != nil ? unlockCause : .held))
+            } else {
+                events.append(.locked(lockCause))
+            }
+        }
+        return events
+    }
+}

@@ -1,0 +1,142 @@
+import DoorDriver
+import Testing
+
+/// A controller over the in-memory twin, with a clock the test moves.
+final class Bench {
+    var now: Duration = .zero
+    let io: MemoryDoorIO
+    var controller: DoorController!
+    var events: [(String?, DoorEvent)] = []
+
+    init(doors: [DoorConfig], fireAlarm: Bool = false, dpsOpenAtStart: Bool = false) throws {
+        var inputs: [InputID] = []
+        var outputs: [String: Set<DoorOutput>] = [:]
+        for door in doors {
+            if door.dps != nil { inputs.append(InputID(door: door.id, kind: .dps)) }
+            if door.rex != nil { inputs.append(InputID(door: door.id, kind: .rex)) }
+            if door.tamper != nil { inputs.append(InputID(door: door.id, kind: .tamper)) }
+            outputs[door.id] = Set(DoorOutput.allCases)
+        }
+        if fireAlarm { inputs.append(.fireAlarm) }
+        io = MemoryDoorIO(outputs: outputs, inputs: inputs)
+        if dpsOpenAtStart, let door = doors.first { io.setInput(InputID(door: door.id, kind: .dps), true) }
+        _ = try io.wait(timeout: .zero)
+        controller = try DoorController(io: io, doors: doors, clock: { [unowned self] in self.now }) { [unowned self] in
+            self.events.append(($0, $1))
+        }
+    }
+
+    /// Advances the clock to `seconds` in 10 ms steps, as the real loop would wake.
+    func run(to seconds: Double) throws {
+        while now < t(seconds) {
+            now = min(t(seconds), now + .milliseconds(10))
+            try controller.step(edges: try io.wait(timeout: .zero))
+        }
+    }
+}
+
+func door(_ id: String = "L/front", pulse: Double = 2) -> DoorConfig {
+    DoorConfig(
+        id: id,
+        relay: LineConfig(chip: "c", line: "0"),
+        dps: LineConfig(chip: "c", line: "1"),
+        rex: LineConfig(chip: "c", line: "2"),
+        tamper: LineConfig(chip: "c", line: "3"),
+        pulseSeconds: pulse
+    )
+}
+
+@Suite struct DoorControllerTests {
+    @Test func drivesTheRelayForAGrant() throws {
+        let bench = try Bench(doors: [door(pulse: 2)])
+        bench.controller.inbox.send(.stimulus(.grant), to: "L/front")
+        try bench.run(to: 0.05)
+        #expect(bench.io.output(.relay, of: "L/front"))
+        try bench.run(to: 2.1)
+        #expect(!bench.io.output(.relay, of: "L/front"))
+    }
+
+    @Test func debouncesInputsBeforeTheStateMachineSeesThem() throws {
+        let bench = try Bench(doors: [door()])
+        let dps = InputID(door: "L/front", kind: .dps)
+        bench.io.setInput(dps, true)
+        try bench.run(to: 0.01)
+        bench.io.setInput(dps, false)
+        try bench.run(to: 0.1)
+        #expect(bench.events.isEmpty)
+        bench.io.setInput(dps, true)
+        try bench.run(to: 0.2)
+        #expect(bench.events.map(\.1) == [.opened, .alarm(.forcedOpen, raised: true)])
+        #expect(bench.io.output(.buzzer, of: "L/front"))
+    }
+
+    @Test func aDoorFoundOpenAtStartIsNotForced() throws {
+        let bench = try Bench(doors: [door()], dpsOpenAtStart: true)
+        try bench.run(to: 1)
+        #expect(bench.events.isEmpty)
+        #expect(bench.controller.machine("L/front")?.doorOpen == true)
+    }
+
+    @Test func theFireAlarmReleasesEveryDoorOnce() throws {
+        let bench = try Bench(doors: [door("L/a"), door("L/b")], fireAlarm: true)
+        bench.controller.inbox.send(.stimulus(.mode(.lockdown)), to: nil)
+        bench.io.setInput(.fireAlarm, true)
+        try bench.run(to: 0.5)
+        #expect(bench.io.output(.relay, of: "L/a") && bench.io.output(.relay, of: "L/b"))
+        #expect(bench.events.filter { $0.1 == .alarm(.fireAlarm, raised: true) }.map(\.0) == [nil])
+        bench.io.setInput(.fireAlarm, false)
+        try bench.run(to: 1)
+        #expect(!bench.io.output(.relay, of: "L/a") && !bench.io.output(.relay, of: "L/b"))
+    }
+
+    @Test func showsFeedbackForDecisions() throws {
+        let bench = try Bench(doors: [door()])
+        bench.controller.inbox.send(.feedback(granted: false), to: "L/front")
+        try bench.run(to: 0.1)
+        #expect(bench.io.output(.red, of: "L/front") && bench.io.output(.buzzer, of: "L/front"))
+        try bench.run(to: 0.5)
+        #expect(!bench.io.output(.buzzer, of: "L/front"))
+        try bench.run(to: 2.2)
+        #expect(!bench.io.output(.red, of: "L/front"))
+    }
+
+    @Test func shutdownLocksEveryRelay() throws {
+        let bench = try Bench(doors: [door()])
+        bench.controller.inbox.send(.stimulus(.grant), to: "L/front")
+        try bench.run(to: 0.1)
+        bench.controller.shutdown()
+        #expect(!bench.io.output(.relay, of: "L/front"))
+    }
+}
+
+@Suite struct DoorConfigTests {
+    static let invalid: [(String, DoorConfig, String)] = [
+        (
+            "pulse too long", DoorConfig(id: "L/D", relay: LineConfig(chip: "c", line: "1"), pulseSeconds: 31),
+            "pulse_s = 31"
+        ),
+        ("bad id", DoorConfig(id: "front", relay: LineConfig(chip: "c", line: "1")), "id = \"front\""),
+        (
+            "bad bias",
+            DoorConfig(
+                id: "L/D",
+                relay: LineConfig(chip: "c", line: "1"),
+                dps: LineConfig(chip: "c", line: "2", bias: "up")
+            ), "bias"
+        ),
+    ]
+
+    @Test(arguments: invalid)
+    func namesTheKeyAndTheValue(name: String, config: DoorConfig, mention: String) {
+        #expect(throws: DoorDriverError.self, "\(name)") { try config.validate(key: "doors.x") }
+        do { try config.validate(key: "doors.x") } catch { #expect(error.description.contains(mention), "\(name)") }
+    }
+
+    @Test func refusesOneLineUsedTwice() {
+        let board = BoardConfig(doors: [
+            "a": DoorConfig(id: "L/a", relay: LineConfig(chip: "c", line: "1")),
+            "b": DoorConfig(id: "L/b", relay: LineConfig(chip: "c", line: "1")),
+        ])
+        #expect(throws: DoorDriverError.self) { try board.validate() }
+    }
+}
