@@ -4,7 +4,7 @@ SWIFT ?= swift
 SHARED ?= $(abspath ../shared)
 export AG_SHARED := $(SHARED)
 
-.PHONY: all deps build test demo bench format clean
+.PHONY: all deps build test unit hwtest demo bench format clean
 
 all: build
 
@@ -14,10 +14,19 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## The whole test suite: one debug build, then Swift Testing (its summary line ends the log).
+## The whole test suite: the unit and integration tests, then the hardware stage under qemu.
 test: deps
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory hwtest
+
+## One debug build, then Swift Testing (its summary line ends this part of the log).
+unit:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+
+## DoorDriver on Debian's kernel under qemu with gpio-sim; prints "N passed, N failed".
+hwtest:
+	@scripts/hwtest.sh
 
 ## Issue a pass with a fresh key, render it into a 640×480 camera frame, decode it, verify it.
 demo: deps

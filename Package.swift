@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian packages, one system-library target each.
@@ -46,12 +47,15 @@ let package = Package(
         .executableTarget(
             name: "gatewayctl",
             dependencies: [
-                "QRCodec", "AccessToken", "KeyCache",
+                "QRCodec", "AccessToken", "KeyCache", "DoorDriver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The door tests for a real kernel: `make hwtest` runs it under qemu against gpio-sim.
+        .executableTarget(name: "door-hwtest", dependencies: ["DoorDriver"], path: "Tests/HardwareTests"),
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
         .executableTarget(name: "ag-bench", dependencies: ["AccessToken", "KeyCache"], path: "Tests/Benchmarks"),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),

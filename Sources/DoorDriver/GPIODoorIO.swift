@@ -76,13 +76,19 @@ public final class GPIODoorIO: DoorIO {
     public var waker: any DoorWaker { eventWaker }
 
     /// Opens the board's lines. `consumer` is the label other tools see (`gpioinfo`, `door info`).
-    public init(board: BoardConfig, consumer: String = "access-gateway") throws(DoorDriverError) {
+    /// With `takeOutputs` false only the inputs are requested (for `door watch`).
+    public init(
+        board: BoardConfig,
+        consumer: String = "access-gateway",
+        takeOutputs: Bool = true
+    ) throws(DoorDriverError) {
         try board.validate()
         eventWaker = try PipeWaker()
         do {
             for (_, door) in board.doors.sorted(by: { $0.key < $1.key }) {
                 for (role, config) in door.lines {
                     if let output = DoorOutput(rawValue: role) {
+                        guard takeOutputs else { continue }
                         outputs[door.id, default: [:]][output] = try request(config, consumer: consumer, output: true)
                     } else if let kind = InputKind(rawValue: role) {
                         let id = InputID(door: door.id, kind: kind)

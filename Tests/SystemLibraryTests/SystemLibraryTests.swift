@@ -5,7 +5,7 @@ import Testing
 /// The Debian C libraries link, at the versions the project is built for.
 @Suite struct SystemLibraryTests {
     @Test func linksLibgpiodV1() {
-        #expect(DoorDriverLibrary.libgpiodVersion.hasPrefix("1.6."))
+        #expect(GPIOInventory.libgpiodVersion.hasPrefix("1.6."))
     }
 
     @Test func linksSQLite3() {

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make hwtest: the DoorDriver tests on Debian's own kernel under qemu, against gpio-sim.
+#
+# Everything downloaded or built goes to .cache/hw (gitignored) and is reused: the kernel debs, the
+# gpio-sim module (built out of tree, since Debian 12 lacks CONFIG_GPIO_SIM), the uncompressed
+# vmlinux and the busybox initramfs. The door tests are one static-stdlib Swift binary.
+# Prints "N passed, N failed" from inside the VM and fails on any failure or a timeout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+cache=$root/.cache/hw
+mkdir -p "$cache/debs"
+start=$(date +%s.%N)
+log() { printf '[hwtest %5.1fs] %s\n' "$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN {print n - s}')" "$*"; }
+
+kernel_abi() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '/Depends: linux-image-[0-9]/ {sub("linux-image-", "", $2); print $2; exit}'
+}
+abi=$(kernel_abi)
+if [ -z "$abi" ]; then apt-get update -qq && abi=$(kernel_abi); fi
+[ -n "$abi" ] || { echo "hwtest: cannot find the current Debian kernel ABI"; exit 1; }
+version=${abi%-amd64}
+log "kernel $abi"
+
+# 1. The kernel, its headers and its source, unpacked but never installed.
+cd "$cache/debs"
+for pkg in "linux-image-$abi" "linux-headers-$abi" "linux-headers-$version-common" linux-kbuild-6.1 linux-source-6.1; do
+    ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get download -q "$pkg" >/dev/null 2>&1 || {
+        echo "hwtest: apt-get download $pkg failed"; exit 1; }
+done
+cd "$cache"
+if [ ! -f "root/boot/vmlinuz-$abi" ]; then
+    rm -rf root && mkdir root
+    for deb in debs/linux-image-"$abi"_*.deb debs/linux-headers-*.deb debs/linux-kbuild-6.1_*.deb; do dpkg -x "$deb" root; done
+    # The headers' Makefile includes the common part by absolute path; point it into the cache.
+    sed -i "s|^include /usr/src/|include $cache/root/usr/src/|" "root/usr/src/linux-headers-$abi/Makefile"
+fi
+log "debs unpacked"
+
+# 2. gpio-sim, out of tree, from the matching source.
+if [ ! -f mod/gpio-sim.ko ]; then
+    rm -rf src mod && mkdir -p src mod
+    dpkg -x debs/linux-source-6.1_*.deb srcdeb
+    tar -xJf srcdeb/usr/src/linux-source-6.1.tar.xz -C src --strip-components=1 \
+        linux-source-6.1/drivers/gpio/gpio-sim.c linux-source-6.1/kernel/irq/irq_sim.c \
+        linux-source-6.1/drivers/gpio/gpiolib.h linux-source-6.1/scripts/extract-vmlinux
+    rm -rf srcdeb
+    cp src/drivers/gpio/gpio-sim.c mod/gpio-sim-core.c
+    cp src/drivers/gpio/gpiolib.h mod/
+    # handle_simple_irq(irq_to_desc()) is not exported to modules; generic_handle_irq is.
+    sed 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' src/kernel/irq/irq_sim.c > mod/irq_sim.c
+    printf 'obj-m := gpio-sim.o\ngpio-sim-y := gpio-sim-core.o irq_sim.o\n' > mod/Kbuild
+    make -s -C "root/usr/src/linux-headers-$abi" M="$cache/mod" modules >mod/build.log 2>&1 || {
+        cat mod/build.log; exit 1; }
+fi
+log "gpio-sim module built"
+if [ ! -f vmlinux ]; then
+    sh src/scripts/extract-vmlinux "root/boot/vmlinuz-$abi" > vmlinux.tmp && mv vmlinux.tmp vmlinux
+fi
+log "vmlinux extracted"
+
+# 3. The door tests: one static-stdlib binary; glibc and libgpiod stay dynamic.
+cd "$root"
+swift build -q --product door-hwtest --static-swift-stdlib --scratch-path .build-hw
+binary=$(swift build --scratch-path .build-hw --show-bin-path)/door-hwtest
+log "door-hwtest built"
+
+# 4. The initramfs: busybox, the two modules, the test binary and the libraries it links.
+initrd=$cache/initrd
+rm -rf "$initrd" && mkdir -p "$initrd"/{bin,dev,proc,sys,tmp,lib/modules}
+cp /bin/busybox "$initrd/bin/"
+cp "$cache/root/lib/modules/$abi/kernel/fs/configfs/configfs.ko" "$cache/mod/gpio-sim.ko" "$initrd/lib/modules/"
+cp "$binary" "$initrd/door-hwtest"
+for lib in $(ldd "$binary" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
+    mkdir -p "$initrd$(dirname "$lib")" && cp -L "$lib" "$initrd$lib"
+done
+cp scripts/hwtest-init.sh "$initrd/init"
+chmod +x "$initrd/init"
+(cd "$initrd" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > "$cache/initrd.cpio.gz")
+log "initramfs packed ($(du -h "$cache/initrd.cpio.gz" | cut -f1))"
+
+# 5. Boot. TCG, since KVM here is a nested backend that cannot run stock kernels.
+output=$cache/console.log
+set +e
+timeout 240 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -no-reboot \
+    -kernel "$cache/vmlinux" -initrd "$cache/initrd.cpio.gz" \
+    -append "console=ttyS0 quiet panic=-1 oops=panic" > "$output" 2>&1
+qemu_status=$?
+set -e
+sed -n '/HWTEST-BEGIN/,/HWTEST-EXIT/p' "$output" | grep -v '^HWTEST-' | tr -d '\r'
+log "VM finished"
+summary=$(tr -d '\r' < "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+exit_line=$(tr -d '\r' < "$output" | grep -E '^HWTEST-EXIT' | tail -1)
+if [ $qemu_status -eq 124 ]; then echo "hwtest: the VM timed out"; tail -20 "$output"; exit 1; fi
+if [ -z "$summary" ]; then echo "hwtest: no summary from the VM"; tail -30 "$output"; exit 1; fi
+echo "$summary"
+[ "$exit_line" = "HWTEST-EXIT 0" ]
