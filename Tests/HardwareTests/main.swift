@@ -99,19 +99,10 @@ final class LiveBoard: @unchecked Sendable {
     let ready = Atomic<Bool>(false)
     let failure = Mutex<String?>(nil)
     private let inboxBox = Mutex<DoorInbox?>(nil)
-    private var thread = pthread_t()
+    private var thread: LiveThread?
 
     init(_ board: BoardConfig) {
-        let box = Unmanaged.passRetained(ThreadBody { [self] in self.body(board) })
-        pthread_create(
-            &thread,
-            nil,
-            { raw in
-                Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            },
-            box.toOpaque()
-        )
+        thread = LiveThread { [self] in self.body(board) }
         _ = waitFor(10) { ready.load(ordering: .acquiring) || failure.withLock { $0 != nil } }
     }
 
@@ -145,8 +136,28 @@ final class LiveBoard: @unchecked Sendable {
     func stop() {
         running.store(false, ordering: .releasing)
         inboxBox.withLock { $0 }?.send(.stimulus(.tick), to: nil)
-        pthread_join(thread, nil)
+        thread?.join()
     }
+}
+
+/// A plain thread running `body`, joined by `join()`.
+final class LiveThread: @unchecked Sendable {
+    private var thread = pthread_t()
+
+    init(_ body: @escaping () -> Void) {
+        let box = Unmanaged.passRetained(ThreadBody(body))
+        pthread_create(
+            &thread,
+            nil,
+            { raw in
+                Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+                return nil
+            },
+            box.toOpaque()
+        )
+    }
+
+    func join() { pthread_join(thread, nil) }
 }
 
 final class ThreadBody {
@@ -318,6 +329,29 @@ func runAll() {
         guard chip.lines[0].name == "relay-a" else { return "line 0 is named \(chip.lines[0].name ?? "nil")" }
         guard chip.lines[0].consumer == "door-hwtest", chip.lines[0].output else { return "relay holder not shown" }
         return chip.lines[Pin.spare.rawValue].used ? "spare line shown as used" : nil
+    }
+
+    test("door watch reports input changes with timestamps") {
+        let seen = Mutex<[(String, Bool, Double)]>([])
+        let stop = Atomic<Bool>(false)
+        let watcher = LiveThread {
+            try? InstallerTools.watch(
+                BoardConfig(doors: ["a": doorA(sim)]),
+                keepGoing: { !stop.load(ordering: .acquiring) }
+            ) { input, level, time in seen.withLock { $0.append((input.description, level, time)) } }
+        }
+        defer {
+            stop.store(true, ordering: .releasing)
+            watcher.join()
+        }
+        guard waitFor(3, { seen.withLock { $0.count } >= 3 }) != nil else { return "no initial levels" }
+        sim.drive(.rexA, high: true)
+        defer { sim.drive(.rexA, high: false) }
+        guard waitFor(3, { seen.withLock { $0.contains { $0.0 == "SIM/A/rex" && $0.1 } } }) != nil else {
+            return "the REX press was not reported"
+        }
+        let stamp = seen.withLock { $0.last!.2 }
+        return stamp > 1_000_000_000 ? nil : "timestamp \(stamp) is not wall-clock time"
     }
 
     for (signal, name) in [(SIGKILL, "SIGKILL"), (SIGTERM, "SIGTERM")] {
