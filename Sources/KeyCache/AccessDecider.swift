@@ -14,13 +14,24 @@ public struct AccessDecision: Sendable, Equatable {
     /// The audit event's seq.
     public var seq: Int64
     public var detail: String
+    /// Set when the snapshot was past its `max_age` and the policy let the decision go on.
+    public var staleSnapshot: String?
+}
+
+/// What to do once the snapshot is older than its `max_age` (HQ unreachable for that long).
+public enum StaleSnapshotPolicy: String, Sendable, CaseIterable {
+    /// Keep granting valid passes on the last snapshot; each decision's event says it was stale.
+    case grant
+    /// Deny every pass with `snapshot_stale`.
+    case deny
 }
 
 /// Decides on passes at a door with the stored snapshot, counts pass uses, and records every
 /// decision in the audit chain before returning it.
 ///
 /// After the AccessToken pass checks, the snapshot checks run in this order (docs/hq-protocol.md):
-/// 1. no snapshot, or one older than its `max_age` → `snapshot_stale`
+/// 1. no snapshot → `snapshot_stale`; a snapshot older than its `max_age` → `snapshot_stale` under
+///    the `deny` policy, or noted in the event and decided on under `grant` (the default)
 /// 2. the pass is revoked → `revoked`
 /// 3. the member is blocked → `member_blocked` (a member missing from the snapshot is not denied)
 /// 4. the pass's booking is cancelled, another member's, for another door, or not current (± skew)
@@ -37,11 +48,19 @@ public final class AccessDecider: Sendable {
     /// A rescan of the same pass at the same door within this many seconds counts as one use.
     public let debounce: Double
 
+    public let stalePolicy: StaleSnapshotPolicy
+
     /// The verifier for the stored snapshot's seq, so keys are parsed once per snapshot.
     private let verifierCache = Mutex<(seq: Int64, verifier: PassVerifier)?>(nil)
 
-    public init(store: GatewayStore, skew: Double = 60, debounce: Double = 5) {
+    public init(
+        store: GatewayStore,
+        skew: Double = 60,
+        debounce: Double = 5,
+        stalePolicy: StaleSnapshotPolicy = .grant
+    ) {
         self.store = store
+        self.stalePolicy = stalePolicy
         self.skew = skew
         self.debounce = debounce
     }
@@ -60,7 +79,9 @@ public final class AccessDecider: Sendable {
                     member: outcome.member,
                     pass: outcome.pass,
                     booking: outcome.booking,
-                    detail: outcome.detail.isEmpty ? [:] : ["why": outcome.detail]
+                    detail: (outcome.detail.isEmpty ? [:] : ["why": outcome.detail]).merging(
+                        outcome.staleSnapshot.map { ["stale_snapshot": $0] } ?? [:]
+                    ) { a, _ in a }
                 ),
                 gateway: try GatewayStore.state(db, "gateway_id") ?? "unenrolled",
                 in: db
@@ -99,10 +120,9 @@ public final class AccessDecider: Sendable {
         }
         guard verdict.granted, let claims = verdict.claims else { return deny(verdict.reason, verdict.detail) }
         if info.isStale(now: now) {
-            return deny(
-                .snapshotStale,
-                "snapshot \(info.seq) is \(Int(info.age(now: now))) s old; max_age is \(info.maxAge)"
-            )
+            let note = "snapshot \(info.seq) is \(Int(info.age(now: now))) s old; max_age is \(info.maxAge)"
+            if stalePolicy == .deny { return deny(.snapshotStale, note) }
+            decision.staleSnapshot = note
         }
         let pass = claims.passIDHex
         if let until = try Int64.fetchOne(db, sql: "SELECT until FROM revoked WHERE pass = ?", arguments: [pass]),

@@ -99,16 +99,25 @@ struct DecideCommand: ParsableCommand {
     @Flag(help: "Decide every line of standard input, until it ends.")
     var lines = false
 
+    @Option(help: "Past the snapshot's max_age: grant (keep deciding, noted in the log) or deny (snapshot_stale).")
+    var onStale: String = StaleSnapshotPolicy.grant.rawValue
+
     @Argument(help: "The pass text, or - to read it from standard input.")
     var text: String?
 
     func validate() throws {
         guard door.split(separator: "/").count == 2 else { throw ValidationError("--door must be LOC/DOOR") }
         guard lines != (text != nil) else { throw ValidationError("give the pass text (or -), or --lines, not both") }
+        guard StaleSnapshotPolicy(rawValue: onStale) != nil else {
+            throw ValidationError("--on-stale must be grant or deny")
+        }
     }
 
     func run() throws {
-        let decider = AccessDecider(store: try store.open(create: true))
+        let decider = AccessDecider(
+            store: try store.open(create: true),
+            stalePolicy: StaleSnapshotPolicy(rawValue: onStale)!
+        )
         func decide(_ pass: String) throws -> AccessDecision {
             do { return try decider.decide(pass, door: door, now: at ?? Date().timeIntervalSince1970) } catch {
                 throw UsageFailure("\(error)")
@@ -117,7 +126,7 @@ struct DecideCommand: ParsableCommand {
         func line(_ d: AccessDecision) -> String {
             jsonLine([
                 "granted": d.granted, "reason": d.reason.rawValue, "member": d.member, "pass": d.pass, "seq": d.seq,
-                "booking": d.booking, "detail": d.detail,
+                "booking": d.booking, "detail": d.detail, "stale_snapshot": d.staleSnapshot,
             ])
         }
         guard lines else {

@@ -184,9 +184,25 @@ struct World {
         #expect(try world.decide(pass, door: "L1/back", at: World.t0 + 1).reason == .usesExhausted)
     }
 
-    @Test func staleSnapshotGrantsNothing() throws {
+    @Test func aStaleSnapshotKeepsGrantingByDefaultAndSaysSo() throws {
         let world = try World(generatedAt: World.t0 - 7200, maxAge: 3600)
-        #expect(try world.decide(try world.pass()).reason == .snapshotStale)
+        let decision = try world.decide(try world.pass())
+        #expect(decision.reason == .granted)
+        #expect(decision.staleSnapshot?.contains("max_age is 3600") == true)
+        #expect(try world.store.auditEvents(.init()).last?.detail.contains("stale_snapshot") == true)
+        // Denials on a stale snapshot carry both notes.
+        #expect(try world.decide(try world.pass(member: "m-blocked")).reason == .memberBlocked)
+    }
+
+    @Test func aStaleSnapshotDeniesUnderTheDenyPolicy() throws {
+        let world = try World(generatedAt: World.t0 - 7200, maxAge: 3600)
+        let strict = AccessDecider(store: world.store, stalePolicy: .deny)
+        #expect(try strict.decide(try world.pass(), door: "L1/front", now: World.t0).reason == .snapshotStale)
+    }
+
+    @Test func aFreshSnapshotIsNotNoted() throws {
+        let world = try World()
+        #expect(try world.decide(try world.pass()).staleSnapshot == nil)
     }
 
     @Test func noSnapshotGrantsNothing() throws {
