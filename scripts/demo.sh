@@ -33,5 +33,31 @@ status=$?
 echo "   and at another door:"
 "$ctl" token verify --keys "$work/keys.jwks" --door OTHER/FRONT --issuer "$issuer" "$decoded"
 set -e
+[ $status -eq 0 ] || { echo "the pass was not granted (unexpected)"; exit 1; }
+
+echo; echo "== 6. the full decision: import an HQ snapshot, decide at the door, record it in the audit log"
+python3 - "$work/keys.jwks" "$issuer" "$now" > "$work/snapshot.json" <<'PY'
+import json, sys
+keys, issuer, now = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+print(json.dumps({
+    "format": "ag-snapshot/1", "issuer": issuer, "seq": 1, "generated_at": now - 60, "max_age": 604800,
+    "keys": keys,
+    "doors": [{"id": "DEMO/FRONT", "name": "Front", "mode": "normal", "tz": "UTC"}],
+    "members": [{"id": "m-demo", "blocked": False}, {"id": "m-blocked", "blocked": True}],
+    "bookings": [{"id": "b-demo", "member": "m-demo", "doors": ["DEMO"], "start": now - 600,
+                  "end": now + 3600, "status": "confirmed"}],
+    "revoked": []}))
+PY
+db="$work/gateway.sqlite"
+"$ctl" --db "$db" snapshot import "$work/snapshot.json"
+"$ctl" --db "$db" decide --door "$door" "$decoded" || true
+blocked=$("$ctl" token issue --key "$work/private.jwk" --issuer "$issuer" --member m-blocked --door "$door" \
+    --valid-from "$now" --valid-until $((now + 3600)))
+"$ctl" --db "$db" decide --door "$door" "$blocked" || true
+"$ctl" --db "$db" decide --door "$door" "AG1:NOT-A-PASS" || true
+
+echo; echo "== 7. the audit log, and its hash chain"
+"$ctl" --db "$db" log
+"$ctl" --db "$db" log verify
 echo
-if [ $status -eq 0 ]; then echo "decision: GRANTED"; else echo "decision: DENIED (unexpected)"; exit 1; fi
+echo "decision for m-demo at $door: GRANTED"
