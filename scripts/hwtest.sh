@@ -22,26 +22,41 @@ if [ -z "$abi" ]; then apt-get update -qq && abi=$(kernel_abi); fi
 [ -n "$abi" ] || { echo "hwtest: cannot find the current Debian kernel ABI"; exit 1; }
 version=${abi%-amd64}
 log "kernel $abi"
+# Everything built from the kernel is kept per ABI, so a Debian kernel update rebuilds it all.
+build=$cache/$abi
+mkdir -p "$build"
 
 # 1. The kernel, its headers and its source, unpacked but never installed.
+# Exact versions: a cached deb of another version (a kernel update since) is not reused.
 cd "$cache/debs"
-for pkg in "linux-image-$abi" "linux-headers-$abi" "linux-headers-$version-common" linux-kbuild-6.1 linux-source-6.1; do
-    ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get download -q "$pkg" >/dev/null 2>&1 || {
-        echo "hwtest: apt-get download $pkg failed"; exit 1; }
-done
-cd "$cache"
+deb_of() { # package -> the .deb of its candidate version, downloading it when missing
+    local version file
+    version=$(apt-cache policy "$1" | awk '/Candidate:/ {print $2}')
+    file=$(ls "${1}_${version//:/%3a}"_*.deb 2>/dev/null | head -1 || true)
+    if [ -z "$file" ]; then
+        apt-get download -q "$1=$version" >/dev/null 2>&1 || { echo "hwtest: apt-get download $1=$version failed" >&2; exit 1; }
+        file=$(ls "${1}_${version//:/%3a}"_*.deb | head -1)
+    fi
+    echo "$cache/debs/$file"
+}
+image=$(deb_of "linux-image-$abi")
+headers=$(deb_of "linux-headers-$abi")
+common=$(deb_of "linux-headers-$version-common")
+kbuild=$(deb_of linux-kbuild-6.1)
+source=$(deb_of linux-source-6.1)
+cd "$build"
 if [ ! -f "root/boot/vmlinuz-$abi" ]; then
     rm -rf root && mkdir root
-    for deb in debs/linux-image-"$abi"_*.deb debs/linux-headers-*.deb debs/linux-kbuild-6.1_*.deb; do dpkg -x "$deb" root; done
+    for deb in "$image" "$headers" "$common" "$kbuild"; do dpkg -x "$deb" root; done
     # The headers' Makefile includes the common part by absolute path; point it into the cache.
-    sed -i "s|^include /usr/src/|include $cache/root/usr/src/|" "root/usr/src/linux-headers-$abi/Makefile"
+    sed -i "s|^include /usr/src/|include $build/root/usr/src/|" "root/usr/src/linux-headers-$abi/Makefile"
 fi
 log "debs unpacked"
 
 # 2. gpio-sim, out of tree, from the matching source.
 if [ ! -f mod/gpio-sim.ko ]; then
     rm -rf src mod && mkdir -p src mod
-    dpkg -x debs/linux-source-6.1_*.deb srcdeb
+    dpkg -x "$source" srcdeb
     tar -xJf srcdeb/usr/src/linux-source-6.1.tar.xz -C src --strip-components=1 \
         linux-source-6.1/drivers/gpio/gpio-sim.c linux-source-6.1/kernel/irq/irq_sim.c \
         linux-source-6.1/drivers/gpio/gpiolib.h linux-source-6.1/scripts/extract-vmlinux
@@ -51,7 +66,7 @@ if [ ! -f mod/gpio-sim.ko ]; then
     # handle_simple_irq(irq_to_desc()) is not exported to modules; generic_handle_irq is.
     sed 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' src/kernel/irq/irq_sim.c > mod/irq_sim.c
     printf 'obj-m := gpio-sim.o\ngpio-sim-y := gpio-sim-core.o irq_sim.o\n' > mod/Kbuild
-    make -s -C "root/usr/src/linux-headers-$abi" M="$cache/mod" modules >mod/build.log 2>&1 || {
+    make -s -C "root/usr/src/linux-headers-$abi" M="$build/mod" modules >mod/build.log 2>&1 || {
         cat mod/build.log; exit 1; }
 fi
 log "gpio-sim module built"
@@ -67,31 +82,31 @@ binary=$(swift build --scratch-path .build-hw --show-bin-path)/door-hwtest
 log "door-hwtest built"
 
 # 4. The initramfs: busybox, the two modules, the test binary and the libraries it links.
-initrd=$cache/initrd
+initrd=$build/initrd
 rm -rf "$initrd" && mkdir -p "$initrd"/{bin,dev,proc,sys,tmp,lib/modules}
 cp /bin/busybox "$initrd/bin/"
-cp "$cache/root/lib/modules/$abi/kernel/fs/configfs/configfs.ko" "$cache/mod/gpio-sim.ko" "$initrd/lib/modules/"
+cp "$build/root/lib/modules/$abi/kernel/fs/configfs/configfs.ko" "$build/mod/gpio-sim.ko" "$initrd/lib/modules/"
 cp "$binary" "$initrd/door-hwtest"
 for lib in $(ldd "$binary" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
     mkdir -p "$initrd$(dirname "$lib")" && cp -L "$lib" "$initrd$lib"
 done
 cp scripts/hwtest-init.sh "$initrd/init"
 chmod +x "$initrd/init"
-(cd "$initrd" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > "$cache/initrd.cpio.gz")
-log "initramfs packed ($(du -h "$cache/initrd.cpio.gz" | cut -f1))"
+(cd "$initrd" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 > "$build/initrd.cpio.gz")
+log "initramfs packed ($(du -h "$build/initrd.cpio.gz" | cut -f1))"
 
 # 5. Boot. TCG, since KVM here is a nested backend that cannot run stock kernels.
-output=$cache/console.log
+output=$build/console.log
 set +e
-timeout 240 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -no-reboot \
-    -kernel "$cache/vmlinux" -initrd "$cache/initrd.cpio.gz" \
+timeout 120 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -no-reboot \
+    -kernel "$build/vmlinux" -initrd "$build/initrd.cpio.gz" \
     -append "console=ttyS0 quiet panic=-1 oops=panic" > "$output" 2>&1
 qemu_status=$?
 set -e
 sed -n '/HWTEST-BEGIN/,/HWTEST-EXIT/p' "$output" | grep -v '^HWTEST-' | tr -d '\r'
 log "VM finished"
-summary=$(tr -d '\r' < "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
-exit_line=$(tr -d '\r' < "$output" | grep -E '^HWTEST-EXIT' | tail -1)
+summary=$(tr -d '\r' < "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1 || true)
+exit_line=$(tr -d '\r' < "$output" | grep -E '^HWTEST-EXIT' | tail -1 || true)
 if [ $qemu_status -eq 124 ]; then echo "hwtest: the VM timed out"; tail -20 "$output"; exit 1; fi
 if [ -z "$summary" ]; then echo "hwtest: no summary from the VM"; tail -30 "$output"; exit 1; fi
 echo "$summary"

@@ -64,6 +64,7 @@ public final class DoorController {
     public init(
         io: any DoorIO,
         doors configs: [DoorConfig],
+        fireAlarmDebounceMs: Int = 20,
         clock: @escaping () -> Duration,
         onEvent: @escaping EventHandler
     ) throws(DoorDriverError) {
@@ -89,7 +90,7 @@ public final class DoorController {
                 door.debouncers[input.kind] = Debouncer(interval: .milliseconds(line?.debounceMs ?? 20), level: level)
                 switch input.kind {
                 // A door found open is a fact, not a forced entry.
-                case .dps: door.machine.assumeDoorOpen(level)
+                case .dps: door.machine.assumeDoorOpen(level, at: now)
                 case .tamper where level: pendingTamper.append(config.id)
                 default: break
                 }
@@ -102,7 +103,7 @@ public final class DoorController {
         }
         for id in pendingTamper { try dispatch(.tamper(active: true), to: id, at: now) }
         if io.inputs.contains(.fireAlarm) {
-            fireAlarm = Debouncer(interval: .milliseconds(20), level: try io.level(.fireAlarm))
+            fireAlarm = Debouncer(interval: .milliseconds(fireAlarmDebounceMs), level: try io.level(.fireAlarm))
             if fireAlarm!.level { try dispatch(.fireAlarm(active: true), to: nil, at: now) }
         }
         try driveOutputs(at: now)

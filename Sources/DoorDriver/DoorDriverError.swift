@@ -8,6 +8,8 @@ public enum DoorDriverError: Error, Sendable, Equatable, CustomStringConvertible
     case lineNotFound(chip: String, line: String)
     /// Another process holds the line (`consumer` is its label, when the kernel knows it).
     case lineBusy(chip: String, line: String, consumer: String?)
+    /// An input's line stopped answering (its chip was removed).
+    case lineGone(String)
     /// A libgpiod or system call failed; `function` names it and `errno` is what it set.
     case system(function: String, errno: Int32)
 
@@ -18,6 +20,7 @@ public enum DoorDriverError: Error, Sendable, Equatable, CustomStringConvertible
         case .lineNotFound(let chip, let line): return "\(chip) has no line \(line)"
         case .lineBusy(let chip, let line, let consumer):
             return "\(chip) line \(line) is held by \(consumer.map { "\"\($0)\"" } ?? "another process")"
+        case .lineGone(let line): return "the GPIO line for \(line) is gone (was the device removed?)"
         case .system(let function, let errno):
             return "\(function) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         }

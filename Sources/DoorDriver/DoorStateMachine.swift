@@ -94,6 +94,8 @@ public enum DoorStimulus: Sendable, Equatable {
 /// The relay is energised while the fire alarm is active, while a held mode applies, or while a
 /// pulse (grant, REX, remote) runs. A pulse ends at its deadline, at `maxEnergised` after the run of
 /// pulses began, or, with a door position switch, as soon as the door has opened and closed again.
+/// A run stopped by `maxEnergised` is followed by a locked gap of one pulse length, during which
+/// further unlocks are refused (`relay_cooldown`), so no flood of unlocks can hold the relay.
 public struct DoorStateMachine: Sendable {
     public let timing: DoorTiming
     /// Whether a door position switch (DPS) is fitted.
@@ -108,6 +110,8 @@ public struct DoorStateMachine: Sendable {
 
     private var pulseUntil: Duration?
     private var pulseRunStarted: Duration?
+    /// After a run of pulses hit the maximum, no new pulse before this time.
+    private var cooldownUntil: Duration?
     private var shuntUntil: Duration?
     private var validOpenAt: Duration?
     private var fireAlarm = false
@@ -120,14 +124,16 @@ public struct DoorStateMachine: Sendable {
         self.rexUnlocks = rexUnlocks
     }
 
-    /// Sets the door position found at start-up, without events or alarms.
-    public mutating func assumeDoorOpen(_ open: Bool) {
+    /// Sets the door position found at start-up, without events or alarms. A door found open is
+    /// treated as a valid entry at `now`, so that the held-open alarm still follows.
+    public mutating func assumeDoorOpen(_ open: Bool, at now: Duration) {
         doorOpen = open
+        validOpenAt = open ? now : nil
     }
 
     /// The earliest time at which `tick` would change something, if any.
     public var nextDeadline: Duration? {
-        var deadlines = [pulseUntil, shuntUntil].compactMap { $0 }
+        var deadlines = [pulseUntil, shuntUntil, cooldownUntil].compactMap { $0 }
         if let validOpenAt, !raisedAlarms.contains(.heldOpen), !heldByMode {
             deadlines.append(validOpenAt + timing.heldOpenAfter)
         }
@@ -155,6 +161,11 @@ public struct DoorStateMachine: Sendable {
             }
         }
         func startPulse(_ cause: UnlockCause) {
+            // A flood of unlocks (a stuck button, a runaway upstream) gets a locked gap, not a held relay.
+            if let cooldownUntil, now < cooldownUntil {
+                events.append(.grantRefused("relay_cooldown"))
+                return
+            }
             let run = pulseRunStarted ?? now
             pulseRunStarted = run
             pulseUntil = min(now + timing.pulse, run + timing.maxEnergised)
@@ -215,8 +226,10 @@ public struct DoorStateMachine: Sendable {
         if let until = pulseUntil, now >= until {
             let capped = pulseRunStarted.map { now >= $0 + timing.maxEnergised } ?? false
             endPulse(capped ? .maximumReached : .pulseEnded)
+            if capped { cooldownUntil = now + timing.pulse }
         }
         if let until = shuntUntil, now >= until { shuntUntil = nil }
+        if let until = cooldownUntil, now >= until { cooldownUntil = nil }
         if let openedAt = validOpenAt, doorOpen, !heldByMode, now >= openedAt + timing.heldOpenAfter {
             raise(.heldOpen, true)
         }

@@ -105,7 +105,14 @@ public final class GPIODoorIO: DoorIO {
             releaseAll()
             throw error
         }
-        fds = inputs.map { (gpiod_line_event_get_fd(inputLines[$0]!.handle), $0) }
+        for input in inputs {
+            let fd = gpiod_line_event_get_fd(inputLines[input]!.handle)
+            guard fd >= 0 else {
+                releaseAll()
+                throw gpioFailure("gpiod_line_event_get_fd")
+            }
+            fds.append((fd, input))
+        }
     }
 
     deinit {
@@ -197,6 +204,13 @@ public final class GPIODoorIO: DoorIO {
         } while ready < 0 && errno == EINTR
         guard ready >= 0 else { throw gpioFailure("poll") }
         var edges = Set<InputID>()
+        // A chip that went away reports POLLERR or POLLHUP for ever: stop rather than spin.
+        if let (index, _) = pollFDs.enumerated().first(where: {
+            $0.element.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0
+        }) {
+            let line = index < fds.count ? fds[index].input.description : "the waker"
+            throw .lineGone(line)
+        }
         for (index, entry) in fds.enumerated() where pollFDs[index].revents & Int16(POLLIN) != 0 {
             var events = [gpiod_line_event](repeating: gpiod_line_event(), count: 16)
             guard gpiod_line_event_read_multiple(inputLines[entry.input]!.handle, &events, 16) >= 0 else {

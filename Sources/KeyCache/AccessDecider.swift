@@ -37,7 +37,7 @@ public enum StaleSnapshotPolicy: String, Sendable, CaseIterable {
 /// 4. the pass's booking is cancelled, another member's, for another door, or not current (± skew)
 ///    → `booking_inactive`; a booking missing from the snapshot is denied only when the snapshot
 ///    was generated after the pass's `iat`, or the pass has no `iat`
-/// 5. the door is in lockdown → `lockdown`
+/// 5. the door is not in the snapshot → `wrong_door`; it is in lockdown → `lockdown`
 /// 6. the door's schedule does not cover now, in its time zone → `outside_schedule`
 /// 7. the pass's uses are exhausted → `uses_exhausted`; a rescan at the same door within the
 ///    debounce window counts once
@@ -67,7 +67,9 @@ public final class AccessDecider: Sendable {
 
     /// Decides on pass `text` at `door` with the clock at `now`, and records the decision.
     public func decide(_ text: String, door: String, now: Double) throws(KeyCacheError) -> AccessDecision {
-        try store.write { db in
+        // Milliseconds of the year 9999 still fit an Int64; anything else is a broken clock.
+        guard now.isFinite, now >= 0, now < 253_402_300_800 else { throw .badClock("time \(now) is not a UNIX time") }
+        return try store.write { db in
             var outcome = try self.evaluate(text, door: door, now: now, db: db)
             let event = try AuditChain.append(
                 AuditEntry(
@@ -136,17 +138,19 @@ public final class AccessDecider: Sendable {
         if let bookingID = claims.bookingID, let why = try bookingProblem(bookingID, claims, door, now, info, db) {
             return deny(.bookingInactive, why)
         }
-        let doorRow = try Row.fetchOne(db, sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?", arguments: [door])
-        if let doorRow {
-            if doorRow["mode"] == DoorMode.lockdown.rawValue { return deny(.lockdown, "door \(door) is in lockdown") }
-            let windows = try JSONDecoder().decode(
-                [ScheduleWindow].self,
-                from: Data((doorRow["schedule"] as String).utf8)
+        // A door HQ does not list (deleted, or mistyped in the config) has no known mode or schedule.
+        guard
+            let doorRow = try Row.fetchOne(
+                db,
+                sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?",
+                arguments: [door]
             )
-            let zone = TimeZone(identifier: doorRow["tz"]) ?? TimeZone(identifier: "UTC")!
-            if !DoorSchedule(windows: windows, timeZone: zone).covers(now) {
-                return deny(.outsideSchedule, "door \(door) is closed at this time (\(zone.identifier))")
-            }
+        else { return deny(.wrongDoor, "door \(door) is not in snapshot \(info.seq)") }
+        if doorRow["mode"] == DoorMode.lockdown.rawValue { return deny(.lockdown, "door \(door) is in lockdown") }
+        let windows = try JSONDecoder().decode([ScheduleWindow].self, from: Data((doorRow["schedule"] as String).utf8))
+        let zone = TimeZone(identifier: doorRow["tz"]) ?? TimeZone(identifier: "UTC")!
+        if !DoorSchedule(windows: windows, timeZone: zone).covers(now) {
+            return deny(.outsideSchedule, "door \(door) is closed at this time (\(zone.identifier))")
         }
         if let maxUses = claims.maxUses, let why = try consumeUse(pass, maxUses: maxUses, door: door, now: now, db) {
             return deny(.usesExhausted, why)
@@ -207,7 +211,8 @@ public final class AccessDecider: Sendable {
             arguments: [pass]
         )
         let uses: Int64 = row?["uses"] ?? 0
-        if let row, row["last_door"] == door, nowMs - (row["last_ms"] as Int64) < Int64(debounce * 1000) {
+        // A clock that went back is no reason for a free use: only a rescan just after counts once.
+        if let row, row["last_door"] == door, (0..<Int64(debounce * 1000)).contains(nowMs - (row["last_ms"] as Int64)) {
             // The same pass shown again at the same door: one entry, not two. The window does not slide.
             return nil
         }

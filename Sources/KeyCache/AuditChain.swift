@@ -209,6 +209,14 @@ extension GatewayStore {
     public func verifyAuditChain() throws(KeyCacheError) -> ChainVerification {
         try read { db in
             var expectedSeq = Int64(try Self.state(db, "checkpoint_seq") ?? "0") ?? 0
+            // Pruning only removes what HQ acknowledged; a checkpoint past the cursor hides deletions.
+            let acknowledged = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
+            if expectedSeq > acknowledged {
+                return .broken(
+                    seq: acknowledged + 1,
+                    why: "events up to \(expectedSeq) are gone, but HQ only acknowledged \(acknowledged)"
+                )
+            }
             var prevHash = try Self.state(db, "checkpoint_hash") ?? AuditChain.genesis
             var count = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")

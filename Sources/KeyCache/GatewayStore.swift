@@ -79,7 +79,7 @@ public final class GatewayStore: Sendable {
                         gateway TEXT NOT NULL,
                         door TEXT,
                         kind TEXT NOT NULL,
-                        granted INTEGER NOT NULL,
+                        granted INTEGER NOT NULL CHECK (granted IN (0, 1)),
                         reason TEXT NOT NULL,
                         member TEXT,
                         pass TEXT,

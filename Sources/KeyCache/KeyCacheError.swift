@@ -8,6 +8,8 @@ public enum KeyCacheError: Error, Sendable, Equatable, CustomStringConvertible {
     case staleSeq(stored: Int64, received: Int64)
     /// The database could not be opened, migrated, read or written.
     case database(String)
+    /// The time given is not a usable UNIX time.
+    case badClock(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum KeyCacheError: Error, Sendable, Equatable, CustomStringConvertible {
         case .staleSeq(let stored, let received):
             return "snapshot seq \(received) is not newer than the stored seq \(stored)"
         case .database(let why): return "database error: \(why)"
+        case .badClock(let why): return "bad clock: \(why)"
         }
     }
 }

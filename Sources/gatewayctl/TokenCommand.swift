@@ -35,6 +35,7 @@ struct TokenCommand: ParsableCommand {
 
         func validate() throws {
             guard skew >= 0 && skew <= 86400 else { throw ValidationError("--skew must be 0–86400 seconds") }
+            if let at, !at.isFinite || at < 0 { throw ValidationError("--at must be UNIX seconds") }
             guard door.split(separator: "/").count == 2 else { throw ValidationError("--door must be LOC/DOOR") }
         }
 

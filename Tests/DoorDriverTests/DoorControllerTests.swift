@@ -70,11 +70,14 @@ func door(_ id: String = "L/front", pulse: Double = 2) -> DoorConfig {
         #expect(bench.io.output(.buzzer, of: "L/front"))
     }
 
-    @Test func aDoorFoundOpenAtStartIsNotForced() throws {
+    @Test func aDoorFoundOpenAtStartIsNotForcedButIsHeldOpen() throws {
         let bench = try Bench(doors: [door()], dpsOpenAtStart: true)
         try bench.run(to: 1)
         #expect(bench.events.isEmpty)
         #expect(bench.controller.machine("L/front")?.doorOpen == true)
+        // Propped open across a restart: the held-open alarm still comes.
+        try bench.run(to: 30.5)
+        #expect(bench.events.map(\.1) == [.alarm(.heldOpen, raised: true)])
     }
 
     @Test func theFireAlarmReleasesEveryDoorOnce() throws {

@@ -58,8 +58,9 @@ struct Script {
         for second in stride(from: 0.0, through: 20, by: 4) { s.at(second, .grant) }
         s.at(20.5, .tick)
         #expect(s.times(of: .locked(.maximumReached)) == [12])
-        // The cap ends the run; a later grant starts a new one.
-        #expect(s.times(of: .unlocked(.grant)) == [0, 16])
+        // The cap ends the run with a locked gap of one pulse: the grant at 16 is refused.
+        #expect(s.times(of: .grantRefused("relay_cooldown")) == [16])
+        #expect(s.times(of: .unlocked(.grant)) == [0, 20])
     }
 
     @Test func raisesHeldOpenAfterAValidEntry() {

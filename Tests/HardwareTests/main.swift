@@ -5,7 +5,8 @@
 // same way, and prints "N passed, N failed".
 //
 //   door-hwtest                      run every test
-//   door-hwtest hold-relay CHIP LINE the child that `sigkillMidUnlock` kills
+//   door-hwtest hold-relay CHIP LINE active-high|active-low
+//                                    the child that the mid-unlock tests kill
 import DoorDriver
 import Glibc
 import Synchronization
@@ -331,6 +332,53 @@ func runAll() {
         return chip.lines[Pin.spare.rawValue].used ? "spare line shown as used" : nil
     }
 
+    test("the relay maximum holds against a flood of grants") {
+        var config = doorA(sim, pulse: 1)
+        config.maxEnergisedSeconds = 2
+        let board = LiveBoard(BoardConfig(doors: ["a": config]))
+        defer { board.stop() }
+        let start = monotonic()
+        var firstDrop: Double?
+        while seconds(monotonic() - start) < 4.5 {
+            board.send(.stimulus(.grant), to: "SIM/A")
+            sleep(seconds: 0.1)
+            if firstDrop == nil, seconds(monotonic() - start) > 0.5, sim.value(.relayA) == 0 {
+                firstDrop = seconds(monotonic() - start)
+            }
+        }
+        guard let firstDrop else { return "the relay never dropped under a flood of grants" }
+        print("  relay dropped after \(ms(firstDrop)) of continuous grants (maximum 2 s)")
+        guard firstDrop < 3 else { return "the relay stayed energised \(firstDrop) s" }
+        return board.saw(.grantRefused("relay_cooldown")) ? nil : "no cooldown refusal after the maximum"
+    }
+
+    test("REX that only shunts: no unlock, no forced-open alarm") {
+        let board = LiveBoard(BoardConfig(doors: ["a": doorA(sim, rexUnlocks: false)]))
+        defer { board.stop() }
+        sim.drive(.rexA, high: true)
+        guard waitFor(2, { board.saw(.rexPressed(unlocks: false)) }) != nil else { return "no REX event" }
+        sim.drive(.rexA, high: false)
+        sim.drive(.dpsA, high: true)
+        defer { sim.drive(.dpsA, high: false) }
+        guard waitFor(2, { board.saw(.opened) }) != nil else { return "door opening not seen" }
+        if sim.value(.relayA) != 0 { return "REX unlocked although rex_unlocks is false" }
+        return board.saw(.alarm(.forcedOpen, raised: true)) ? "forced-open raised despite the REX shunt" : nil
+    }
+
+    test("unlocked by schedule holds the relay while the schedule runs") {
+        let board = LiveBoard(BoardConfig(doors: ["a": doorA(sim)]))
+        defer { board.stop() }
+        board.send(.stimulus(.mode(.unlockedBySchedule)), to: "SIM/A")
+        board.send(.stimulus(.schedule(active: true)), to: "SIM/A")
+        guard waitFor(2, { sim.value(.relayA) == 1 && sim.value(.greenA) == 1 }) != nil else {
+            return "relay or green LED not on during the schedule"
+        }
+        sleep(seconds: 1.5)
+        guard sim.value(.relayA) == 1 else { return "the held relay dropped" }
+        board.send(.stimulus(.schedule(active: false)), to: "SIM/A")
+        return waitFor(2, { sim.value(.relayA) == 0 }) != nil ? nil : "relay held after the schedule ended"
+    }
+
     test("door watch reports input changes with timestamps") {
         let seen = Mutex<[(String, Bool, Double)]>([])
         let stop = Atomic<Bool>(false)
@@ -354,22 +402,31 @@ func runAll() {
         return stamp > 1_000_000_000 ? nil : "timestamp \(stamp) is not wall-clock time"
     }
 
-    for (signal, name) in [(SIGKILL, "SIGKILL"), (SIGTERM, "SIGTERM")] {
-        test("\(name) mid-unlock returns the relay to locked") {
+    // An active-low relay is only fail-secure with a pull-up on its line (docs/install.md); the
+    // simulated wire gets one, as the installer's resistor would.
+    for (signal, name, activeLow) in [
+        (SIGKILL, "SIGKILL", false), (SIGTERM, "SIGTERM", false), (SIGKILL, "SIGKILL", true),
+    ] {
+        test("\(name) mid-unlock returns the \(activeLow ? "active-low " : "")relay to locked") {
+            let locked = activeLow ? 1 : 0
+            sim.drive(.spare, high: activeLow)
+            defer { sim.drive(.spare, high: false) }
             var pid: pid_t = 0
             let path = "/proc/self/exe"
-            let args = [path, "hold-relay", sim.chip, String(Pin.spare.rawValue)]
+            let args = [
+                path, "hold-relay", sim.chip, String(Pin.spare.rawValue), activeLow ? "active-low" : "active-high",
+            ]
             var argv = args.map { strdup($0) } + [nil]
             defer { argv.forEach { free($0) } }
             guard posix_spawn(&pid, path, nil, nil, &argv, environ) == 0 else { return "posix_spawn failed" }
-            guard let energised = waitFor(10, { sim.value(.spare) == 1 }) else {
+            guard let energised = waitFor(10, { sim.value(.spare) == 1 - locked }) else {
                 kill(pid, SIGKILL)
                 return "the child never energised the relay"
             }
             kill(pid, signal)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-            guard let released = waitFor(2, { sim.value(.spare) == 0 }) else {
+            guard let released = waitFor(2, { sim.value(.spare) == locked }) else {
                 return "relay still energised 2 s after \(name)"
             }
             print("  child energised the relay after \(ms(energised)); locked \(ms(released)) after \(name)")
@@ -386,9 +443,10 @@ let terminating = Atomic<Bool>(false)
 func ms(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded())) ms" }
 
 let arguments = CommandLine.arguments
-if arguments.count == 4 && arguments[1] == "hold-relay" {
+if arguments.count == 5 && arguments[1] == "hold-relay" {
     // What `gatewayctl door test-relay` does, held long enough to be killed mid-unlock.
-    let door = DoorConfig(id: "SIM/K", relay: LineConfig(chip: arguments[2], line: arguments[3]))
+    let relay = LineConfig(chip: arguments[2], line: arguments[3], activeLow: arguments[4] == "active-low")
+    let door = DoorConfig(id: "SIM/K", relay: relay)
     signal(SIGTERM) { _ in terminating.store(true, ordering: .relaxed) }
     do {
         try InstallerTools.testRelay(door, seconds: 30, stop: { terminating.load(ordering: .relaxed) }) {

@@ -88,6 +88,28 @@ func sqlite3(_ store: GatewayStore, _ sql: String) throws {
         #expect(try store.verifyAuditChain() == .intact(events: 5))
     }
 
+    @Test func detectsOldestEventsRemovedBehindAForgedCheckpoint() throws {
+        let store = try storeWithEvents(10)
+        let fifth = try #require(try store.auditEvents(.init()).first { $0.seq == 5 })
+        try sqlite3(
+            store,
+            """
+            DELETE FROM audit_events WHERE seq <= 5;
+            INSERT OR REPLACE INTO gateway_state VALUES ('checkpoint_seq', '5'), ('checkpoint_hash', '\(fifth.hash)');
+            """
+        )
+        #expect(
+            try store.verifyAuditChain() == .broken(seq: 1, why: "events up to 5 are gone, but HQ only acknowledged 0")
+        )
+    }
+
+    @Test func grantedHoldsOnlyZeroOrOne() throws {
+        let store = try storeWithEvents(3)
+        let result = try runTool("sqlite3", [store.path, "UPDATE audit_events SET granted = 'yes' WHERE seq = 2"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("CHECK constraint failed"))
+    }
+
     @Test func theUploadCursorNeverMovesBack() throws {
         let store = try storeWithEvents(3)
         try store.advanceUploadCursor(to: 3)

@@ -173,6 +173,29 @@ struct World {
         #expect(try world.decide(pass, at: World.t0 + 121).reason == .usesExhausted)
     }
 
+    @Test func aClockThatWentBackGivesNoFreeUse() throws {
+        let world = try World()
+        let pass = try world.pass(uses: 1)
+        #expect(try world.decide(pass).reason == .granted)
+        for back in [1.0, 10, 50] {
+            #expect(try world.decide(pass, at: World.t0 - back).reason == .usesExhausted, "\(back) s back")
+        }
+    }
+
+    @Test func aDoorMissingFromTheSnapshotAdmitsNobody() throws {
+        let world = try World()
+        let decision = try world.decide(try world.pass(aud: "L1"), door: "L1/typo")
+        #expect(decision.reason == .wrongDoor)
+        #expect(decision.detail.contains("not in snapshot"))
+    }
+
+    @Test(arguments: [Double.nan, .infinity, -1, 1e300])
+    func refusesAnImpossibleClock(now: Double) throws {
+        let world = try World()
+        #expect(throws: KeyCacheError.self) { try world.decider.decide(try world.pass(), door: "L1/front", now: now) }
+        #expect(try world.store.auditEvents(.init()).isEmpty)
+    }
+
     @Test func debounceIsPerDoor() throws {
         let world = try World(
             doors: [
@@ -191,7 +214,10 @@ struct World {
         #expect(decision.staleSnapshot?.contains("max_age is 3600") == true)
         #expect(try world.store.auditEvents(.init()).last?.detail.contains("stale_snapshot") == true)
         // Denials on a stale snapshot carry both notes.
-        #expect(try world.decide(try world.pass(member: "m-blocked")).reason == .memberBlocked)
+        let denied = try world.decide(try world.pass(member: "m-blocked"))
+        #expect(denied.reason == .memberBlocked)
+        let detail = try #require(try world.store.auditEvents(.init()).last?.detail)
+        #expect(detail.contains("stale_snapshot") && detail.contains("is blocked"))
     }
 
     @Test func aStaleSnapshotDeniesUnderTheDenyPolicy() throws {

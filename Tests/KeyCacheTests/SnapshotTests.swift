@@ -56,6 +56,29 @@ func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: A
         #expect(try store.apply(try document(delta)).members == 8999)
     }
 
+    @Test func recoversFromTablesAnInterruptedImportLeftBehind() throws {
+        let store = try makeStore()
+        try store.apply(try document(fullSnapshot(seq: 1, members: [["id": "m-1", "blocked": false]])))
+        // As a crash mid-staging or mid-drain would leave them.
+        let leftovers = """
+            CREATE TABLE stage_members (id TEXT PRIMARY KEY, blocked INTEGER NOT NULL) WITHOUT ROWID;
+            INSERT INTO stage_members VALUES ('m-ghost', 0);
+            CREATE TABLE retired_bookings (id TEXT PRIMARY KEY, member TEXT, doors TEXT, start INTEGER,
+                "end" INTEGER, status TEXT) WITHOUT ROWID;
+            INSERT INTO retired_bookings VALUES ('b-old', 'm', '[]', 0, 1, 'confirmed');
+            """
+        #expect(try runTool("sqlite3", [store.path, leftovers]).status == 0)
+        let info = try store.apply(try document(fullSnapshot(seq: 2, members: [["id": "m-2", "blocked": false]])))
+        #expect(info.seq == 2 && info.members == 1)
+        #expect(
+            try runTool(
+                "sqlite3",
+                [store.path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stage_%' OR name LIKE 'retired_%'"]
+            ).stdout == "0\n"
+        )
+        #expect(try store.integrityCheck() == "ok")
+    }
+
     @Test func refusesADeltaOnTheWrongBase() throws {
         let store = try makeStore()
         try store.apply(try document(fullSnapshot(seq: 42)))
