@@ -1,5 +1,9 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+// zxing-cpp (Debian's libzxing-dev) is an optional second QR decoder: linked only when installed.
+let hasZXing = FileManager.default.fileExists(atPath: "/usr/include/ZXing/ReadBarcode.h")
 
 let package = Package(
     name: "AccessGateway",
@@ -26,7 +30,8 @@ let package = Package(
         // zlib is only needed to read the EU DCC test corpus.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "QRCodec", dependencies: ["CZBar", "CQREncode"]),
+        .target(name: "CZXing", linkerSettings: hasZXing ? [.linkedLibrary("ZXing")] : []),
+        .target(name: "QRCodec", dependencies: ["CZBar", "CQREncode", "CZXing"]),
         .target(
             name: "AccessToken",
             dependencies: ["QRCodec", .product(name: "Crypto", package: "swift-crypto")]
@@ -68,5 +73,6 @@ let package = Package(
             dependencies: ["gatewayctl", "AccessToken", "QRCodec", "TestSupport"]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

@@ -133,34 +133,32 @@ def main():
         for row in csv.DictReader(f):
             zbar.setdefault(row["decoder"], {})[row["id"]] = (row["ok"] == "1", float(row["median_ms"]), row["wrong"] == "1")
 
-    # gatewayctl qr decode --json, several passes, one core.
+    # gatewayctl qr decode --json, several passes, one core, for each decoder chain.
     ctl = os.path.join(args.bin, "gatewayctl")
     paths = [frame_path(r) for r in frames]
-    times = {r[id_key]: [] for r in frames}
-    ours = {}
-    print("timing gatewayctl qr decode ...", flush=True)
-    for _ in range(REPEATS):
-        proc = subprocess.run(one_core([ctl, "qr", "decode", "--json"] + paths), capture_output=True, text=True)
-        # Exit status 1 only means some frames held no readable code.
-        if proc.returncode not in (0, 1):
-            sys.exit(f"gatewayctl failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        out = proc.stdout
-        lines = [json.loads(l) for l in out.splitlines()]
-        assert len(lines) == len(frames), "gatewayctl printed one line per frame"
-        for rec, line in zip(frames, lines):
-            fid = rec[id_key]
-            times[fid].append(line["ms"])
-            expected = payload[rec[pay_key][0]]
-            ok = expected in line["texts"]
-            wrong = any(t != expected for t in line["texts"])
-            ours[fid] = (ok, None, wrong)
-    for fid in ours:
-        ok, _, wrong = ours[fid]
-        ours[fid] = (ok, statistics.median(times[fid]), wrong)
 
-    decoders = [("gatewayctl (zbar, both polarities)", ours)] + [
-        (f"plain zbar {name}", zbar[name]) for name in ["zbar_d1", "zbar_d1_inv", "zbar_d2", "zbar_d3"] if name in zbar
-    ]
+    def run_gatewayctl(decoder):
+        times = {r[id_key]: [] for r in frames}
+        results = {}
+        print(f"timing gatewayctl qr decode --decoder {decoder} ...", flush=True)
+        for _ in range(REPEATS):
+            proc = subprocess.run(one_core([ctl, "qr", "decode", "--json", "--decoder", decoder] + paths),
+                                  capture_output=True, text=True)
+            # Exit status 1 only means some frames held no readable code.
+            if proc.returncode not in (0, 1):
+                sys.exit(f"gatewayctl failed ({proc.returncode}): {proc.stderr[-2000:]}")
+            lines = [json.loads(l) for l in proc.stdout.splitlines()]
+            assert len(lines) == len(frames), "gatewayctl printed one line per frame"
+            for rec, line in zip(frames, lines):
+                expected = payload[rec[pay_key][0]]
+                times[rec[id_key]].append(line["ms"])
+                results[rec[id_key]] = (expected in line["texts"], None, any(t != expected for t in line["texts"]))
+        return {fid: (ok, statistics.median(times[fid]), wrong) for fid, (ok, _, wrong) in results.items()}
+
+    decoders = [
+        ("gatewayctl auto (zxing-cpp, zbar, sharpened zxing)", run_gatewayctl("auto")),
+        ("gatewayctl zbar (both polarities)", run_gatewayctl("zbar")),
+    ] + [(f"plain zbar {name}", zbar[name]) for name in ["zbar_d1", "zbar_d1_inv", "zbar_d2", "zbar_d3"] if name in zbar]
 
     def summary(results, subset):
         ids = [r[id_key] for r in subset]
@@ -182,7 +180,7 @@ def main():
     lines.append("- Every timing is on one core (`taskset -c 0`), release build.")
     lines.append(f"- Corpus: `gen_corpus.py` from `../shared/tools/qrcorpus`, {len(frames)} frames"
                  f"{'' if args.seed is None else f', seed {args.seed}'} (default seed unless noted).")
-    lines.append(f"- gatewayctl: `qr decode --json`, whose `ms` is the decode alone; median of {REPEATS} passes per frame.")
+    lines.append(f"- gatewayctl: `qr decode --json --decoder auto|zbar`, whose `ms` is the decode alone; median of {REPEATS} passes per frame.")
     lines.append(f"- plain zbar: `zbar_bench.c` in the same run, median of {ZBAR_REPEATS} scans per frame.\n")
     lines.append("## QR decoding\n")
     for (w, h) in sizes:

@@ -27,6 +27,28 @@ public struct GreyImage: Sendable, Equatable {
         return copy
     }
 
+    /// The image sharpened with a 3×3 Laplacian kernel (centre 5, edges −1), borders kept; brings
+    /// back module edges that camera blur softened.
+    public func sharpened() -> GreyImage {
+        guard width >= 3 && height >= 3 else { return self }
+        var out = pixels
+        let w = width
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 1..<(height - 1) {
+                    for x in 1..<(w - 1) {
+                        let i = y * w + x
+                        let v = 5 * Int(src[i]) - Int(src[i - 1]) - Int(src[i + 1]) - Int(src[i - w]) - Int(src[i + w])
+                        dst[i] = UInt8(clamping: v)
+                    }
+                }
+            }
+        }
+        var image = self
+        image.pixels = out
+        return image
+    }
+
     /// Copies `other` into this image with its top-left corner at (`x`, `y`), clipped to the bounds.
     public mutating func paste(_ other: GreyImage, x: Int, y: Int) {
         for row in 0..<other.height where (0..<height).contains(y + row) {

@@ -1,9 +1,19 @@
 import CZBar
+import CZXing
 
 /// Which way round a frame is scanned: dark modules on light, or light on dark (phone dark mode).
 public enum Polarity: Sendable, Hashable {
     case normal
     case inverted
+}
+
+/// Which decoders a still is scanned with.
+public enum QRDecoders: String, Sendable, CaseIterable {
+    /// zbar only: the default decoder, always built in.
+    case zbar
+    /// zxing-cpp first when it was built in (it reads tilted codes zbar misses, and is faster),
+    /// then zbar for what zxing did not find (low contrast), then zxing on a sharpened copy (blur).
+    case auto
 }
 
 /// One QR symbol found in a frame.
@@ -72,13 +82,45 @@ public struct QRScanner: ~Copyable {
         }
     }
 
+    /// Whether the optional zxing-cpp decoder was built in (Debian's libzxing-dev at build time).
+    public static var zxingAvailable: Bool { czx_available() == 1 }
+
     /// Scans a still image in both polarities and returns every distinct symbol, normal ones first.
     /// A still (a file, a single frame) may hold a printed code beside a phone in dark mode.
-    public func scanStill(_ image: GreyImage) -> [QRSymbol] {
-        var symbols = scan(image, polarity: .normal)
-        for symbol in scan(image, polarity: .inverted) where !symbols.contains(where: { $0.bytes == symbol.bytes }) {
-            symbols.append(symbol)
+    public func scanStill(_ image: GreyImage, decoders: QRDecoders = .auto) -> [QRSymbol] {
+        let zxing = decoders == .auto && Self.zxingAvailable
+        if zxing {
+            let found = merge(scanZXing(image, polarity: .normal), scanZXing(image, polarity: .inverted))
+            if !found.isEmpty { return found }
         }
+        let found = merge(scan(image, polarity: .normal), scan(image, polarity: .inverted))
+        guard found.isEmpty, zxing else { return found }
+        // Last, for blurred codes: sharpen and try zxing again. Only frames nothing else read pay for it.
+        let sharp = image.sharpened()
+        return merge(scanZXing(sharp, polarity: .normal), scanZXing(sharp, polarity: .inverted))
+    }
+
+    private func merge(_ first: [QRSymbol], _ second: [QRSymbol]) -> [QRSymbol] {
+        var symbols = first
+        for symbol in second where !symbols.contains(where: { $0.bytes == symbol.bytes }) { symbols.append(symbol) }
         return symbols
+    }
+
+    /// Scans with zxing-cpp (`czx_decode`); empty when it is not built in.
+    public func scanZXing(_ image: GreyImage, polarity: Polarity = .normal) -> [QRSymbol] {
+        guard Self.zxingAvailable else { return [] }
+        let frame = polarity == .normal ? image : image.inverted()
+        var found = [czx_symbol](repeating: czx_symbol(), count: 8)
+        let count = frame.pixels.withUnsafeBufferPointer { pixels in
+            czx_decode(pixels.baseAddress, Int32(frame.width), Int32(frame.height), Int32(frame.width), &found, 8)
+        }
+        guard count > 0 else { return [] }
+        defer { czx_free(&found, count) }
+        return found.prefix(Int(count)).map { symbol in
+            QRSymbol(
+                bytes: Array(UnsafeBufferPointer(start: symbol.bytes, count: Int(symbol.length))),
+                polarity: polarity
+            )
+        }
     }
 }

@@ -22,8 +22,15 @@ struct QRCommand: ParsableCommand {
         @Flag(help: "Print one JSON object per file: {\"file\",\"texts\",\"ms\"}.")
         var json = false
 
+        @Option(help: "auto: zxing-cpp first when built in, then zbar; zbar: zbar only.")
+        var decoder: String = QRDecoders.auto.rawValue
+
         @Argument(help: "PGM (P5 or P2) files.")
         var files: [String]
+
+        func validate() throws {
+            guard QRDecoders(rawValue: decoder) != nil else { throw ValidationError("--decoder must be auto or zbar") }
+        }
 
         func run() throws {
             let scanner = try QRScanner()
@@ -49,7 +56,7 @@ struct QRCommand: ParsableCommand {
                 // Time the decode alone, on this thread, excluding the file read.
                 let clock = ContinuousClock()
                 let start = clock.now
-                let symbols = scanner.scanStill(image)
+                let symbols = scanner.scanStill(image, decoders: QRDecoders(rawValue: decoder)!)
                 let elapsed = clock.now - start
                 let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
                 empty = empty || symbols.isEmpty

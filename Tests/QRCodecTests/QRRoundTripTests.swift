@@ -98,13 +98,61 @@ func frame(with code: GreyImage, background: UInt8 = 128) -> GreyImage {
         #expect(Self.images.count >= 10, "expected the DCC PGM corpus in \(TestPaths.shared.path)")
     }
 
-    @Test(arguments: images)
-    func decodesToPrefixedText(pgm: URL) throws {
+    /// zbar alone, which must always work, and the default chain.
+    @Test(arguments: images, QRDecoders.allCases)
+    func decodesToPrefixedText(pgm: URL, decoders: QRDecoders) throws {
         let json = try readJSON(pgm.deletingPathExtension().appendingPathExtension("json")) as! [String: Any]
         let expected = try #require(json["prefixed"] as? String)
         let image = try PGM.parse(Array(try Data(contentsOf: pgm)))
-        let texts = try QRScanner().scanStill(image).map(\.text)
+        let texts = try QRScanner().scanStill(image, decoders: decoders).map(\.text)
         #expect(texts == [expected])
+    }
+}
+
+@Suite struct ZXingBackendTests {
+    /// The build links zxing-cpp exactly when libzxing-dev is installed.
+    @Test func isBuiltInWhenInstalled() {
+        #expect(QRScanner.zxingAvailable == FileManager.default.fileExists(atPath: "/usr/include/ZXing/ReadBarcode.h"))
+    }
+
+    @Test(arguments: [2, 4, 8])
+    func decodesBothPolarities(moduleSize: Int) throws {
+        try #require(QRScanner.zxingAvailable, "libzxing-dev is not installed")
+        let code = try QRMatrix.encode(text: passSizedText).image(moduleSize: moduleSize)
+        let scanner = try QRScanner()
+        #expect(scanner.scanZXing(frame(with: code)).map(\.text) == [passSizedText])
+        let dark = frame(with: code.inverted(), background: 20)
+        #expect(scanner.scanZXing(dark, polarity: .inverted).map(\.text) == [passSizedText])
+        #expect(scanner.scanZXing(dark, polarity: .normal).isEmpty)
+    }
+
+    @Test func returnsRawBytes() throws {
+        try #require(QRScanner.zxingAvailable, "libzxing-dev is not installed")
+        let payload: [UInt8] = [0x00, 0xFF, 0x80, 0xC3, 0x28] + (0..<40).map { UInt8($0) }
+        let code = try QRMatrix.encode(bytes: payload).image(moduleSize: 4)
+        #expect(try QRScanner().scanZXing(frame(with: code)).map(\.bytes) == [payload])
+    }
+
+    @Test func zbarOnlyNeverUsesZXing() throws {
+        // An empty frame: nothing to find either way, but the zbar-only chain must still answer.
+        #expect(try QRScanner().scanStill(GreyImage(width: 64, height: 64, fill: 200), decoders: .zbar).isEmpty)
+    }
+}
+
+@Suite struct SharpenTests {
+    @Test func appliesTheLaplacianKernelInside() throws {
+        // A single bright pixel on grey: centre 5×200 − 4×100 = 600 → 255; its neighbours 500 − 200 − 300 = 0.
+        var pixels = [UInt8](repeating: 100, count: 25)
+        pixels[12] = 200
+        let sharp = try GreyImage(width: 5, height: 5, pixels: pixels).sharpened()
+        #expect(sharp.pixels[12] == 255)
+        #expect(sharp.pixels[7] == 0 && sharp.pixels[11] == 0)
+        #expect(sharp.pixels[6] == 100)  // a diagonal neighbour is untouched by this kernel
+        #expect(sharp.pixels[0] == 100)  // borders are kept
+    }
+
+    @Test func leavesAFlatImageFlat() {
+        #expect(GreyImage(width: 8, height: 8, fill: 90).sharpened() == GreyImage(width: 8, height: 8, fill: 90))
     }
 }
 
