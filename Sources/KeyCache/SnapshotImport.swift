@@ -215,23 +215,38 @@ extension GatewayStore {
     }
 
     private static func insertMembers(_ db: Database, _ rows: ArraySlice<MemberRecord>, _ prefix: String) throws {
-        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(prefix)members(id, blocked) VALUES (?, ?)")
-        for m in rows { try insert.execute(arguments: [m.id, m.blocked]) }
+        let insert = try BulkInsert(db, sql: "INSERT OR REPLACE INTO \(prefix)members(id, blocked) VALUES (?, ?)")
+        for m in rows {
+            insert.bind(1, m.id)
+            insert.bind(2, m.blocked ? 1 : 0)
+            try insert.insert()
+        }
     }
 
     private static func insertBookings(_ db: Database, _ rows: ArraySlice<BookingRecord>, _ prefix: String) throws {
-        let insert = try db.cachedStatement(
+        let insert = try BulkInsert(
+            db,
             sql:
                 "INSERT OR REPLACE INTO \(prefix)bookings(id, member, doors, start, \"end\", status) VALUES (?, ?, ?, ?, ?, ?)"
         )
         for b in rows {
-            try insert.execute(arguments: [b.id, b.member, jsonArray(b.doors), b.start, b.end, b.status.rawValue])
+            insert.bind(1, b.id)
+            insert.bind(2, b.member)
+            insert.bind(3, jsonArray(b.doors))
+            insert.bind(4, b.start)
+            insert.bind(5, b.end)
+            insert.bind(6, b.status.rawValue)
+            try insert.insert()
         }
     }
 
     private static func insertRevoked(_ db: Database, _ rows: ArraySlice<Revocation>, _ prefix: String) throws {
-        let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(prefix)revoked(pass, until) VALUES (?, ?)")
-        for r in rows { try insert.execute(arguments: [r.pass, r.until]) }
+        let insert = try BulkInsert(db, sql: "INSERT OR REPLACE INTO \(prefix)revoked(pass, until) VALUES (?, ?)")
+        for r in rows {
+            insert.bind(1, r.pass)
+            insert.bind(2, r.until)
+            try insert.insert()
+        }
     }
 
     private static func upsert(_ db: Database, _ records: SnapshotRecords) throws {
