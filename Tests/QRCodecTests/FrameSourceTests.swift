@@ -1,0 +1,85 @@
+import Foundation
+import QRCodec
+import TestSupport
+import Testing
+
+@Suite struct FrameSourceTests {
+    func folder(frames: Int) throws -> String {
+        let dir = try TestPaths.temporaryDirectory()
+        for i in 0..<frames {
+            let frame = GreyImage(width: 32, height: 32, fill: UInt8(10 * (i + 1)))
+            try Data(PGM.encode(frame)).write(to: dir.appendingPathComponent(String(format: "f%03d.pgm", i)))
+        }
+        try Data("not a frame".utf8).write(to: dir.appendingPathComponent("notes.txt"))
+        return dir.path
+    }
+
+    @Test func playsAFolderInNameOrderThenEnds() throws {
+        let source = try PGMFolderSource(folder: try folder(frames: 3), fps: 0)
+        var fills: [UInt8] = []
+        while let frame = try source.nextFrame() { fills.append(frame.pixels[0]) }
+        #expect(fills == [10, 20, 30])
+    }
+
+    @Test func loopsWhenAsked() throws {
+        let source = try PGMFolderSource(folder: try folder(frames: 2), fps: 0, loop: true)
+        let fills = try (0..<5).map { _ in try #require(try source.nextFrame()).pixels[0] }
+        #expect(fills == [10, 20, 10, 20, 10])
+    }
+
+    @Test func refusesAFolderWithoutFrames() throws {
+        let empty = try TestPaths.temporaryDirectory().path
+        #expect(throws: QRCodecError.self) { try PGMFolderSource(folder: empty, fps: 10) }
+    }
+
+    @Test func readsRawY800FramesFromAStream() throws {
+        let pipe = Pipe()
+        let source = try Y800StreamSource(width: 16, height: 16, handle: pipe.fileHandleForReading)
+        pipe.fileHandleForWriting.write(Data([UInt8](repeating: 7, count: 256) + [UInt8](repeating: 9, count: 256)))
+        pipe.fileHandleForWriting.write(Data([1, 2, 3]))
+        try pipe.fileHandleForWriting.close()
+        #expect(try source.nextFrame()?.pixels.allSatisfy { $0 == 7 } == true)
+        #expect(try source.nextFrame()?.pixels.allSatisfy { $0 == 9 } == true)
+        #expect(throws: QRCodecError.frameSize(expected: 256, actual: 3)) { try source.nextFrame() }
+    }
+
+    @Test func anEmptyStreamEndsCleanly() throws {
+        let pipe = Pipe()
+        try pipe.fileHandleForWriting.close()
+        #expect(try Y800StreamSource(width: 16, height: 16, handle: pipe.fileHandleForReading).nextFrame() == nil)
+    }
+}
+
+@Suite struct LatestFrameTests {
+    @Test func theLatestFrameWinsAndDropsAreCounted() {
+        let slot = LatestFrame()
+        for fill in [UInt8(1), 2, 3] { slot.put(GreyImage(width: 2, height: 2, fill: fill)) }
+        #expect(slot.take()?.pixels[0] == 3)
+        #expect(slot.take() == nil)
+        #expect(slot.dropped == 2)
+    }
+}
+
+@Suite struct ScanGateTests {
+    func t(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
+
+    @Test func aCodeInConsecutiveFramesIsDecidedOnce() {
+        var gate = ScanGate(cooldown: .seconds(3))
+        #expect(gate.admit(["A"], at: t(0)) == ["A"])
+        for frame in 1...60 { #expect(gate.admit(["A"], at: t(Double(frame) / 30)).isEmpty) }
+    }
+
+    @Test func theCodeCountsAgainAfterTheCooldown() {
+        var gate = ScanGate(cooldown: .seconds(3))
+        #expect(gate.admit(["A"], at: t(0)) == ["A"])
+        #expect(gate.admit([], at: t(1)).isEmpty)
+        #expect(gate.admit(["A"], at: t(2.9)).isEmpty)
+        #expect(gate.admit(["A"], at: t(3)) == ["A"])
+    }
+
+    @Test func differentCodesAreEachDecided() {
+        var gate = ScanGate()
+        #expect(gate.admit(["A", "B"], at: t(0)) == ["A", "B"])
+        #expect(gate.admit(["B", "C"], at: t(0.1)) == ["C"])
+    }
+}
