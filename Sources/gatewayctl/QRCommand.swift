@@ -6,7 +6,7 @@ struct QRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qr",
         abstract: "Decode and encode QR codes.",
-        subcommands: [Decode.self, Encode.self]
+        subcommands: [Decode.self, Encode.self, Bench.self]
     )
 
     struct Decode: ParsableCommand {
@@ -127,6 +127,86 @@ struct QRCommand: ParsableCommand {
             do { try Data(PGM.encode(image)).write(to: URL(fileURLWithPath: pgm)) } catch {
                 throw UsageFailure("cannot write \(pgm): \((error as NSError).localizedDescription)")
             }
+        }
+    }
+
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode a folder of PGM frames and report success and time per frame, as JSON.",
+            discussion: """
+                With a qrcorpus manifest.tsv (and its payload_*.txt) in the folder, a frame succeeds when \
+                its expected payload is found; otherwise when any code is found. `ms` is the decode alone.
+                """
+        )
+
+        @Option(help: "The folder of frames.")
+        var frames: String
+
+        @Option(help: "auto or zbar.")
+        var decoder: String = QRDecoders.auto.rawValue
+
+        func validate() throws {
+            guard QRDecoders(rawValue: decoder) != nil else { throw ValidationError("--decoder must be auto or zbar") }
+        }
+
+        /// (path, expected payload) for each frame: from the manifest when there is one.
+        func plan() throws -> [(String, String?)] {
+            let folder = URL(fileURLWithPath: frames)
+            let manifest = folder.appendingPathComponent("manifest.tsv")
+            guard let text = try? String(contentsOf: manifest, encoding: .utf8) else {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: frames)) ?? []
+                let pgms = names.filter { $0.hasSuffix(".pgm") }.sorted()
+                guard !pgms.isEmpty else { throw UsageFailure("no manifest.tsv and no .pgm frames in \(frames)") }
+                return pgms.map { (folder.appendingPathComponent($0).path, nil) }
+            }
+            var payloads: [String: String] = [:]
+            let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
+            return try rows.filter { $0.count >= 5 }.map { row in
+                let key = row[4]
+                if payloads[key] == nil {
+                    let file = folder.appendingPathComponent("payload_\(key).txt")
+                    guard let payload = try? String(contentsOf: file, encoding: .utf8) else {
+                        throw UsageFailure("cannot read \(file.path)")
+                    }
+                    payloads[key] = payload
+                }
+                let path = row[1].hasPrefix("/") ? row[1] : folder.appendingPathComponent(row[1]).path
+                return (path, payloads[key])
+            }
+        }
+
+        func run() throws {
+            let scanner = try QRScanner()
+            let chain = QRDecoders(rawValue: decoder)!
+            var perFrame: [[String: Any]] = []
+            var times: [Double] = []
+            var successes = 0
+            let clock = ContinuousClock()
+            for (path, expected) in try plan() {
+                let image = try PGM.parse(Array(try readFile(path)))
+                let start = clock.now
+                let texts = scanner.scanStill(image, decoders: chain).map(\.text)
+                let elapsed = clock.now - start
+                let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                let ok = expected.map { texts.contains($0) } ?? !texts.isEmpty
+                successes += ok ? 1 : 0
+                times.append(ms)
+                perFrame.append(["file": path, "ok": ok, "ms": (ms * 1000).rounded() / 1000])
+            }
+            let sorted = times.sorted()
+            func percentile(_ p: Double) -> Double {
+                (sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))] * 1000).rounded() / 1000
+            }
+            let report: [String: Any] = [
+                "decoder": decoder, "frames": times.count,
+                "success": (Double(successes) / Double(max(1, times.count)) * 10000).rounded() / 100,
+                "median_ms": percentile(0.5), "p95_ms": percentile(0.95), "per_frame": perFrame,
+            ]
+            let data = try JSONSerialization.data(
+                withJSONObject: report,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
+            print(String(decoding: data, as: UTF8.self))
         }
     }
 }

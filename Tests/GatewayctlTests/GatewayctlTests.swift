@@ -199,6 +199,30 @@ func jsonObject(_ line: some StringProtocol) throws -> [String: Any] {
         #expect(result.stdout.isEmpty)
     }
 
+    @Test func benchReportsSuccessAndTimePerFrame() throws {
+        // A tiny corpus in the qrcorpus layout: one readable frame, one blank.
+        let dir = try TestPaths.temporaryDirectory()
+        let payload = "AG1:" + String(repeating: "QRBENCH1", count: 10)
+        try Data(payload.utf8).write(to: dir.appendingPathComponent("payload_A.txt"))
+        let code = try QRMatrix.encode(text: payload).image(moduleSize: 4)
+        try Data(PGM.encode(code)).write(to: dir.appendingPathComponent("good.pgm"))
+        try Data(PGM.encode(GreyImage(width: 64, height: 64, fill: 128))).write(
+            to: dir.appendingPathComponent("blank.pgm")
+        )
+        let manifest = "id\tpath\twidth\theight\tpayload\ngood\tgood.pgm\t0\t0\tA\nblank\tblank.pgm\t64\t64\tA\n"
+        try Data(manifest.utf8).write(to: dir.appendingPathComponent("manifest.tsv"))
+
+        for decoder in ["auto", "zbar"] {
+            let result = try gatewayctl("qr", "bench", "--frames", dir.path, "--decoder", decoder)
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try jsonObject(result.stdout)
+            #expect(report["frames"] as? Int == 2)
+            #expect(report["success"] as? Double == 50)
+            let frames = try #require(report["per_frame"] as? [[String: Any]])
+            #expect(frames.map { $0["ok"] as? Bool } == [true, false])
+        }
+    }
+
     @Test func decodesTheSharedDCCImages() throws {
         let images = TestPaths.sharedFiles(in: "vectors/dcc", ext: "pgm")
         #expect(!images.isEmpty)
