@@ -32,11 +32,6 @@ public indirect enum CBORValue: Sendable, Hashable {
         }
     }
 
-    public var textValue: String? {
-        if case .text(let s) = self { return s }
-        return nil
-    }
-
     public var bytesValue: [UInt8]? {
         if case .bytes(let b) = self { return b }
         return nil
@@ -47,10 +42,6 @@ public indirect enum CBORValue: Sendable, Hashable {
         return nil
     }
 
-    public var arrayValue: [CBORValue]? {
-        if case .array(let a) = self { return a }
-        return nil
-    }
 }
 
 /// One key/value pair of a CBOR map.

@@ -28,8 +28,6 @@ public enum COSEHeader {
     public static let crit: Int64 = 2
     public static let contentType: Int64 = 3
     public static let kid: Int64 = 4
-    public static let iv: Int64 = 5
-    public static let partialIV: Int64 = 6
 }
 
 /// CBOR tags of COSE and CWT messages.

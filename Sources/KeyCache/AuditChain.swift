@@ -1,3 +1,4 @@
+import AccessToken
 import Crypto
 import Foundation
 import GRDB
@@ -44,9 +45,9 @@ public struct AuditEvent: Sendable, Equatable {
     /// SHA-256(prev_hash ‖ canonical bytes), lowercase hex; `prevHash` is hex of 32 bytes.
     public static func chainHash(prevHash: String, canonical: [UInt8]) -> String {
         var hasher = SHA256()
-        hasher.update(data: hexBytes(prevHash) ?? [])
+        hasher.update(data: [UInt8](hex: prevHash) ?? [])
         hasher.update(data: canonical)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Array(hasher.finalize()).hexString
     }
 
     init(row: Row) {
@@ -94,17 +95,6 @@ public struct AuditEvent: Sendable, Equatable {
         self.hash = ""
         self.hash = Self.chainHash(prevHash: prevHash, canonical: canonicalBytes)
     }
-}
-
-func hexBytes(_ hex: String) -> [UInt8]? {
-    let chars = Array(hex.utf8)
-    guard chars.count % 2 == 0 else { return nil }
-    var out: [UInt8] = []
-    for i in stride(from: 0, to: chars.count, by: 2) {
-        guard let b = UInt8(String(decoding: chars[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-        out.append(b)
-    }
-    return out
 }
 
 /// What a new audit event says; the chain fills in seq, hashes and the gateway id.

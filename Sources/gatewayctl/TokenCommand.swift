@@ -97,24 +97,12 @@ struct TokenCommand: ParsableCommand {
             guard validUntil > validFrom else { throw ValidationError("--valid-until must be after --valid-from") }
             if let uses, uses == 0 { throw ValidationError("--uses must be at least 1") }
             if let passID {
-                guard let bytes = Self.hex(passID), PassClaims.passIDLength.contains(bytes.count) else {
+                guard let bytes = [UInt8](hex: passID), PassClaims.passIDLength.contains(bytes.count) else {
                     throw ValidationError("--pass-id must be 8–32 bytes of hex")
                 }
             }
             if let alg, COSEAlgorithm.allCases.first(where: { $0.name == alg }) == nil {
                 throw ValidationError("--alg must be ES256, EdDSA or Ed25519")
-            }
-        }
-
-        static func hex(_ text: String) -> [UInt8]? {
-            let chars = Array(text.utf8)
-            guard chars.count % 2 == 0 else { return nil }
-            return stride(from: 0, to: chars.count, by: 2).reduce(into: [UInt8]?([])) { out, i in
-                guard let b = UInt8(String(decoding: chars[i...i + 1], as: UTF8.self), radix: 16) else {
-                    out = nil
-                    return
-                }
-                out?.append(b)
             }
         }
 
@@ -132,7 +120,7 @@ struct TokenCommand: ParsableCommand {
                 expiresAt: Double(validUntil),
                 notBefore: Double(validFrom),
                 issuedAt: Date().timeIntervalSince1970.rounded(.down),
-                passID: passID.flatMap(Self.hex) ?? (0..<16).map { _ in random.next() },
+                passID: passID.flatMap { [UInt8](hex: $0) } ?? (0..<16).map { _ in random.next() },
                 bookingID: booking,
                 maxUses: uses
             )

@@ -102,3 +102,16 @@ import Testing
         #expect(throws: CBORError.tooLarge(limit: 1024)) { try CBORDecoder(limits: .init(maxBytes: 1024)).decode(big) }
     }
 }
+
+@Suite struct HexTests {
+    @Test func roundTripsBothCases() {
+        #expect([UInt8](hex: "00ff10Ab") == [0x00, 0xFF, 0x10, 0xAB])
+        #expect([UInt8](hex: "00ff10ab")?.hexString == "00ff10ab")
+        #expect([UInt8](hex: "") == [])
+    }
+
+    @Test(arguments: ["0", "abc", "zz", "0g", " 0", "+1"])
+    func rejects(text: String) {
+        #expect([UInt8](hex: text) == nil)
+    }
+}
