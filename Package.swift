@@ -9,7 +9,7 @@ let package = Package(
     name: "AccessGateway",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "access-gateway", targets: ["AccessGateway"]),
+        .executable(name: "access-gateway", targets: ["access-gateway"]),
         .executable(name: "gatewayctl", targets: ["gatewayctl"]),
         .library(name: "QRCodec", targets: ["QRCodec"]),
         .library(name: "AccessToken", targets: ["AccessToken"]),
@@ -42,12 +42,17 @@ let package = Package(
         ),
         .target(name: "DoorDriver", dependencies: ["CGPIOD"]),
         .target(name: "HQSync", dependencies: ["KeyCache", "AccessToken"]),
-        .executableTarget(
+        // The composition: frame → decode → decide and record → door. The daemon's entry point is
+        // its Daemon folder, so that tests, benchmarks and the hardware stage share the composition.
+        .target(
             name: "AccessGateway",
-            dependencies: [
-                "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync"],
+            exclude: ["Daemon"]
+        ),
+        .executableTarget(
+            name: "access-gateway",
+            dependencies: ["AccessGateway", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/AccessGateway/Daemon"
         ),
         .executableTarget(
             name: "gatewayctl",
@@ -59,12 +64,25 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        // The door tests for a real kernel: `make hwtest` runs it under qemu against gpio-sim.
-        .executableTarget(name: "door-hwtest", dependencies: ["DoorDriver"], path: "Tests/HardwareTests"),
+        // The door and camera tests for a real kernel: `make hwtest` runs it under qemu against
+        // gpio-sim and vivid.
+        .executableTarget(
+            name: "door-hwtest",
+            dependencies: ["AccessGateway", "DoorDriver", "KeyCache", "QRCodec"],
+            path: "Tests/HardwareTests"
+        ),
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
-        .executableTarget(name: "ag-bench", dependencies: ["AccessToken", "KeyCache"], path: "Tests/Benchmarks"),
+        .executableTarget(
+            name: "ag-bench",
+            dependencies: ["AccessGateway", "AccessToken", "DoorDriver", "KeyCache", "QRCodec"],
+            path: "Tests/Benchmarks"
+        ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
         .testTarget(name: "DoorDriverTests", dependencies: ["DoorDriver"]),
+        .testTarget(
+            name: "AccessGatewayTests",
+            dependencies: ["AccessGateway", "DoorDriver", "KeyCache", "QRCodec", "TestSupport"]
+        ),
         .testTarget(name: "KeyCacheTests", dependencies: ["KeyCache", "AccessToken", "TestSupport"]),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),

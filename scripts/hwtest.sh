@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make hwtest: the DoorDriver tests on Debian's own kernel under qemu, against gpio-sim.
+# make hwtest: the DoorDriver and camera tests on Debian's own kernel under qemu, against gpio-sim
+# and vivid's video loopback.
 #
 # Everything downloaded or built goes to .cache/hw (gitignored) and is reused: the kernel debs, the
 # gpio-sim module (built out of tree, since Debian 12 lacks CONFIG_GPIO_SIM), the uncompressed
@@ -75,19 +76,33 @@ if [ ! -f vmlinux ]; then
 fi
 log "vmlinux extracted"
 
-# 3. The door tests: one static-stdlib binary; glibc and libgpiod stay dynamic.
+# 3. The tests: one static-stdlib binary (the C libraries stay dynamic), and the C fixture that puts
+# a frame on vivid's output.
 cd "$root"
 swift build -q --product door-hwtest --static-swift-stdlib --scratch-path .build-hw
 binary=$(swift build --scratch-path .build-hw --show-bin-path)/door-hwtest
-log "door-hwtest built"
+gcc -O2 -Wall -o "$build/vivid-show" scripts/vivid-show.c
+log "door-hwtest and vivid-show built"
 
 # 4. The initramfs: busybox, the two modules, the test binary and the libraries it links.
 initrd=$build/initrd
 rm -rf "$initrd" && mkdir -p "$initrd"/{bin,dev,proc,sys,tmp,lib/modules}
 cp /bin/busybox "$initrd/bin/"
-cp "$build/root/lib/modules/$abi/kernel/fs/configfs/configfs.ko" "$build/mod/gpio-sim.ko" "$initrd/lib/modules/"
+kernel=$build/root/lib/modules/$abi/kernel
+cp "$kernel/fs/configfs/configfs.ko" "$build/mod/gpio-sim.ko" "$initrd/lib/modules/"
+# vivid and what it needs, numbered in load order (busybox insmod resolves nothing itself).
+n=10
+for module in rc/rc-core cec/core/cec mc/mc v4l2-core/videodev common/videobuf2/videobuf2-common \
+    common/videobuf2/videobuf2-v4l2 common/videobuf2/videobuf2-memops common/videobuf2/videobuf2-vmalloc \
+    common/videobuf2/videobuf2-dma-contig v4l2-core/v4l2-dv-timings common/v4l2-tpg/v4l2-tpg \
+    test-drivers/vivid/vivid; do
+    mkdir -p "$initrd/lib/modules/video"
+    cp "$kernel/drivers/media/$module.ko" "$initrd/lib/modules/video/$n-$(basename "$module").ko"
+    n=$((n + 1))
+done
 cp "$binary" "$initrd/door-hwtest"
-for lib in $(ldd "$binary" | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'); do
+cp "$build/vivid-show" "$initrd/vivid-show"
+for lib in $( (ldd "$binary"; ldd "$build/vivid-show") | awk '/=> \// {print $3} /^\t\/lib/ {print $1}' | sort -u); do
     mkdir -p "$initrd$(dirname "$lib")" && cp -L "$lib" "$initrd$lib"
 done
 cp scripts/hwtest-init.sh "$initrd/init"
@@ -98,7 +113,7 @@ log "initramfs packed ($(du -h "$build/initrd.cpio.gz" | cut -f1))"
 # 5. Boot. TCG, since KVM here is a nested backend that cannot run stock kernels.
 output=$build/console.log
 set +e
-timeout 120 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -no-reboot \
+timeout 240 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -no-reboot \
     -kernel "$build/vmlinux" -initrd "$build/initrd.cpio.gz" \
     -append "console=ttyS0 quiet panic=-1 oops=panic" > "$output" 2>&1
 qemu_status=$?

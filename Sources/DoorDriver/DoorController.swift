@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Synchronization
 
 /// A command for a door from another thread: a stimulus, or feedback for a decision.
@@ -19,6 +21,11 @@ public final class DoorInbox: Sendable {
     /// Queues `command` for `door`, or for every door when `door` is nil, and wakes the controller.
     public func send(_ command: DoorCommand, to door: String?) {
         queue.withLock { $0.append((door, command)) }
+        waker.wake()
+    }
+
+    /// Wakes the controller without a command, so it looks at its stop flag.
+    func wake() {
         waker.wake()
     }
 
@@ -227,4 +234,70 @@ public final class DoorController {
             doors[id] = door
         }
     }
+}
+
+/// A ``DoorController`` on a thread of its own, as the gateway runs one: other threads command it
+/// through ``inbox``.
+public final class DoorControllerThread: Sendable {
+    public let inbox: DoorInbox
+    private let stopping = Atomic<Bool>(false)
+    private let ended = DispatchSemaphore(value: 0)
+    private let failure = Mutex<DoorDriverError?>(nil)
+
+    /// Starts the thread; `make` runs on it and builds the controller, which the thread owns (a
+    /// board is not thread-safe). Returns once the controller holds the lines, or throws why not.
+    public static func start(
+        _ make: @escaping @Sendable () throws -> DoorController
+    ) throws(DoorDriverError) -> DoorControllerThread {
+        let handshake = Mutex<Result<DoorInbox, DoorDriverError>?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let registered = DispatchSemaphore(value: 0)
+        let box = Mutex<DoorControllerThread?>(nil)
+        let thread = Thread {
+            let controller: DoorController
+            do {
+                controller = try make()
+            } catch {
+                let failure = error as? DoorDriverError ?? .badConfig("\(error)")
+                handshake.withLock { $0 = .failure(failure) }
+                ready.signal()
+                return
+            }
+            handshake.withLock { $0 = .success(controller.inbox) }
+            ready.signal()
+            registered.wait()
+            guard let this = box.withLock({ $0 }) else { return }
+            do throws(DoorDriverError) {
+                try controller.run { !this.stopping.load(ordering: .acquiring) }
+            } catch {
+                this.failure.withLock { $0 = error }
+            }
+            // Whatever ended the loop, the relays are driven locked before the thread goes.
+            controller.shutdown()
+            this.ended.signal()
+        }
+        thread.name = "door"
+        thread.start()
+        ready.wait()
+        let inbox = try handshake.withLock { $0 }!.get()
+        let this = DoorControllerThread(inbox: inbox)
+        box.withLock { $0 = this }
+        registered.signal()
+        return this
+    }
+
+    private init(inbox: DoorInbox) {
+        self.inbox = inbox
+    }
+
+    /// Ends the loop; the controller locks every relay, then the thread ends. Waits for that.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        inbox.wake()
+        ended.wait()
+        ended.signal()
+    }
+
+    /// Why the controller stopped on its own (a line failed), if it did.
+    public var error: DoorDriverError? { failure.withLock { $0 } }
 }

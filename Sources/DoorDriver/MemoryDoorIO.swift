@@ -1,12 +1,20 @@
-/// The in-memory twin of a board, for tests of the controller and state machine. Inputs are set by
-/// the test; outputs are recorded with the controller's clock.
+import Dispatch
+
+/// The in-memory twin of a board, for tests of the controller and state machine, the demo and the
+/// benchmarks. Inputs are set by the test; outputs are recorded with the controller's clock.
 public final class MemoryDoorIO: DoorIO {
-    private final class NoWaker: DoorWaker {
-        func wake() {}
+    private final class SemaphoreWaker: DoorWaker {
+        let semaphore = DispatchSemaphore(value: 0)
+        func wake() { semaphore.signal() }
     }
 
     public let inputs: [InputID]
-    public let waker: any DoorWaker = NoWaker()
+    public var waker: any DoorWaker { wakeUps }
+    private let wakeUps = SemaphoreWaker()
+    /// Whether ``wait(timeout:)`` blocks like a real board (for a controller on its own thread).
+    public let blocking: Bool
+    /// Called on the controller's thread for every output change: how a benchmark times the relay.
+    public var onSet: ((_ door: String, _ output: DoorOutput, _ on: Bool) -> Void)?
     private let wired: [String: Set<DoorOutput>]
     private var levels: [InputID: Bool] = [:]
     private var pendingEdges: Set<InputID> = []
@@ -14,9 +22,12 @@ public final class MemoryDoorIO: DoorIO {
     public private(set) var history: [(door: String, output: DoorOutput, on: Bool)] = []
     public private(set) var outputs: [String: [DoorOutput: Bool]] = [:]
 
-    public init(outputs wired: [String: Set<DoorOutput>], inputs: [InputID]) {
+    /// `blocking` false: ``wait(timeout:)`` returns at once, for tests that step the controller
+    /// and drive time themselves.
+    public init(outputs wired: [String: Set<DoorOutput>], inputs: [InputID], blocking: Bool = false) {
         self.wired = wired
         self.inputs = inputs
+        self.blocking = blocking
     }
 
     /// Changes an input's logical level, as a wire would.
@@ -34,12 +45,19 @@ public final class MemoryDoorIO: DoorIO {
         guard has(output, of: door) else { return }
         outputs[door, default: [:]][output] = on
         history.append((door, output, on))
+        onSet?(door, output, on)
     }
 
     public func level(_ input: InputID) throws(DoorDriverError) -> Bool { levels[input] ?? false }
 
-    /// Returns the edges since the last call at once; the test drives time itself.
+    /// Returns the edges since the last call; when blocking and there are none, first waits for
+    /// a wake-up or the timeout.
     public func wait(timeout: Duration) throws(DoorDriverError) -> Set<InputID> {
+        if blocking && pendingEdges.isEmpty {
+            let nanoseconds =
+                timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+            _ = wakeUps.semaphore.wait(timeout: .now() + .nanoseconds(Int(nanoseconds)))
+        }
         defer { pendingEdges.removeAll() }
         return pendingEdges
     }

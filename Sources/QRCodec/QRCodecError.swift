@@ -1,3 +1,5 @@
+import Glibc
+
 /// Errors from QR decoding, encoding, images and Base45.
 public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The text is not strict Base45 (RFC 9285).
@@ -14,6 +16,10 @@ public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
     case badParameter(String)
     /// libzbar could not allocate a scanner or image.
     case scannerUnavailable
+    /// The camera cannot be opened, configured or read; the device and what went wrong.
+    case camera(device: String, String)
+    /// A system call failed; the call and its `errno`.
+    case system(call: String, errno: Int32)
 
     public var description: String {
         switch self {
@@ -24,6 +30,8 @@ public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
         case .encoder(let e): return "QR encoding failed (errno \(e))"
         case .badParameter(let why): return why
         case .scannerUnavailable: return "zbar could not create a scanner"
+        case .camera(let device, let why): return "camera \(device): \(why)"
+        case .system(let call, let code): return "\(call) failed: \(String(cString: strerror(code))) (errno \(code))"
         }
     }
 }

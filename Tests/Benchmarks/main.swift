@@ -1,9 +1,12 @@
 import AccessToken
 import Foundation
+import QRCodec
 
 // ag-bench: figures for docs/BENCHMARKS.md, one JSON object per run; scripts/bench.py writes the file.
 //   ag-bench verify [N]                  full AG1 pass verification, N passes per algorithm
 //   ag-bench keycache DIR [SCALE]        the store: SCALE × (1 M bookings, 100 k members, 100 k revoked)
+//   ag-bench pipeline DIR [TRIALS]       scan → relay latency, in-memory door, store file in DIR
+//   ag-bench idle [SECONDS]              CPU of the scan loop on a 30 fps stream with no code
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "keycache" {
@@ -17,11 +20,33 @@ if arguments.first == "keycache" {
     print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     exit(0)
 }
-let iterations = arguments.dropFirst().first.flatMap(Int.init) ?? 3000
-
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
+
+func printJSON(_ object: Any) throws {
+    print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+}
+
+if arguments.first == "pipeline" {
+    let trials = arguments.count > 2 ? Int(arguments[2]) ?? 150 : 150
+    let directory = arguments.count > 1 ? arguments[1] : NSTemporaryDirectory()
+    var runs: [[String: Any]] = []
+    for decoders in QRScanner.zxingAvailable ? [QRDecoders.auto, .zbar] : [.zbar] {
+        runs.append(try pipelineBenchmark(directory: directory, trials: trials, decoders: decoders))
+    }
+    try printJSON(["pipeline": runs])
+    exit(0)
+}
+if arguments.first == "idle" {
+    let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 10 : 10
+    let runs = (QRScanner.zxingAvailable ? [QRDecoders.auto, .zbar] : [.zbar]).map {
+        idleBenchmark(seconds: seconds, decoders: $0)
+    }
+    try printJSON(["idle": runs])
+    exit(0)
+}
+let iterations = arguments.dropFirst().first.flatMap(Int.init) ?? 3000
 
 func measure(_ alg: COSEAlgorithm) throws -> [String: Double] {
     let key = SigningKey.generate(alg)

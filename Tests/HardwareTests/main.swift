@@ -1,4 +1,4 @@
-// door-hwtest: the DoorDriver tests that run on a real Linux kernel's GPIO code.
+// door-hwtest: the DoorDriver and camera tests that run on a real Linux kernel's GPIO and V4L2 code.
 //
 // `make hwtest` boots Debian's kernel under qemu with gpio-sim (scripts/hwtest.sh) and runs this
 // binary inside it. It drives the simulated wires through sysfs, reads the relay lines back the
@@ -435,6 +435,7 @@ func runAll() {
             return signal == SIGTERM && !exitedCleanly ? "the child did not exit cleanly on SIGTERM (\(status))" : nil
         }
     }
+    runCameraTests(sim)
 }
 
 /// Set by the SIGTERM handler of the hold-relay child.

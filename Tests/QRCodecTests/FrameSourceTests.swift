@@ -54,7 +54,7 @@ import Testing
     @Test func theLatestFrameWinsAndDropsAreCounted() {
         let slot = LatestFrame()
         for fill in [UInt8(1), 2, 3] { slot.put(GreyImage(width: 2, height: 2, fill: fill)) }
-        #expect(slot.take()?.pixels[0] == 3)
+        #expect(slot.take()?.image.pixels[0] == 3)
         #expect(slot.take() == nil)
         #expect(slot.dropped == 2)
     }
@@ -81,5 +81,65 @@ import Testing
         var gate = ScanGate()
         #expect(gate.admit(["A", "B"], at: t(0)) == ["A", "B"])
         #expect(gate.admit(["B", "C"], at: t(0.1)) == ["C"])
+    }
+}
+
+@Suite struct ScanLoopTests {
+    /// A folder of 320×240 frames, each with its own code C0, C1, …
+    func codes(_ count: Int) throws -> String {
+        let dir = try TestPaths.temporaryDirectory()
+        for i in 0..<count {
+            var image = GreyImage(width: 320, height: 240, fill: 220)
+            image.paste(try QRMatrix.encode(text: "C\(i)").image(moduleSize: 4), x: 60, y: 40)
+            try Data(PGM.encode(image)).write(to: dir.appendingPathComponent(String(format: "%03d.pgm", i)))
+        }
+        return dir.path
+    }
+
+    @Test func aSlowDecisionHoldsDecodingWhileCaptureDropsOldFrames() throws {
+        let folder = try codes(12)
+        let loop = ScanLoop(settings: ScanSettings(decoders: .zbar, queueDepth: 1))
+        loop.start { try PGMFolderSource(folder: folder, fps: 0) }
+        // Nobody decides yet: capture runs to the end while decoding waits on the full queue.
+        for _ in 0..<500 where loop.statistics.frames < 12 { usleep(10_000) }
+        #expect(loop.statistics.frames == 12)
+        #expect(loop.codes.count == 1)
+        var decided: [String] = []
+        while let code = loop.codes.take() { decided.append(code.text) }
+        loop.wait()
+        // At most the code in the queue, the one decoding held, and the newest frame, which is
+        // never lost: the frames between were dropped, not queued.
+        #expect(decided.count <= 3)
+        #expect(decided.last == "C11")
+        #expect(loop.statistics.dropped >= 9)
+    }
+
+    @Test func aFailingSourceEndsTheLoopWithItsError() throws {
+        let loop = ScanLoop()
+        loop.start { try PGMFolderSource(folder: "/nonexistent", fps: 0) }
+        loop.wait()
+        #expect(loop.codes.take() == nil)
+        #expect(loop.failure == .badParameter("cannot read the frame folder /nonexistent"))
+    }
+
+    @Test func aCameraThatCannotOpenSaysWhichAndWhy() throws {
+        let loop = ScanLoop()
+        loop.start { try V4L2Camera(CameraSettings(device: "/nonexistent/video9")) }
+        loop.wait()
+        guard case .camera(let device, let why)? = loop.failure else {
+            Issue.record("expected a camera error, got \(String(describing: loop.failure))")
+            return
+        }
+        #expect(device == "/nonexistent/video9" && !why.isEmpty)
+    }
+
+    @Test func aSpentBudgetSkipsTheRemainingPasses() throws {
+        try #require(QRScanner.zxingAvailable, "the budget spans several passes only with zxing built in")
+        var image = GreyImage(width: 320, height: 240, fill: 220)
+        image.paste(try QRMatrix.encode(text: "BUDGET").image(moduleSize: 4), x: 60, y: 40)
+        var spent = try QRStreamScanner(decoders: .auto, budget: .zero)
+        #expect(spent.scan(image).isEmpty && spent.skippedPasses == 1)
+        var ample = try QRStreamScanner(decoders: .auto, budget: .seconds(1))
+        #expect(ample.scan(image).map(\.text) == ["BUDGET"] && ample.skippedPasses == 0)
     }
 }

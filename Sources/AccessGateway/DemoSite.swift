@@ -1,0 +1,56 @@
+import AccessToken
+import Foundation
+import KeyCache
+
+/// The embedded defaults of `make demo`, and the site that the benchmarks and the hardware stage
+/// decide against: a fresh pass-signing key, one door, two members (one blocked), and a snapshot
+/// that HQ would have sent. Nothing here is a secret worth keeping: the key lives in memory only.
+public struct DemoSite: Sendable {
+    public static let issuer = "hq.demo.example"
+    public static let kid = "demo-1"
+    public let door: String
+    public let key: SigningKey
+    /// The time the snapshot and passes are made around.
+    public let now: Double
+
+    public init(door: String = "DEMO/FRONT", now: Double = Date().timeIntervalSince1970) {
+        self.door = door
+        self.now = now.rounded(.down)
+        key = SigningKey.generate(.es256)
+    }
+
+    /// The full snapshot, as `ag-snapshot/1` JSON (docs/hq-protocol.md).
+    public func snapshotJSON() -> Data {
+        let snapshot: [String: Any] = [
+            "format": "ag-snapshot/1", "issuer": Self.issuer, "seq": 1, "generated_at": Int(now) - 60,
+            "max_age": 7 * 86400, "keys": ["keys": [key.publicJWK(kid: Self.kid)]],
+            "doors": [["id": door, "name": "Front", "mode": "normal", "tz": "UTC"]],
+            "members": [["id": "m-demo", "blocked": false], ["id": "m-blocked", "blocked": true]],
+            "bookings": [], "revoked": [],
+        ]
+        // A literal of strings, numbers, arrays and dictionaries always serialises.
+        return try! JSONSerialization.data(withJSONObject: snapshot, options: [.sortedKeys])
+    }
+
+    /// Imports the snapshot into `store`.
+    public func install(in store: GatewayStore) throws(KeyCacheError) {
+        try store.apply(try SnapshotDocument.parse(snapshotJSON()), now: now)
+    }
+
+    /// A pass for `member` at this door, valid for a day around ``now``; `serial` makes its id.
+    public func pass(member: String = "m-demo", serial: UInt64 = 1) throws(AccessTokenError) -> String {
+        var id = [UInt8](repeating: 0xD0, count: 8)
+        withUnsafeBytes(of: serial.bigEndian) { id.append(contentsOf: $0) }
+        return try PassIssuer(key: key, kid: Self.kid).issue(
+            PassClaims(
+                issuer: Self.issuer,
+                member: member,
+                audience: [door],
+                expiresAt: now + 86400,
+                notBefore: now - 3600,
+                issuedAt: now - 60,
+                passID: id
+            )
+        )
+    }
+}

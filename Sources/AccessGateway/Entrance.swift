@@ -1,0 +1,111 @@
+import AccessToken
+import Dispatch
+import DoorDriver
+import Foundation
+import KeyCache
+import QRCodec
+
+/// One scan decided at an entrance, for logs, metrics and benchmarks.
+public struct EntranceDecision: Sendable {
+    public var door: String
+    public var code: ScannedCode
+    /// The recorded decision; nil when it could not be decided or recorded (the door stays shut).
+    public var decision: AccessDecision?
+    /// Why there is no decision.
+    public var failure: String?
+    /// When the door was commanded, after the decision was durably recorded.
+    public var commandedAt: ContinuousClock.Instant
+
+    public var granted: Bool { decision?.granted ?? false }
+}
+
+/// The decision half of a door's pipeline, on a thread of its own, off the capture path: it takes
+/// admitted codes in order, decides each with the store (which records it durably first), then
+/// commands the door: a grant pulses the relay, and every scan shows its feedback.
+///
+/// Fail secure: a code that cannot be decided or recorded is refused, with red feedback.
+public final class Entrance: Sendable {
+    public let door: String
+    private let decider: AccessDecider
+    private let doorInbox: DoorInbox
+    private let wallClock: @Sendable () -> Double
+    private let report: @Sendable (EntranceDecision) -> Void
+    private let ended = DispatchSemaphore(value: 0)
+
+    /// `wallClock` gives the UNIX time decisions are taken at; `report` runs on the decision
+    /// thread after the door was commanded.
+    public init(
+        door: String,
+        decider: AccessDecider,
+        doorInbox: DoorInbox,
+        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        report: @escaping @Sendable (EntranceDecision) -> Void = { _ in }
+    ) {
+        self.door = door
+        self.decider = decider
+        self.doorInbox = doorInbox
+        self.wallClock = wallClock
+        self.report = report
+    }
+
+    /// Starts deciding what `codes` delivers, until it is closed and drained.
+    public func start(taking codes: BoundedQueue<ScannedCode>) {
+        let thread = Thread { [self] in
+            defer { ended.signal() }
+            while let code = codes.take() { decide(code) }
+        }
+        thread.name = "decide \(door)"
+        thread.start()
+    }
+
+    /// Decides one code now, on the calling thread.
+    public func decide(_ code: ScannedCode) {
+        var outcome = EntranceDecision(door: door, code: code, commandedAt: .now)
+        do {
+            let decision = try decider.decide(code.text, door: door, now: wallClock())
+            outcome.decision = decision
+            if decision.granted { doorInbox.send(.stimulus(.grant), to: door) }
+        } catch {
+            outcome.failure = "\(error)"
+        }
+        doorInbox.send(.feedback(granted: outcome.granted), to: door)
+        outcome.commandedAt = .now
+        report(outcome)
+    }
+
+    /// Waits until the decision thread has ended.
+    public func wait() {
+        ended.wait()
+        ended.signal()
+    }
+}
+
+/// A door's whole scan path: a ``ScanLoop`` on its frame source feeding an ``Entrance``.
+public final class DoorPipeline: Sendable {
+    public let scanLoop: ScanLoop
+    public let entrance: Entrance
+
+    public init(scan settings: ScanSettings, entrance: Entrance) {
+        scanLoop = ScanLoop(settings: settings)
+        self.entrance = entrance
+    }
+
+    /// Starts capture, decoding and deciding. `open` runs on the capture thread.
+    public func start(_ open: @escaping @Sendable () throws -> any FrameSource) {
+        entrance.start(taking: scanLoop.codes)
+        scanLoop.start(open)
+    }
+
+    /// Stops capture and decoding, lets the decisions already admitted finish, and waits.
+    public func stop() {
+        scanLoop.stop()
+        scanLoop.wait()
+        entrance.wait()
+    }
+
+    /// Waits until the source has ended and every admitted code is decided.
+    public func wait() {
+        scanLoop.wait()
+        entrance.wait()
+    }
+}

@@ -1,0 +1,176 @@
+import AccessGateway
+import DoorDriver
+import Foundation
+import Glibc
+import KeyCache
+import QRCodec
+import Synchronization
+
+// The scan path from a frame handed over to the relay asserted: capture thread, latest-frame
+// mailbox, decode, gate, decision recorded durably in a real store file, door controller on its own
+// thread, in-memory board.
+
+/// A 640×480 scene with no code in it: gradients, texture and a few hard edges, so that decoders
+/// find candidates to reject, as they do in a real doorway.
+func emptyScene(seed: UInt64 = 1) -> GreyImage {
+    var state = seed
+    var image = GreyImage(width: 640, height: 480, fill: 0)
+    for y in 0..<480 {
+        for x in 0..<640 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let noise = Int(state >> 59) - 16
+            let shade = 120 + Int(50 * sin(Double(x) / 37) * cos(Double(y) / 23)) + noise
+            image.pixels[y * 640 + x] = UInt8(clamping: shade)
+        }
+    }
+    for (x, y, w, h, level) in [(40, 60, 120, 200, 30), (400, 100, 160, 60, 230), (300, 320, 90, 90, 15)] {
+        for row in y..<(y + h) { for col in x..<(x + w) { image.pixels[row * 640 + col] = UInt8(level) } }
+    }
+    return image
+}
+
+/// A camera stand-in at a fixed frame rate: it shows the scene, or the frame the benchmark puts
+/// up, and notes when a put-up frame was first handed to the pipeline.
+final class StagedCamera: FrameSource {
+    let scene: GreyImage
+    let stage: Stage
+    let interval: Duration
+    var due = ContinuousClock.now
+
+    final class Stage: Sendable {
+        let shown = Mutex<(frame: GreyImage?, serial: Int, firstHanded: [Int: ContinuousClock.Instant])>((nil, 0, [:]))
+        let running = Atomic<Bool>(true)
+    }
+
+    init(scene: GreyImage, stage: Stage, fps: Double) {
+        self.scene = scene
+        self.stage = stage
+        interval = .nanoseconds(Int64(1e9 / fps))
+    }
+
+    func nextFrame() throws(QRCodecError) -> GreyImage? {
+        guard stage.running.load(ordering: .relaxed) else { return nil }
+        let wait = ContinuousClock.now.duration(to: due)
+        if wait > .zero { usleep(UInt32(wait.components.attoseconds / 1_000_000_000_000)) }
+        due = max(due + interval, .now)
+        return stage.shown.withLock { shown in
+            guard let frame = shown.frame else { return scene }
+            if shown.firstHanded[shown.serial] == nil { shown.firstHanded[shown.serial] = .now }
+            return frame
+        }
+    }
+}
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
+
+/// `trials` passes, one at a time, each held up until the relay is asserted, then taken away.
+func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) throws -> [String: Any] {
+    let site = DemoSite()
+    let path = "\(directory)/pipeline-bench-\(getpid()).sqlite"
+    defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
+    let store = try GatewayStore(path: path, durability: .powerLoss)
+    try site.install(in: store)
+    let relayOn = Mutex<[ContinuousClock.Instant]>([])
+    let relayIsOn = Atomic<Bool>(false)
+    let id = site.door
+    let door = try DoorControllerThread.start {
+        let io = MemoryDoorIO(outputs: [id: [.relay, .green, .red]], inputs: [], blocking: true)
+        io.onSet = { _, output, on in
+            guard output == .relay else { return }
+            if on { relayOn.withLock { $0.append(.now) } }
+            relayIsOn.store(on, ordering: .releasing)
+        }
+        let config = DoorConfig(id: id, relay: LineConfig(chip: "memory", line: "0"), pulseSeconds: 0.2)
+        let clock = ContinuousClock()
+        let origin = clock.now
+        return try DoorController(io: io, doors: [config], clock: { clock.now - origin }) { _, _ in }
+    }
+    defer { door.stop() }
+    let decisions = Mutex<[EntranceDecision]>([])
+    let pipeline = DoorPipeline(
+        scan: ScanSettings(decoders: decoders),
+        entrance: Entrance(
+            door: site.door,
+            decider: AccessDecider(store: store),
+            doorInbox: door.inbox,
+            report: { decision in decisions.withLock { $0.append(decision) } }
+        )
+    )
+    let stage = StagedCamera.Stage()
+    let scene = emptyScene()
+    pipeline.start { StagedCamera(scene: scene, stage: stage, fps: 30) }
+    var frames: [GreyImage] = []
+    for serial in 0..<trials {
+        var frame = scene
+        let code = try QRMatrix.encode(text: try site.pass(serial: UInt64(serial + 1))).image(moduleSize: 4)
+        frame.paste(code, x: 120 + (serial * 37) % 300, y: 60 + (serial * 53) % 200)
+        frames.append(frame)
+    }
+    var latencies: [Double] = []
+    var missed = 0
+    for serial in 0..<trials {
+        let before = relayOn.withLock { $0.count }
+        stage.shown.withLock { $0 = (frames[serial], serial, $0.firstHanded) }
+        var waited = 0
+        while relayOn.withLock({ $0.count }) == before && waited < 2000 {
+            usleep(1000)
+            waited += 1
+        }
+        stage.shown.withLock { $0.frame = nil }
+        guard let on = relayOn.withLock({ $0.count > before ? $0.last : nil }),
+            let handed = stage.shown.withLock({ $0.firstHanded[serial] })
+        else {
+            missed += 1
+            continue
+        }
+        latencies.append(ms(on - handed))
+        // Let the 0.2 s pulse end, so the next grant moves the relay again.
+        while relayIsOn.load(ordering: .acquiring) { usleep(2000) }
+        usleep(50_000)
+    }
+    stage.running.store(false, ordering: .relaxed)
+    pipeline.stop()
+    let recorded = decisions.withLock { $0 }
+    let decide = recorded.map { ms($0.commandedAt - $0.code.capturedAt) - ms($0.code.decodeTime) }.sorted()
+    let decode = recorded.map { ms($0.code.decodeTime) }.sorted()
+    latencies.sort()
+    return [
+        "decoders": decoders.rawValue, "trials": trials, "missed": missed, "granted": recorded.filter(\.granted).count,
+        "scan_to_relay_ms_p50": percentile(latencies, 0.5), "scan_to_relay_ms_p99": percentile(latencies, 0.99),
+        "scan_to_relay_ms_max": latencies.last ?? 0,
+        "decode_ms_p50": percentile(decode, 0.5), "record_and_command_ms_p50": percentile(decide, 0.5),
+        "record_and_command_ms_p99": percentile(decide, 0.99),
+    ]
+}
+
+/// CPU use of the scan loop on a 30 fps stream with no code in view.
+func idleBenchmark(seconds: Double, decoders: QRDecoders) -> [String: Any] {
+    let stage = StagedCamera.Stage()
+    let scene = emptyScene()
+    let loop = ScanLoop(settings: ScanSettings(decoders: decoders))
+    loop.start { StagedCamera(scene: scene, stage: stage, fps: 30) }
+    usleep(1_000_000)
+    let wallStart = ContinuousClock.now
+    let cpuStart = cpuSeconds()
+    let framesStart = loop.statistics.frames
+    usleep(UInt32(seconds * 1e6))
+    let cpu = cpuSeconds() - cpuStart
+    let wall = ms(ContinuousClock.now - wallStart) / 1000
+    let stats = loop.statistics
+    stage.running.store(false, ordering: .relaxed)
+    loop.stop()
+    loop.wait()
+    let decode = stats.recentDecodeMs.sorted()
+    return [
+        "decoders": decoders.rawValue, "seconds": wall, "fps": Double(stats.frames - framesStart) / wall,
+        "cpu_percent_of_one_core": cpu / wall * 100, "decode_ms_p50": percentile(decode, 0.5),
+        "dropped": stats.dropped,
+    ]
+}

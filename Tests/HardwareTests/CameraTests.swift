@@ -1,0 +1,158 @@
+// The camera half of the hardware stage: vivid's loopback on the real kernel's V4L2 code.
+//
+// scripts/hwtest-init.sh loads vivid with one HDMI input looped from one HDMI output:
+// /dev/video0 captures what /dev/video1 shows. /vivid-show (scripts/vivid-show.c) puts a frame on
+// the output, as a member's phone would be held up to the camera, and the gateway's own capture
+// path (V4L2Camera, ScanLoop, Entrance, DoorController over gpio-sim) must open the door.
+import AccessGateway
+import DoorDriver
+import Glibc
+import KeyCache
+import QRCodec
+import Synchronization
+
+let captureNode = "/dev/video0"
+let outputNode = "/dev/video1"
+
+/// What the door camera is asked for: vivid's controls make it copy the output exactly.
+let vividCamera = CameraSettings(
+    device: captureNode,
+    width: 640,
+    height: 480,
+    fps: 30,
+    format: .grey,
+    controls: ["Loop Video": 1, "OSD Text Mode": 2]
+)
+
+/// A frame with `text` as a QR code in the middle of a light background, like a phone held up.
+func passFrame(_ text: String) throws -> GreyImage {
+    var image = GreyImage(width: 640, height: 480, fill: 190)
+    let code = try QRMatrix.encode(text: text).image(moduleSize: 4)
+    image.paste(code, x: (640 - code.width) / 2, y: (480 - code.height) / 2)
+    return image
+}
+
+/// Shows `image` on vivid's output through /vivid-show until the returned process is killed.
+func show(_ image: GreyImage) throws -> pid_t {
+    let path = "/tmp/frame.y800"
+    guard let file = fopen(path, "wb") else { throw HardwareTestFailure("cannot write \(path)") }
+    _ = image.pixels.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+    fclose(file)
+    var pid: pid_t = 0
+    let args = ["/vivid-show", outputNode, "640", "480", path]
+    var argv = args.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    guard posix_spawn(&pid, args[0], nil, nil, &argv, environ) == 0 else {
+        throw HardwareTestFailure("cannot start /vivid-show")
+    }
+    return pid
+}
+
+func stopShowing(_ pid: pid_t) {
+    kill(pid, SIGKILL)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+}
+
+struct HardwareTestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A list appended to from the decision thread.
+final class Decisions: Sendable {
+    private let items = Mutex<[EntranceDecision]>([])
+    func append(_ item: EntranceDecision) { items.withLock { $0.append(item) } }
+    var all: [EntranceDecision] { items.withLock { $0 } }
+}
+
+func runCameraTests(_ sim: SimBoard) {
+    test("camera list finds vivid's capture node, and leaves its output node out") {
+        let (devices, problems) = CameraInventory.list()
+        guard problems.isEmpty else { return "problems: \(problems)" }
+        guard let vivid = devices.first(where: { $0.driver == "vivid" }) else { return "no vivid device in \(devices)" }
+        guard vivid.path == captureNode else { return "vivid capture is \(vivid.path)" }
+        guard !devices.contains(where: { $0.path == outputNode }) else { return "the output node was listed" }
+        guard let grey = vivid.formats.first(where: { $0.fourcc == "GREY" }), grey.supported else {
+            return "no usable GREY format in \(vivid.formats.map(\.fourcc))"
+        }
+        print("  \(vivid.card): \(vivid.formats.count) formats, GREY sizes \(grey.sizes.count)")
+        return nil
+    }
+
+    test("a camera control zbar does not know is refused, not passed on") {
+        var settings = vividCamera
+        settings.controls = ["loop_video": 1]
+        do {
+            _ = try V4L2Camera(settings)
+            return "the camera opened with an unknown control"
+        } catch QRCodecError.camera(_, let why) {
+            return why.contains("Loop Video") ? nil : "the error does not list the controls: \(why)"
+        }
+    }
+
+    test("vivid loopback: a valid pass on the output opens the gpio-sim relay; a denied one does not") {
+        let site = DemoSite(door: "SIM/A")
+        let path = "/tmp/camera-\(getpid()).sqlite"
+        let store = try GatewayStore(path: path)
+        try site.install(in: store)
+        let board = BoardConfig(doors: ["a": doorA(sim, pulse: 1)])
+        let door = try DoorControllerThread.start {
+            try DoorController(
+                io: try GPIODoorIO(board: board, consumer: "door-hwtest"),
+                doors: Array(board.doors.values),
+                clock: monotonic
+            ) { _, _ in }
+        }
+        defer { door.stop() }
+        let decisions = Decisions()
+        let pipeline = DoorPipeline(
+            scan: ScanSettings(decoders: .auto, budget: .milliseconds(200)),
+            entrance: Entrance(
+                door: site.door,
+                decider: AccessDecider(store: store),
+                doorInbox: door.inbox,
+                report: { decisions.append($0) }
+            )
+        )
+        let started = monotonic()
+        pipeline.start { try V4L2Camera(vividCamera) }
+        defer { pipeline.stop() }
+
+        let member = try show(try passFrame(try site.pass(serial: 1)))
+        guard let opened = waitFor(30, { sim.value(.relayA) == 1 }) else {
+            stopShowing(member)
+            let stats = pipeline.scanLoop.statistics
+            return "the relay never went high; \(stats.frames) frames, \(stats.symbols) codes, "
+                + "decisions \(decisions.all.map { $0.decision?.reason.rawValue ?? $0.failure ?? "?" }), "
+                + "camera \(pipeline.scanLoop.failure.map { "\($0)" } ?? "ok")"
+        }
+        stopShowing(member)
+        // The report follows the door command, so it may land just after the relay moved.
+        _ = waitFor(5) { !decisions.all.isEmpty }
+        guard let granted = decisions.all.first, granted.granted else {
+            return "the relay went high without a granted decision: \(decisions.all)"
+        }
+        let latency = seconds(granted.commandedAt - granted.code.capturedAt)
+        print("  relay high \(ms(opened)) after the pass went on screen; frame to door command \(ms(latency))")
+        guard waitFor(3, { sim.value(.relayA) == 0 }) != nil else { return "the relay did not relock after the pulse" }
+
+        let blocked = try show(try passFrame(try site.pass(member: "m-blocked", serial: 2)))
+        defer { stopShowing(blocked) }
+        guard waitFor(30, { decisions.all.count >= 2 }) != nil else { return "the blocked pass was never decided" }
+        let denied = decisions.all[1]
+        guard denied.decision?.reason == .memberBlocked else {
+            return "the blocked pass was decided \(denied.decision?.reason.rawValue ?? denied.failure ?? "?")"
+        }
+        // For two seconds after the denial, the relay never moves.
+        if waitFor(2, { sim.value(.relayA) == 1 }) != nil { return "the relay went high for a denied pass" }
+        let events = try store.auditEvents(.init())
+        guard events.map(\.reason) == ["granted", "member_blocked"] else { return "audit log: \(events.map(\.reason))" }
+        let stats = pipeline.scanLoop.statistics
+        print(
+            "  \(stats.frames) frames in \(ms(seconds(monotonic() - started))), decoded \(stats.decoded), "
+                + "decode p50 \(Int(stats.recentDecodeMs.sorted()[stats.recentDecodeMs.count / 2].rounded())) ms under TCG"
+        )
+        return nil
+    }
+}
