@@ -110,7 +110,8 @@ func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) thr
     for serial in 0..<trials {
         var frame = scene
         let code = try QRMatrix.encode(text: try site.pass(serial: UInt64(serial + 1))).image(moduleSize: 4)
-        frame.paste(code, x: 120 + (serial * 37) % 300, y: 60 + (serial * 53) % 200)
+        // Anywhere in view, whole.
+        frame.paste(code, x: 10 + (serial * 37) % (630 - code.width), y: 10 + (serial * 53) % (470 - code.height))
         frames.append(frame)
     }
     var latencies: [Double] = []
