@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "access-gateway", targets: ["access-gateway"]),
         .executable(name: "gatewayctl", targets: ["gatewayctl"]),
+        .executable(name: "access-hq-dev", targets: ["access-hq-dev"]),
         .library(name: "QRCodec", targets: ["QRCodec"]),
         .library(name: "AccessToken", targets: ["AccessToken"]),
     ],
@@ -20,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian packages, one system-library target each.
@@ -27,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // glibc's <sys/timex.h>, for the clock-trust check; not in Swift's Glibc module.
+        .systemLibrary(name: "CTimex", providers: [.apt(["libc6-dev"])]),
         // zlib is only needed to read the EU DCC test corpus.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
@@ -41,7 +48,16 @@ let package = Package(
             dependencies: ["CSQLite", "AccessToken", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "DoorDriver", dependencies: ["CGPIOD"]),
-        .target(name: "HQSync", dependencies: ["KeyCache", "AccessToken"]),
+        .target(
+            name: "HQSync",
+            dependencies: [
+                "KeyCache", "AccessToken", "CTimex", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         // The composition: frame → decode → decide and record → door. The daemon's entry point is
         // its Daemon folder, so that tests, benchmarks and the hardware stage share the composition.
         .target(
@@ -57,13 +73,25 @@ let package = Package(
         .executableTarget(
             name: "gatewayctl",
             dependencies: [
-                "QRCodec", "AccessToken", "KeyCache", "DoorDriver",
+                "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The reference HQ, for development, the demo and the integration tests; not production.
+        .executableTarget(
+            name: "access-hq-dev",
+            dependencies: [
+                "HQSync", "AccessToken", "KeyCache",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/ReferenceHQ"
+        ),
         // The door and camera tests for a real kernel: `make hwtest` runs it under qemu against
         // gpio-sim and vivid.
         .executableTarget(
@@ -74,11 +102,17 @@ let package = Package(
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
         .executableTarget(
             name: "ag-bench",
-            dependencies: ["AccessGateway", "AccessToken", "DoorDriver", "KeyCache", "QRCodec"],
+            dependencies: ["AccessGateway", "AccessToken", "DoorDriver", "HQSync", "KeyCache", "QRCodec"],
             path: "Tests/Benchmarks"
         ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
         .testTarget(name: "DoorDriverTests", dependencies: ["DoorDriver"]),
+        .testTarget(
+            name: "HQSyncTests",
+            dependencies: [
+                "HQSync", "KeyCache", "AccessToken", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "AccessGatewayTests",
             dependencies: ["AccessGateway", "DoorDriver", "KeyCache", "QRCodec", "TestSupport"]

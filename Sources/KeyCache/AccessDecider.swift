@@ -66,11 +66,20 @@ public final class AccessDecider: Sendable {
     }
 
     /// Decides on pass `text` at `door` with the clock at `now`, and records the decision.
-    public func decide(_ text: String, door: String, now: Double) throws(KeyCacheError) -> AccessDecision {
+    /// `clockTrusted` false (no synchronised clock, no recent agreement with HQ) turns every
+    /// decision that depends on time into `clock_untrusted`, after the signature checks.
+    public func decide(
+        _ text: String,
+        door: String,
+        now: Double,
+        clockTrusted: Bool = true
+    ) throws(KeyCacheError)
+        -> AccessDecision
+    {
         // Milliseconds of the year 9999 still fit an Int64; anything else is a broken clock.
         guard now.isFinite, now >= 0, now < 253_402_300_800 else { throw .badClock("time \(now) is not a UNIX time") }
         return try store.write { db in
-            var outcome = try self.evaluate(text, door: door, now: now, db: db)
+            var outcome = try self.evaluate(text, door: door, now: now, clockTrusted: clockTrusted, db: db)
             let event = try AuditChain.append(
                 AuditEntry(
                     tsMs: Int64((now * 1000).rounded(.down)),
@@ -104,7 +113,15 @@ public final class AccessDecider: Sendable {
         return (verifier, info)
     }
 
-    private func evaluate(_ text: String, door: String, now: Double, db: Database) throws -> AccessDecision {
+    private func evaluate(
+        _ text: String,
+        door: String,
+        now: Double,
+        clockTrusted: Bool,
+        db: Database
+    ) throws
+        -> AccessDecision
+    {
         var decision = AccessDecision(reason: .granted, seq: 0, detail: "")
         func deny(_ reason: AccessReason, _ detail: String) -> AccessDecision {
             decision.reason = reason
@@ -119,6 +136,11 @@ public final class AccessDecider: Sendable {
             decision.member = claims.member
             decision.pass = claims.passIDHex
             decision.booking = claims.bookingID
+        }
+        // The signature checks hold on any clock; everything after them depends on the time.
+        let timeless: Set<AccessReason> = [.malformed, .unsupportedAlg, .unknownKey, .badSignature, .wrongIssuer]
+        if !clockTrusted && !timeless.contains(verdict.reason) {
+            return deny(.clockUntrusted, "the clock is not synchronised and does not agree with HQ")
         }
         guard verdict.granted, let claims = verdict.claims else { return deny(verdict.reason, verdict.detail) }
         if info.isStale(now: now) {
@@ -147,6 +169,10 @@ public final class AccessDecider: Sendable {
             )
         else { return deny(.wrongDoor, "door \(door) is not in snapshot \(info.seq)") }
         if doorRow["mode"] == DoorMode.lockdown.rawValue { return deny(.lockdown, "door \(door) is in lockdown") }
+        let commanded = GatewayStore.lockdowns(db)
+        if commanded.contains(door) || commanded.contains("*") {
+            return deny(.lockdown, "HQ put door \(door) in lockdown")
+        }
         let windows = try JSONDecoder().decode([ScheduleWindow].self, from: Data((doorRow["schedule"] as String).utf8))
         let zone = TimeZone(identifier: doorRow["tz"]) ?? TimeZone(identifier: "UTC")!
         if !DoorSchedule(windows: windows, timeZone: zone).covers(now) {

@@ -50,6 +50,36 @@ public struct AuditEvent: Sendable, Equatable {
         return Array(hasher.finalize()).hexString
     }
 
+    public init(
+        seq: Int64,
+        tsMs: Int64,
+        gateway: String,
+        door: String?,
+        kind: String,
+        granted: Bool,
+        reason: String,
+        member: String?,
+        pass: String?,
+        booking: String?,
+        detail: String,
+        prevHash: String,
+        hash: String
+    ) {
+        self.seq = seq
+        self.tsMs = tsMs
+        self.gateway = gateway
+        self.door = door
+        self.kind = kind
+        self.granted = granted
+        self.reason = reason
+        self.member = member
+        self.pass = pass
+        self.booking = booking
+        self.detail = detail
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+
     init(row: Row) {
         seq = row["seq"]
         tsMs = row["ts_ms"]
@@ -192,6 +222,14 @@ extension GatewayStore {
     public func appendAudit(_ entry: AuditEntry) throws(KeyCacheError) -> AuditEvent {
         try write { db in
             try AuditChain.append(entry, gateway: try Self.state(db, "gateway_id") ?? "unenrolled", in: db)
+        }
+    }
+
+    /// Appends several events in one durable transaction, in order (imports, benchmarks).
+    public func appendAudit(batch entries: [AuditEntry]) throws(KeyCacheError) {
+        try write { db in
+            let gateway = try Self.state(db, "gateway_id") ?? "unenrolled"
+            for entry in entries { _ = try AuditChain.append(entry, gateway: gateway, in: db) }
         }
     }
 

@@ -131,6 +131,47 @@ public final class GatewayStore: Sendable {
         try write { db in try Self.setState(db, "gateway_id", id) }
     }
 
+    /// Values of `gateway_state` (enrolment, sync cursors), by key; missing keys are left out.
+    public func stateValues(_ keys: [String]) throws(KeyCacheError) -> [String: String] {
+        try read { db in
+            var values: [String: String] = [:]
+            for key in keys { values[key] = try Self.state(db, key) }
+            return values
+        }
+    }
+
+    /// Sets several `gateway_state` values in one transaction.
+    public func setStateValues(_ values: [String: String]) throws(KeyCacheError) {
+        try write { db in
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) { try Self.setState(db, key, value) }
+        }
+    }
+
+    /// Sets or lifts an HQ-commanded lockdown of `door`, or of every door when `door` is nil. It
+    /// overrides the snapshot's door mode until HQ lifts it.
+    public func setLockdown(door: String?, on: Bool) throws(KeyCacheError) {
+        try write { db in
+            var doors = Set(Self.lockdowns(db))
+            let key = door ?? "*"
+            if on { doors.insert(key) } else if door == nil { doors.removeAll() } else { doors.remove(key) }
+            try Self.setState(
+                db,
+                "hq_lockdown",
+                String(decoding: try JSONEncoder().encode(doors.sorted()), as: UTF8.self)
+            )
+        }
+    }
+
+    /// The doors HQ holds in lockdown; `*` is every door.
+    public func lockdowns() throws(KeyCacheError) -> [String] {
+        try read { db in Self.lockdowns(db) }
+    }
+
+    static func lockdowns(_ db: Database) -> [String] {
+        guard let text = try? state(db, "hq_lockdown") else { return [] }
+        return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+    }
+
     /// `PRAGMA integrity_check`: "ok", or SQLite's list of problems.
     public func integrityCheck() throws(KeyCacheError) -> String {
         try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }

@@ -28,6 +28,17 @@ struct SnapshotCommand: ParsableCommand {
             do {
                 let document = try SnapshotDocument.parse(data)
                 let info = try store.apply(document)
+                // An unsigned local file is allowed offline, and the log says where it came from.
+                try store.appendAudit(
+                    AuditEntry(
+                        tsMs: Int64(Date().timeIntervalSince1970 * 1000),
+                        door: nil,
+                        kind: "sync",
+                        granted: true,
+                        reason: "snapshot_applied",
+                        detail: ["seq": String(info.seq), "source": "local", "file": file]
+                    )
+                )
                 let kind = if case .full = document { "full snapshot" } else { "delta" }
                 print("applied \(kind) seq \(info.seq): \(Show.counts(info))")
             } catch {

@@ -132,9 +132,10 @@ func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) thr
             continue
         }
         latencies.append(ms(on - handed))
-        // Let the 0.2 s pulse end, so the next grant moves the relay again.
+        // Let the 0.2 s pulse end, so the next grant moves the relay again; then a random pause, so
+        // that passes arrive at any point of the frame cycle, as members do.
         while relayIsOn.load(ordering: .acquiring) { usleep(2000) }
-        usleep(50_000)
+        usleep(UInt32.random(in: 50_000...150_000))
     }
     stage.running.store(false, ordering: .relaxed)
     pipeline.stop()

@@ -7,6 +7,7 @@ import QRCodec
 //   ag-bench keycache DIR [SCALE]        the store: SCALE × (1 M bookings, 100 k members, 100 k revoked)
 //   ag-bench pipeline DIR [TRIALS]       scan → relay latency, in-memory door, store file in DIR
 //   ag-bench idle [SECONDS]              CPU of the scan loop on a 30 fps stream with no code
+//   ag-bench drain DIR HQ_BINARY [N]     upload of an N-event backlog to access-hq-dev on loopback
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "keycache" {
@@ -36,6 +37,11 @@ if arguments.first == "pipeline" {
         runs.append(try pipelineBenchmark(directory: directory, trials: trials, decoders: decoders))
     }
     try printJSON(["pipeline": runs])
+    exit(0)
+}
+if arguments.first == "drain", arguments.count > 2 {
+    let events = arguments.count > 3 ? Int(arguments[3]) ?? 1_000_000 : 1_000_000
+    try printJSON(["drain": try await drainBenchmark(directory: arguments[1], hqBinary: arguments[2], events: events)])
     exit(0)
 }
 if arguments.first == "idle" {

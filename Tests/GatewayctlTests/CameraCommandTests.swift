@@ -18,7 +18,15 @@ import Testing
     @Test func cameraTestReportsEachCodeOnceAndNeverAWholePass() throws {
         let code = "AG1:" + String(repeating: "6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEXWK G2EP4J0B", count: 2)
         let result = try gatewayctl(
-            "camera", "test", "--frames", try frames(code: code), "--fps", "60", "--seconds", "1", "--json"
+            "camera",
+            "test",
+            "--frames",
+            try frames(code: code),
+            "--fps",
+            "60",
+            "--seconds",
+            "1",
+            "--json"
         )
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")

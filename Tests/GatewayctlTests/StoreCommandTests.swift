@@ -83,11 +83,12 @@ func scenarioDatabase() throws -> String {
             let output = try jsonObject(result.stdout)
             #expect(output["reason"] as? String == expected, "case \(index): \(output["detail"] ?? "")")
             #expect(result.status == (expected == "granted" ? 0 : 1))
-            #expect(output["seq"] as? Int == index + 1)
+            // Event 1 is the snapshot import itself.
+            #expect(output["seq"] as? Int == index + 2)
         }
         let verify = try gatewayctl("--db", db, "log", "verify")
         #expect(verify.status == 0)
-        #expect(verify.stdout.hasPrefix("\(scenarioCases.count) events checked"))
+        #expect(verify.stdout.hasPrefix("\(scenarioCases.count + 1) events checked"))
     }
 
     @Test func decidesLinesFromStandardInput() throws {
@@ -126,7 +127,8 @@ func scenarioDatabase() throws -> String {
         let result = try gatewayctl("--db", db, "log")
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.count == scenarioCases.count + 1)
+        // A header, the snapshot import, then the decisions.
+        #expect(lines.count == scenarioCases.count + 2)
         #expect(lines.allSatisfy { $0.count <= 80 })
     }
 
@@ -240,11 +242,13 @@ func scenarioDatabase() throws -> String {
         for _ in 0..<3 { _ = try gatewayctl("--db", db, "decide", "--door", door, "--at", at, qr) }
         // Poll rather than sleep a fixed time: the follower checks twice a second.
         var lines: [Substring] = []
-        for _ in 0..<100 where lines.count < 3 {
+        // The snapshot import's event, then the three decisions.
+        for _ in 0..<100 where lines.count < 4 {
             usleep(100_000)
             lines = String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n")
         }
-        #expect(lines.count == 3)
-        #expect(try lines.map { try jsonObject($0)["seq"] as? Int } == [1, 2, 3])
+        #expect(lines.count == 4)
+        #expect(try lines.map { try jsonObject($0)["seq"] as? Int } == [1, 2, 3, 4])
+        #expect(try jsonObject(lines[0])["reason"] as? String == "snapshot_applied")
     }
 }

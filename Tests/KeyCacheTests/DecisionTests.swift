@@ -238,3 +238,37 @@ struct World {
         #expect(try store.auditEvents(.init()).count == 1)
     }
 }
+
+@Suite struct ClockAndCommandedLockdownTests {
+    @Test func anUntrustedClockRefusesWhatDependsOnTimeButNotTheSignatureChecks() throws {
+        let world = try World()
+        let untrusted = try world.decider.decide(try world.pass(), door: "L1/front", now: World.t0, clockTrusted: false)
+        #expect(untrusted.reason == .clockUntrusted)
+        #expect(
+            try world.decider.decide("AG1:garbage", door: "L1/front", now: World.t0, clockTrusted: false).reason
+                == .malformed
+        )
+        let stranger = try PassIssuer(key: SigningKey.generate(.es256), kid: "k1").issue(
+            PassClaims(issuer: World.issuer, member: "m-1", audience: ["L1"], expiresAt: World.t0 + 60, passID: [9])
+        )
+        #expect(
+            try world.decider.decide(stranger, door: "L1/front", now: World.t0, clockTrusted: false).reason
+                == .badSignature
+        )
+        #expect(
+            try world.store.auditEvents(.init()).map(\.reason) == ["clock_untrusted", "malformed", "bad_signature"]
+        )
+    }
+
+    @Test func anHQLockdownOverridesTheSnapshotUntilLifted() throws {
+        let world = try World()
+        try world.store.setLockdown(door: "L1/front", on: true)
+        #expect(try world.decide(try world.pass()).reason == .lockdown)
+        try world.store.setLockdown(door: "L1/front", on: false)
+        #expect(try world.decide(try world.pass(id: 2)).reason == .granted)
+        try world.store.setLockdown(door: nil, on: true)
+        #expect(try world.decide(try world.pass(id: 3)).reason == .lockdown)
+        try world.store.setLockdown(door: nil, on: false)
+        #expect(try world.store.lockdowns().isEmpty)
+    }
+}

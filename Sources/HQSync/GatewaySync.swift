@@ -1,0 +1,374 @@
+import AccessToken
+import Foundation
+import KeyCache
+import Synchronization
+
+/// What the gateway keeps of its enrolment, in the store's `gateway_state`.
+public struct EnrolmentRecord: Sendable, Equatable {
+    public var gatewayID: String
+    public var issuer: String
+    public var hq: HQLocation
+    /// The pinned HQ root public key.
+    public var rootJWK: [String: String]
+    public var doors: [String]
+
+    static let keys = ["gateway_id", "hq_url", "hq_issuer", "hq_root_jwk", "hq_doors"]
+
+    /// The stored enrolment, or nil before provisioning.
+    public static func load(from store: GatewayStore) throws(HQSyncError) -> EnrolmentRecord? {
+        let values: [String: String]
+        do { values = try store.stateValues(keys) } catch { throw .store("\(error)") }
+        guard let id = values["gateway_id"], let url = values["hq_url"], let issuer = values["hq_issuer"],
+            let root = values["hq_root_jwk"].flatMap({
+                try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))
+            })
+        else { return nil }
+        let doors = values["hq_doors"].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        return EnrolmentRecord(gatewayID: id, issuer: issuer, hq: try HQLocation(url), rootJWK: root, doors: doors)
+    }
+
+    func save(to store: GatewayStore) throws(HQSyncError) {
+        let root = String(decoding: HQClient.json(rootJWK), as: UTF8.self)
+        let doorList = String(decoding: HQClient.json(doors), as: UTF8.self)
+        do {
+            try store.setStateValues([
+                "gateway_id": gatewayID, "hq_url": hq.base, "hq_issuer": issuer, "hq_root_jwk": root,
+                "hq_doors": doorList,
+            ])
+        } catch { throw .store("\(error)") }
+    }
+}
+
+/// How the last sync went, for `gatewayctl sync status`, metrics and `doctor`.
+public struct SyncStatus: Sendable, Equatable {
+    public var lastSnapshotSync: Double?
+    public var lastUpload: Double?
+    public var lastCommandPoll: Double?
+    public var lastError: String?
+    /// HQ revoked this gateway's key: it decides offline from now on.
+    public var revoked = false
+}
+
+/// The gateway's side of the HQ protocol: pulls signed snapshots, uploads the audit backlog, and
+/// takes signed commands, each step recorded in the audit log. One instance per gateway; its
+/// methods may run concurrently (each keeps to its own part of the store's state).
+public final class GatewaySync: Sendable {
+    public let store: GatewayStore
+    public let client: HQClient
+    public let enrolment: EnrolmentRecord
+    public let clock: ClockTrust
+    let identity: DeviceIdentity
+    let rootKey: VerificationKey
+    let state = Mutex(SyncStatus())
+    /// Carries out accepted commands (the door inbox, a resync); called after they are recorded.
+    let onCommand: @Sendable (HQCommand) -> Void
+    /// How far a command's validity window may be off the gateway's clock.
+    let commandSkew: Double
+
+    public init(
+        store: GatewayStore,
+        enrolment: EnrolmentRecord,
+        identity: DeviceIdentity,
+        clock: ClockTrust,
+        client: HQClient? = nil,
+        commandSkew: Double = 30,
+        onCommand: @escaping @Sendable (HQCommand) -> Void = { _ in }
+    ) throws(HQSyncError) {
+        self.commandSkew = commandSkew
+        self.store = store
+        self.enrolment = enrolment
+        self.identity = identity
+        self.clock = clock
+        self.client =
+            client
+            ?? HQClient(location: enrolment.hq, identity: identity) { date, now in
+                clock.observeHQ(date: date, now: now)
+            }
+        rootKey = try SignedDocument.rootKey(jwk: enrolment.rootJWK)
+        self.onCommand = onCommand
+    }
+
+    /// The installer's flow: makes (or loads) the device key, enrols with `code`, pins the root
+    /// key and stores the enrolment. The first sync is the caller's next step.
+    public static func provision(
+        store: GatewayStore,
+        keyPath: String,
+        hq: HQLocation,
+        code: String,
+        name: String,
+        clock: ClockTrust
+    ) async throws(HQSyncError) -> (EnrolmentRecord, DeviceIdentity) {
+        let identity = try DeviceIdentity.load(path: keyPath, create: true)
+        let client = HQClient(location: hq, identity: identity) { date, now in clock.observeHQ(date: date, now: now) }
+        let answer = try await client.enrol(code: code, name: name, now: Date().timeIntervalSince1970)
+        let record = EnrolmentRecord(
+            gatewayID: answer.gatewayID,
+            issuer: answer.issuer,
+            hq: hq,
+            rootJWK: answer.rootJWK,
+            doors: answer.doors
+        )
+        try record.save(to: store)
+        try audit(store, kind: "sync", reason: "enrolled", detail: ["gateway": answer.gatewayID, "hq": hq.base])
+        return (record, identity)
+    }
+
+    public var status: SyncStatus { state.withLock { $0 } }
+
+    /// Records a success now, in memory and in the store (for `gatewayctl sync status`).
+    func noteSuccess(_ key: String, _ field: WritableKeyPath<SyncStatus, Double?> & Sendable) throws(HQSyncError) {
+        let now = Date().timeIntervalSince1970
+        state.withLock { $0[keyPath: field] = now }
+        do { try store.setStateValues([key: String(Int(now))]) } catch { throw .store("\(error)") }
+    }
+
+    func token() throws(HQSyncError) -> String {
+        try identity.token(subject: enrolment.gatewayID, audience: enrolment.issuer, now: Date().timeIntervalSince1970)
+    }
+
+    /// Runs `body`, noting a revocation or an error in the status.
+    func tracked<T>(_ body: () async throws(HQSyncError) -> T) async throws(HQSyncError) -> T {
+        do {
+            let value = try await body()
+            state.withLock { $0.lastError = nil }
+            return value
+        } catch {
+            state.withLock { status in
+                status.lastError = "\(error)"
+                if case .unauthorised(let why) = error, why.contains("revoked") { status.revoked = true }
+            }
+            throw error
+        }
+    }
+
+    static func audit(
+        _ store: GatewayStore,
+        kind: String,
+        reason: String,
+        granted: Bool = true,
+        door: String? = nil,
+        detail: [String: String]
+    )
+        throws(HQSyncError)
+    {
+        do {
+            try store.appendAudit(
+                AuditEntry(
+                    tsMs: Int64(Date().timeIntervalSince1970 * 1000),
+                    door: door,
+                    kind: kind,
+                    granted: granted,
+                    reason: reason,
+                    detail: detail
+                )
+            )
+        } catch { throw .store("\(error)") }
+    }
+
+    // MARK: - Snapshots
+
+    public enum SnapshotOutcome: Sendable, Equatable {
+        case unchanged
+        case applied(seq: Int64)
+    }
+
+    /// Pulls the snapshot: verifies HQ's signature with the pinned key, checks issuer and seq,
+    /// applies it, and records the outcome. A refused document is recorded and thrown.
+    public func pullSnapshot() async throws(HQSyncError) -> SnapshotOutcome {
+        try await tracked { () async throws(HQSyncError) -> SnapshotOutcome in
+            let held: (seq: Int64?, etag: String?)
+            do {
+                held = (try store.snapshotInfo()?.seq, try store.stateValues(["snapshot_etag"])["snapshot_etag"])
+            } catch { throw .store("\(error)") }
+            let reply = try await client.snapshot(
+                token: try token(),
+                since: held.seq,
+                etag: held.seq == nil ? nil : held.etag
+            )
+            guard case .signed(let signed, let etag) = reply else {
+                try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
+                return .unchanged
+            }
+            do throws(HQSyncError) {
+                let json = try SignedDocument.open(signed, rootKey: rootKey)
+                let document: SnapshotDocument
+                do { document = try SnapshotDocument.parse(Data(json)) } catch { throw .refused("\(error)") }
+                if case .full(let snapshot) = document, snapshot.issuer != enrolment.issuer {
+                    throw HQSyncError.refused("the snapshot's issuer \(snapshot.issuer) is not \(enrolment.issuer)")
+                }
+                let info: SnapshotInfo
+                do { info = try store.apply(document) } catch { throw HQSyncError.refused("\(error)") }
+                do { try store.setStateValues(["snapshot_etag": etag ?? "\"\(info.seq)\""]) } catch {
+                    throw HQSyncError.store("\(error)")
+                }
+                try Self.audit(
+                    store,
+                    kind: "sync",
+                    reason: "snapshot_applied",
+                    detail: ["seq": String(info.seq), "source": "hq"]
+                )
+                try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
+                return .applied(seq: info.seq)
+            } catch {
+                try Self.audit(
+                    store,
+                    kind: "sync",
+                    reason: "snapshot_refused",
+                    granted: false,
+                    detail: ["why": "\(error)"]
+                )
+                throw error
+            }
+        }
+    }
+
+    // MARK: - Audit upload
+
+    /// Uploads every event past the upload cursor, in batches of `batchSize`, advancing the cursor
+    /// only on HQ's acknowledgement. Returns how many events HQ acknowledged.
+    @discardableResult
+    public func uploadBacklog(batchSize: Int = 1000) async throws(HQSyncError) -> Int {
+        try await tracked { () async throws(HQSyncError) -> Int in
+            var total = 0
+            while true {
+                let batch: [AuditEvent]
+                do {
+                    var query = GatewayStore.AuditQuery()
+                    query.afterSeq = try store.uploadCursor()
+                    query.limit = batchSize
+                    batch = try store.auditEvents(query)
+                } catch { throw .store("\(error)") }
+                guard let last = batch.last else { break }
+                let ack = try await client.upload(
+                    token: try token(),
+                    batch: Self.uploadBody(gateway: enrolment.gatewayID, batch)
+                )
+                guard ack.ackedSeq >= batch[0].seq, ack.ackedSeq <= last.seq else {
+                    throw .badResponse("HQ acknowledged seq \(ack.ackedSeq) for a batch of \(batch[0].seq)–\(last.seq)")
+                }
+                do { try store.advanceUploadCursor(to: ack.ackedSeq) } catch { throw .store("\(error)") }
+                total += Int(ack.ackedSeq - batch[0].seq + 1)
+                try noteSuccess("last_upload", \.lastUpload)
+                if batch.count < batchSize { break }
+            }
+            return total
+        }
+    }
+
+    /// The `POST /v1/events` body for `events`. Each event's `detail` goes out exactly as stored,
+    /// the bytes its hash covers, so that any HQ can check the chain without re-encoding it.
+    static func uploadBody(gateway: String, _ events: [AuditEvent]) -> [UInt8] {
+        var out = "{\"gateway\":\(JSONText.quote(gateway)),\"events\":["
+        out.reserveCapacity(events.count * 400)
+        for (index, event) in events.enumerated() {
+            if index > 0 { out += "," }
+            out += event.uploadJSON
+        }
+        out += "]}"
+        return Array(out.utf8)
+    }
+
+    /// Events not yet acknowledged by HQ.
+    public func backlog() throws(HQSyncError) -> Int {
+        do {
+            let cursor = try store.uploadCursor()
+            let head = try store.auditEvents(
+                {
+                    var q = GatewayStore.AuditQuery()
+                    q.afterSeq = cursor
+                    return q
+                }()
+            ).count
+            return head
+        } catch { throw .store("\(error)") }
+    }
+
+    // MARK: - Commands
+
+    /// Long-polls for commands, checks each (signature, gateway, expiry on a trusted clock, not
+    /// seen before), records it, and hands the accepted ones to the command handler.
+    @discardableResult
+    public func pollCommands(wait: Int = 25) async throws(HQSyncError) -> [HQCommand] {
+        try await tracked { () async throws(HQSyncError) -> [HQCommand] in
+            let cursor: Int64
+            do { cursor = Int64(try store.stateValues(["command_cursor"])["command_cursor"] ?? "0") ?? 0 } catch {
+                throw .store("\(error)")
+            }
+            let reply = try await client.commands(token: try token(), after: cursor, wait: wait)
+            var accepted: [HQCommand] = []
+            for (position, signed) in reply.commands {
+                if let command = try take(signed) { accepted.append(command) }
+                do { try store.setStateValues(["command_cursor": String(position)]) } catch { throw .store("\(error)") }
+            }
+            if reply.commands.isEmpty, reply.cursor > cursor {
+                do { try store.setStateValues(["command_cursor": String(reply.cursor)]) } catch {
+                    throw .store("\(error)")
+                }
+            }
+            state.withLock { $0.lastCommandPoll = Date().timeIntervalSince1970 }
+            for command in accepted { onCommand(command) }
+            return accepted
+        }
+    }
+
+    /// Checks and records one signed command; nil when refused.
+    func take(_ signed: [UInt8]) throws(HQSyncError) -> HQCommand? {
+        let now = clock.trustedNow()
+        let command: HQCommand
+        do {
+            command = try HQCommand.open(
+                signed,
+                rootKey: rootKey,
+                gateway: enrolment.gatewayID,
+                now: now,
+                skew: commandSkew
+            )
+        } catch {
+            try Self.audit(
+                store,
+                kind: "command",
+                reason: "command_refused",
+                granted: false,
+                detail: ["why": "\(error)"]
+            )
+            return nil
+        }
+        // Replay: an id seen before is refused. Ids are kept until their command expires.
+        let seen: [String: Double]
+        do {
+            let text = try store.stateValues(["commands_seen"])["commands_seen"] ?? "{}"
+            seen = (try? JSONDecoder().decode([String: Double].self, from: Data(text.utf8))) ?? [:]
+        } catch { throw .store("\(error)") }
+        if seen[command.id] != nil {
+            try Self.audit(
+                store,
+                kind: "command",
+                reason: "command_refused",
+                granted: false,
+                detail: ["id": command.id, "why": "command \(command.id) was already carried out (replay)"]
+            )
+            return nil
+        }
+        var kept = seen.filter { $0.value + 60 > (now ?? 0) }
+        kept[command.id] = command.expiresAt
+        do { try store.setStateValues(["commands_seen": String(decoding: HQClient.json(kept), as: UTF8.self)]) } catch {
+            throw .store("\(error)")
+        }
+        var detail = ["id": command.id]
+        var door: String?
+        switch command.action {
+        case .unlock(let target, let seconds):
+            detail["kind"] = "unlock"
+            detail["seconds"] = String(seconds)
+            door = target
+        case .lockdown(let target, let on):
+            detail["kind"] = on ? "lockdown_on" : "lockdown_off"
+            door = target
+            do { try store.setLockdown(door: target, on: on) } catch { throw .store("\(error)") }
+        case .resync:
+            detail["kind"] = "resync"
+        }
+        try Self.audit(store, kind: "command", reason: "command_accepted", door: door, detail: detail)
+        return command
+    }
+}

@@ -1,0 +1,281 @@
+import AccessToken
+import AsyncHTTPClient
+import Foundation
+import KeyCache
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// Where HQ is: HTTPS, or plain HTTP to a loopback address for development and tests.
+public struct HQLocation: Sendable, Equatable, CustomStringConvertible {
+    /// The base URL, without a trailing slash.
+    public let base: String
+
+    public init(_ text: String) throws(HQSyncError) {
+        let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
+        guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty
+        else {
+            throw .insecureURL(text)
+        }
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        guard scheme == "https" || (scheme == "http" && loopback) else { throw .insecureURL(text) }
+        base = trimmed
+    }
+
+    public var description: String { base }
+}
+
+/// What HQ answered to an enrolment.
+public struct Enrolment: Sendable, Equatable {
+    public var gatewayID: String
+    public var issuer: String
+    public var doors: [String]
+    /// The HQ root public key, pinned from now on.
+    public var rootJWK: [String: String]
+    public var hqTime: Double
+}
+
+/// The HQ API (docs/hq-protocol.md), over AsyncHTTPClient: one method per endpoint, each with a
+/// timeout, each error mapped to something an operator can act on. Retries are the caller's
+/// (``Backoff``), so that a loop decides how long to keep trying.
+public final class HQClient: Sendable {
+    public let location: HQLocation
+    let identity: DeviceIdentity
+    let http: HTTPClient
+    let timeout: TimeAmount
+    /// Called with each response's `Date` and the local time it arrived, for ``ClockTrust``.
+    let onDate: @Sendable (_ hqDate: Double, _ localNow: Double) -> Void
+
+    public init(
+        location: HQLocation,
+        identity: DeviceIdentity,
+        http: HTTPClient = .shared,
+        timeout: Duration = .seconds(15),
+        onDate: @escaping @Sendable (_ hqDate: Double, _ localNow: Double) -> Void = { _, _ in }
+    ) {
+        self.location = location
+        self.identity = identity
+        self.http = http
+        self.timeout = .nanoseconds(
+            Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        )
+        self.onDate = onDate
+    }
+
+    struct Reply {
+        var status: HTTPResponseStatus
+        var headers: HTTPHeaders
+        var body: [UInt8]
+
+        /// The `error` code and message of an error body, when there is one.
+        var problem: (code: String, message: String) {
+            let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+            return (
+                object?["error"] as? String ?? "",
+                object?["message"] as? String ?? String(decoding: body.prefix(200), as: UTF8.self)
+            )
+        }
+    }
+
+    /// One request; `token` is the Authorization bearer. Maps transport failures to
+    /// ``HQSyncError/unreachable(_:)`` or ``HQSyncError/tls(_:)``, and 401/403 to
+    /// ``HQSyncError/unauthorised(_:)``.
+    func send(
+        _ method: HTTPMethod,
+        _ path: String,
+        body: [UInt8]? = nil,
+        token: String?,
+        headers extra: [(String, String)] = [],
+        timeout override: TimeAmount? = nil,
+        limit: Int = 64 << 20
+    ) async throws(HQSyncError) -> Reply {
+        var request = HTTPClientRequest(url: location.base + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let reply: Reply
+        do {
+            let response = try await http.execute(request, timeout: override ?? timeout)
+            var buffer = try await response.body.collect(upTo: limit)
+            reply = Reply(
+                status: response.status,
+                headers: response.headers,
+                body: buffer.readBytes(length: buffer.readableBytes) ?? []
+            )
+        } catch {
+            let text = String(describing: error)
+            if text.localizedCaseInsensitiveContains("ssl") || text.localizedCaseInsensitiveContains("tls")
+                || text.localizedCaseInsensitiveContains("certificate")
+                || text.localizedCaseInsensitiveContains("handshake")
+            {
+                throw .tls("\(location): \(text)")
+            }
+            throw .unreachable("\(location): \(text)")
+        }
+        if let date = reply.headers.first(name: "Date").flatMap(Self.httpDate) {
+            onDate(date, Date().timeIntervalSince1970)
+        }
+        switch reply.status.code {
+        case 401: throw .unauthorised(reply.problem.message)
+        case 403 where reply.problem.code == "revoked":
+            throw .unauthorised("HQ revoked this gateway's key: \(reply.problem.message)")
+        default: return reply
+        }
+    }
+
+    /// Parses an HTTP `Date` header (RFC 9110 IMF-fixdate).
+    static func httpDate(_ text: String) -> Double? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)?.timeIntervalSince1970
+    }
+
+    static func json(_ object: Any) -> [UInt8] {
+        // Callers pass dictionaries of strings, numbers, arrays and dictionaries.
+        Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    static func object(_ reply: Reply, _ what: String) throws(HQSyncError) -> [String: Any] {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] else {
+            throw .badResponse("\(what): HTTP \(reply.status.code) with a body that is not a JSON object")
+        }
+        return object
+    }
+
+    // MARK: - Endpoints
+
+    /// `POST /v1/enrol`.
+    public func enrol(code: String, name: String, now: Double) async throws(HQSyncError) -> Enrolment {
+        let proof = try identity.token(subject: identity.thumbprint, audience: "enrol", now: now)
+        let reply = try await send(
+            .POST,
+            "/v1/enrol",
+            body: Self.json(["code": code, "public_key": identity.publicJWK, "proof": proof, "name": name]),
+            token: nil
+        )
+        if reply.status.code == 403 || reply.problem.code == "bad_code" { throw .badCode(reply.problem.message) }
+        guard reply.status == .ok else {
+            throw .badResponse("enrolment: HTTP \(reply.status.code): \(reply.problem.message)")
+        }
+        let object = try Self.object(reply, "enrolment")
+        guard let id = object["gateway_id"] as? String, let issuer = object["issuer"] as? String,
+            let doors = object["doors"] as? [String], let root = object["root_key"] as? [String: String]
+        else { throw .badResponse("enrolment: the answer lacks gateway_id, issuer, doors or root_key") }
+        _ = try SignedDocument.rootKey(jwk: root)
+        return Enrolment(
+            gatewayID: id,
+            issuer: issuer,
+            doors: doors,
+            rootJWK: root,
+            hqTime: (object["hq_time"] as? NSNumber)?.doubleValue ?? 0
+        )
+    }
+
+    /// What `GET /v1/snapshot` gave.
+    public enum SnapshotReply: Sendable, Equatable {
+        case unchanged
+        case signed(document: [UInt8], etag: String?)
+    }
+
+    /// `GET /v1/snapshot`.
+    public func snapshot(token: String, since: Int64?, etag: String?) async throws(HQSyncError) -> SnapshotReply {
+        let reply = try await send(
+            .GET,
+            "/v1/snapshot" + (since.map { "?since=\($0)" } ?? ""),
+            token: token,
+            headers: etag.map { [("If-None-Match", $0)] } ?? []
+        )
+        switch reply.status.code {
+        case 304: return .unchanged
+        case 200: return .signed(document: reply.body, etag: reply.headers.first(name: "ETag"))
+        default: throw .badResponse("snapshot: HTTP \(reply.status.code): \(reply.problem.message)")
+        }
+    }
+
+    /// HQ's answer to an upload.
+    public struct UploadAck: Sendable, Equatable {
+        public var ackedSeq: Int64
+        public var stored: Int
+        public var duplicates: Int
+    }
+
+    /// `POST /v1/events`: one batch, already serialised (``AuditUploader`` builds it).
+    public func upload(token: String, batch: [UInt8]) async throws(HQSyncError) -> UploadAck {
+        let reply = try await send(.POST, "/v1/events", body: batch, token: token)
+        guard reply.status == .ok else {
+            throw .badResponse("upload: HTTP \(reply.status.code) \(reply.problem.code): \(reply.problem.message)")
+        }
+        let object = try Self.object(reply, "upload")
+        guard let acked = (object["acked_seq"] as? NSNumber)?.int64Value else {
+            throw .badResponse("upload: no acked_seq")
+        }
+        return UploadAck(
+            ackedSeq: acked,
+            stored: (object["stored"] as? NSNumber)?.intValue ?? 0,
+            duplicates: (object["duplicates"] as? NSNumber)?.intValue ?? 0
+        )
+    }
+
+    /// `GET /v1/commands`: long-polls up to `wait` seconds for commands past `after`.
+    public func commands(
+        token: String,
+        after: Int64,
+        wait: Int
+    ) async throws(HQSyncError) -> (
+        commands: [(cursor: Int64, signed: [UInt8])], cursor: Int64
+    ) {
+        let reply = try await send(
+            .GET,
+            "/v1/commands?after=\(after)&wait=\(wait)",
+            token: token,
+            timeout: timeout + .seconds(Int64(wait))
+        )
+        guard reply.status == .ok else {
+            throw .badResponse("commands: HTTP \(reply.status.code): \(reply.problem.message)")
+        }
+        let object = try Self.object(reply, "commands")
+        var commands: [(Int64, [UInt8])] = []
+        for entry in object["commands"] as? [[String: Any]] ?? [] {
+            guard let cursor = (entry["cursor"] as? NSNumber)?.int64Value, let text = entry["signed"] as? String,
+                let bytes = Base64URL.decode(text)
+            else { throw .badResponse("commands: an entry lacks cursor or signed") }
+            commands.append((cursor, bytes))
+        }
+        return (commands, (object["cursor"] as? NSNumber)?.int64Value ?? after)
+    }
+}
+
+/// Jittered exponential backoff ("full jitter"): after the n-th failure in a row, wait a random
+/// time up to min(cap, base · 2ⁿ). Bounded, and spread out so a fleet does not return at once.
+public struct Backoff: Sendable {
+    public var base: Duration
+    public var cap: Duration
+    public private(set) var failures = 0
+
+    public init(base: Duration = .seconds(1), cap: Duration = .seconds(60)) {
+        self.base = base
+        self.cap = cap
+    }
+
+    /// Records a failure and returns how long to wait.
+    public mutating func next<R: RandomNumberGenerator>(using random: inout R) -> Duration {
+        failures += 1
+        let ceiling = min(cap, base * (1 << min(failures - 1, 20)))
+        return ceiling * Double.random(in: 0...1, using: &random)
+    }
+
+    public mutating func next() -> Duration {
+        var random = SystemRandomNumberGenerator()
+        return next(using: &random)
+    }
+
+    public mutating func reset() {
+        failures = 0
+    }
+}

@@ -1,0 +1,38 @@
+/// Errors from talking to HQ, each with what an installer or operator can do about it.
+public enum HQSyncError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The device key file is missing, unreadable, exposed or malformed.
+    case deviceKey(String)
+    /// HQ cannot be reached: DNS, connection, timeout. Retried with backoff.
+    case unreachable(String)
+    /// TLS failed: certificate, name or protocol. Check the HQ URL and the board's CA store.
+    case tls(String)
+    /// HQ refused the device: a bad token, or the gateway's key was revoked.
+    case unauthorised(String)
+    /// HQ refused the enrolment code: unknown, used or expired.
+    case badCode(String)
+    /// HQ answered something this gateway will not accept: bad status, body, signature or seq.
+    case badResponse(String)
+    /// A signed document or command failed its checks; never applied.
+    case refused(String)
+    /// The gateway is not enrolled yet.
+    case notEnrolled
+    /// A URL that is not HTTPS, except plain HTTP to a loopback address.
+    case insecureURL(String)
+    /// The local store failed.
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .deviceKey(let why): return "device key: \(why)"
+        case .unreachable(let why): return "HQ unreachable: \(why)"
+        case .tls(let why): return "TLS: \(why)"
+        case .unauthorised(let why): return "HQ refused this gateway: \(why)"
+        case .badCode(let why): return "enrolment code refused: \(why)"
+        case .badResponse(let why): return "bad answer from HQ: \(why)"
+        case .refused(let why): return "refused: \(why)"
+        case .notEnrolled: return "this gateway is not enrolled: run 'gatewayctl provision --hq URL --code CODE'"
+        case .insecureURL(let url): return "\(url) is not HTTPS (plain HTTP is allowed to loopback only)"
+        case .store(let why): return "store: \(why)"
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import HQSync
+import KeyCache
+import QRCodec
+import Synchronization
+
+/// Runs async work from a synchronous command and waits for it.
+/// The result of async work, handed back to a waiting thread.
+final class BlockingOutcome<T: Sendable>: Sendable {
+    let result = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+}
+
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let outcome = BlockingOutcome<T>()
+    Task {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        outcome.result.withLock { $0 = result }
+        outcome.done.signal()
+    }
+    outcome.done.wait()
+    return try outcome.result.withLock { $0 }!.get()
+}
+
+/// The device key's file: beside the database.
+func deviceKeyPath(_ store: StoreOptions, _ override: String?) -> String {
+    override ?? URL(fileURLWithPath: store.db).deletingLastPathComponent().appendingPathComponent("device-key.pem").path
+}
+
+struct ProvisionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provision",
+        abstract: "Enrol this gateway with HQ, using a one-time code, then sync.",
+        discussion: """
+            Makes the device key on this board (it never leaves it), shows its fingerprint for the HQ \
+            admin to confirm, enrols, pins HQ's root key, pulls the first snapshot and uploads the \
+            audit log. HQ must be HTTPS; plain HTTP is accepted to loopback only.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "HQ's base URL, e.g. https://hq.example.com.")
+    var hq: String
+
+    @Option(help: "The one-time enrolment code from HQ.")
+    var code: String
+
+    @Option(help: "A name for this gateway, shown at HQ.")
+    var name: String = ProcessInfo.processInfo.hostName
+
+    @Option(help: "The device key file (default: device-key.pem beside the database).")
+    var key: String?
+
+    func run() throws {
+        let location: HQLocation
+        do { location = try HQLocation(hq) } catch { throw UsageFailure("\(error)") }
+        let db = try store.open(create: true)
+        let keyPath = deviceKeyPath(store, key)
+        let identity: DeviceIdentity
+        do { identity = try DeviceIdentity.load(path: keyPath, create: true) } catch { throw UsageFailure("\(error)") }
+        print("device key \(keyPath)")
+        print("fingerprint \(identity.fingerprint)   (confirm it with the HQ admin)")
+        if let matrix = try? QRMatrix.encode(text: identity.thumbprint) { print(matrix.terminalText()) }
+        let clock = ClockTrust()
+        let (code, name) = (code, name)
+        let record: EnrolmentRecord
+        do {
+            record = try runBlocking {
+                try await GatewaySync.provision(
+                    store: db,
+                    keyPath: keyPath,
+                    hq: location,
+                    code: code,
+                    name: name,
+                    clock: clock
+                )
+            }.0
+        } catch let error as HQSyncError {
+            throw UsageFailure(Self.advice(error))
+        }
+        print("enrolled as \(record.gatewayID) with \(record.issuer); doors: \(record.doors.joined(separator: ", "))")
+        let status = clock.status
+        if !status.trusted { print("warning: the clock is not trusted (\(status.detail)); passes will be refused") }
+        let sync = try GatewaySync(store: db, enrolment: record, identity: identity, clock: clock)
+        do {
+            let outcome = try runBlocking { try await sync.pullSnapshot() }
+            if case .applied(let seq) = outcome { print("snapshot \(seq) applied") }
+            let uploaded = try runBlocking { try await sync.uploadBacklog() }
+            print("uploaded \(uploaded) audit events")
+        } catch let error as HQSyncError {
+            throw UsageFailure("enrolled, but the first sync failed: \(Self.advice(error))")
+        }
+    }
+
+    /// The error, and what to do about it.
+    static func advice(_ error: HQSyncError) -> String {
+        switch error {
+        case .badCode: return "\(error). Ask HQ for a new code; each works once, for 24 hours."
+        case .unreachable: return "\(error). Check the URL, the network and the firewall."
+        case .tls:
+            return "\(error). Check the URL's host name and that the board's clock and CA certificates are right."
+        case .unauthorised: return "\(error). The board's key is not accepted: provision again with a new code."
+        default: return "\(error)"
+        }
+    }
+}
+
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Sync with HQ now, or show how syncing goes.",
+        subcommands: [Now.self, Status.self]
+    )
+
+    static func open(_ store: StoreOptions, key: String?) throws -> (GatewayStore, GatewaySync) {
+        let db = try store.open()
+        let record: EnrolmentRecord
+        do {
+            guard let stored = try EnrolmentRecord.load(from: db) else { throw HQSyncError.notEnrolled }
+            record = stored
+            let identity = try DeviceIdentity.load(path: deviceKeyPath(store, key), create: false)
+            return (db, try GatewaySync(store: db, enrolment: record, identity: identity, clock: ClockTrust()))
+        } catch { throw UsageFailure("\(error)") }
+    }
+
+    struct Now: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pull the snapshot, upload the audit backlog and take pending commands."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The device key file (default: device-key.pem beside the database).")
+        var key: String?
+
+        func run() throws {
+            let (_, sync) = try SyncCommand.open(store, key: key)
+            var failed = false
+            do {
+                switch try runBlocking({ try await sync.pullSnapshot() }) {
+                case .unchanged: print("snapshot: unchanged")
+                case .applied(let seq): print("snapshot: \(seq) applied")
+                }
+            } catch {
+                failed = true
+                print("snapshot: \(error)")
+            }
+            do { print("upload: \(try runBlocking { try await sync.uploadBacklog() }) events acknowledged") } catch {
+                failed = true
+                print("upload: \(error)")
+            }
+            do { print("commands: \(try runBlocking { try await sync.pollCommands(wait: 0) }.count) taken") } catch {
+                failed = true
+                print("commands: \(error)")
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrolment, last successes, snapshot seq and age, backlog, clock trust."
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: "The device key file (default: device-key.pem beside the database).")
+        var key: String?
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func run() throws {
+            let db = try store.open()
+            let record = (try? EnrolmentRecord.load(from: db)) ?? nil
+            let values = try db.stateValues(["last_snapshot_sync", "last_upload"])
+            let info = try db.snapshotInfo()
+            let now = Date().timeIntervalSince1970
+            let cursor = try db.uploadCursor()
+            var query = GatewayStore.AuditQuery()
+            query.afterSeq = cursor
+            let backlog = try db.auditEvents(query).count
+            let clock = ClockTrust().status
+            let fields: KeyValuePairs<String, Any?> = [
+                "gateway": record?.gatewayID, "hq": record?.hq.base,
+                "last_snapshot_sync": values["last_snapshot_sync"].flatMap(Int.init),
+                "last_upload": values["last_upload"].flatMap(Int.init),
+                "snapshot_seq": info?.seq, "snapshot_age_s": info.map { Int(now) - Int($0.generatedAt) },
+                "snapshot_stale": info.map { $0.isStale(now: now) }, "backlog": backlog, "upload_cursor": cursor,
+                "clock_trusted": clock.trusted, "clock": clock.detail,
+            ]
+            if json {
+                printJSONLine(fields)
+                return
+            }
+            for (name, value) in fields {
+                print("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(value.map { "\($0)" } ?? "-")")
+            }
+        }
+    }
+}

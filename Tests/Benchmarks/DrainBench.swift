@@ -1,0 +1,101 @@
+import Foundation
+import Glibc
+import HQSync
+import KeyCache
+
+// The audit drain: a backlog of N events uploaded to the reference HQ on loopback, in batches of
+// 1,000, as the gateway's uploader does after a long outage.
+
+/// Builds the backlog, starts `access-hq-dev`, enrols, and times `uploadBacklog`.
+func drainBenchmark(directory: String, hqBinary: String, events: Int) async throws -> [String: Any] {
+    let work = "\(directory)/drain-\(getpid())"
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: work) }
+    let store = try GatewayStore(path: "\(work)/gateway.sqlite")
+    let seed =
+        #"{"issuer":"hq.bench.example","doors":[{"id":"B/D","name":"D","mode":"normal","tz":"UTC"}],"members":[],"bookings":[],"revoked":[]}"#
+    try Data(seed.utf8).write(to: URL(fileURLWithPath: "\(work)/seed.json"))
+    let port = 20000 + Int(getpid() % 20000)
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: hqBinary)
+    server.arguments = [
+        "serve", "--db", "\(work)/hq.sqlite", "--listen", "127.0.0.1:\(port)", "--seed", "\(work)/seed.json",
+    ]
+    server.standardOutput = FileHandle.nullDevice
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    defer {
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+    }
+    let code = try output(hqBinary, ["code", "--db", "\(work)/hq.sqlite", "--doors", "B/D"])
+    let clock = ClockTrust()
+    var enrolled: (EnrolmentRecord, DeviceIdentity)?
+    for _ in 0..<100 where enrolled == nil {
+        enrolled = try? await GatewaySync.provision(
+            store: store,
+            keyPath: "\(work)/key.pem",
+            hq: try HQLocation("http://127.0.0.1:\(port)"),
+            code: code,
+            name: "bench",
+            clock: clock
+        )
+        if enrolled == nil { try await Task.sleep(for: .milliseconds(100)) }
+    }
+    guard let (record, identity) = enrolled else { throw BenchFailure("could not enrol with access-hq-dev") }
+    let sync = try GatewaySync(store: store, enrolment: record, identity: identity, clock: clock)
+    let fill = ContinuousClock.now
+    var written = 0
+    while written < events {
+        let count = min(10_000, events - written)
+        try store.appendAudit(
+            batch: (0..<count).map { i in
+                AuditEntry(
+                    tsMs: 1_800_000_000_000 + Int64(written + i),
+                    door: "B/D",
+                    kind: "decision",
+                    granted: i % 3 != 0,
+                    reason: i % 3 != 0 ? "granted" : "member_blocked",
+                    member: "m-\(i % 5000)",
+                    pass: String(format: "%032x", written + i),
+                    detail: ["why": "bench"]
+                )
+            }
+        )
+        written += count
+    }
+    let filled = ContinuousClock.now - fill
+    let rssBefore = residentMB()
+    let start = ContinuousClock.now
+    let uploaded = try await sync.uploadBacklog()
+    let took = ContinuousClock.now - start
+    let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+    return [
+        "events": uploaded, "seconds": seconds, "events_per_s": Double(uploaded) / seconds,
+        "fill_seconds": Double(filled.components.seconds), "rss_mb_before": rssBefore, "rss_mb_after": residentMB(),
+    ]
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func output(_ binary: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// This process's resident set, from /proc/self/status.
+func residentMB() -> Double {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+}

@@ -1,0 +1,271 @@
+import AccessToken
+import Foundation
+import Glibc
+import HQSync
+import KeyCache
+import TestSupport
+import Synchronization
+import Testing
+
+/// The gateway against the reference HQ on loopback: real HTTP, real SQLite at both ends.
+@Suite(.serialized) struct HQIntegrationTests {
+    func now() -> Double { Date().timeIntervalSince1970 }
+
+    @Test func enrolSyncDecideUploadAndHQHoldsExactlyOurChain() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        #expect(sync.enrolment.doors == ["JKT1/FRONT"] && sync.enrolment.issuer == "hq.test.example")
+        guard case .applied(let seq) = try await sync.pullSnapshot() else {
+            Issue.record("the first pull applied nothing")
+            return
+        }
+        #expect(try gateway.store.snapshotInfo()?.seq == seq)
+        // Unchanged the second time: the ETag matches.
+        #expect(try await sync.pullSnapshot() == .unchanged)
+        let decider = AccessDecider(store: gateway.store)
+        let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+        #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
+        let blocked = try hq.admin("pass", "--member", "m-blocked", "--door", "JKT1/FRONT")
+        #expect(try decider.decide(blocked, door: "JKT1/FRONT", now: now()).reason == .memberBlocked)
+        #expect(try decider.decide("AG1:NOPE", door: "JKT1/FRONT", now: now()).reason == .malformed)
+        let uploaded = try await sync.uploadBacklog()
+        let ours = try gateway.store.auditEvents(.init())
+        #expect(uploaded == ours.count)
+        #expect(try gateway.store.uploadCursor() == ours.last?.seq)
+        let held = try hq.events(gateway: sync.enrolment.gatewayID)
+        #expect(held.map { ($0["seq"] as? NSNumber)?.int64Value } == ours.map(\.seq))
+        #expect(held.map { $0["hash"] as? String } == ours.map(\.hash))
+        #expect(held.map { $0["reason"] as? String }.suffix(3) == ["granted", "member_blocked", "malformed"])
+        // A second upload finds nothing new; nothing is stored twice.
+        #expect(try await sync.uploadBacklog() == 0)
+        #expect(try hq.events(gateway: sync.enrolment.gatewayID).count == ours.count)
+    }
+
+    @Test func aBacklogBuiltWhileHQIsDownDrainsWithoutLossOrDuplicates() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        _ = try await sync.pullSnapshot()
+        let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+        hq.stop()
+        let decider = AccessDecider(store: gateway.store)
+        for _ in 0..<10_000 { _ = try decider.decide(pass, door: "JKT1/FRONT", now: now()) }
+        await #expect(throws: HQSyncError.self) { try await sync.uploadBacklog() }
+        #expect(try gateway.store.uploadCursor() == 0)
+        #expect(try sync.backlog() >= 10_000)
+        try hq.start()
+        let total = try gateway.store.auditEvents(.init()).count
+        #expect(try await sync.uploadBacklog() == total)
+        #expect(try sync.backlog() == 0)
+        let held = try hq.events(gateway: sync.enrolment.gatewayID)
+        #expect(held.count == total)
+        #expect(Set(held.compactMap { ($0["seq"] as? NSNumber)?.int64Value }).count == total)
+    }
+
+    @Test func aResentBatchIsAcknowledgedNotStoredTwice() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        _ = try await sync.pullSnapshot()
+        _ = try await sync.uploadBacklog()
+        let count = try gateway.store.auditEvents(.init()).count
+        // As after a crash between HQ's answer and the cursor's commit: the same batch again.
+        try gateway.store.setStateValues(["upload_cursor": "0"])
+        #expect(try await sync.uploadBacklog() == count)
+        #expect(try hq.events(gateway: sync.enrolment.gatewayID).count == count)
+    }
+
+    @Test func aSnapshotSignedByAnotherHQIsRefusedAndRecorded() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let rogue = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        // The same device key enrolled at both (both call it gw-1), the real HQ last: its root key
+        // is the pinned one. Then the gateway is pointed at the other, which signs with its own.
+        _ = try await gateway.enrol(rogue)
+        _ = try await gateway.enrol(hq)
+        var record = try #require(try EnrolmentRecord.load(from: gateway.store))
+        record.hq = try HQLocation(rogue.url)
+        let identity = try DeviceIdentity.load(path: gateway.keyPath, create: false)
+        let sync = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
+        await #expect(throws: HQSyncError.self) { try await sync.pullSnapshot() }
+        #expect(try gateway.store.snapshotInfo() == nil)
+        let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
+        #expect(refused.count == 1)
+    }
+
+    @Test func aTamperedSnapshotIsRefusedAndRecorded() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        let identity = try DeviceIdentity.load(path: gateway.keyPath, create: false)
+        let token = try identity.token(subject: sync.enrolment.gatewayID, audience: sync.enrolment.issuer, now: now())
+        guard case .signed(var signed, _) = try await sync.client.snapshot(token: token, since: nil, etag: nil) else {
+            Issue.record("no snapshot to tamper with")
+            return
+        }
+        // One byte of the JSON changed ("m-blocked" becomes "M-blocked"); the signature covers it.
+        let text = Array("m-blocked".utf8)
+        let at = try #require((0..<(signed.count - text.count)).first { Array(signed[$0..<($0 + text.count)]) == text })
+        signed[at] = UInt8(ascii: "M")
+        let file = try TestPaths.temporaryDirectory().appendingPathComponent("tampered.cose")
+        try Data(signed).write(to: file)
+        let port = try ReferenceHQ.freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", Self.staticServer, file.path, String(port)]
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        for _ in 0..<100 where !ReferenceHQ.answers(port) { usleep(50_000) }
+        var record = sync.enrolment
+        record.hq = try HQLocation("http://127.0.0.1:\(port)")
+        let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
+        await #expect(throws: HQSyncError.self) { try await pointed.pullSnapshot() }
+        #expect(try gateway.store.snapshotInfo() == nil)
+        let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
+        #expect(refused.count == 1 && refused[0].detail.contains("signature"))
+    }
+
+    /// Serves one file's bytes as every GET's answer, with a Date header.
+    static let staticServer = """
+        import http.server, sys
+        body = open(sys.argv[1], 'rb').read()
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/cose')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+        http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[2])), Handler).serve_forever()
+        """
+
+    @Test func aReplayedCommandAndAnExpiredOneAreRefused() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let carried = Recorded()
+        let sync = try await gateway.enrol(hq, commandSkew: 0)
+        let handled = try GatewaySync(
+            store: gateway.store,
+            enrolment: sync.enrolment,
+            identity: try DeviceIdentity.load(path: gateway.keyPath, create: false),
+            clock: sync.clock,
+            commandSkew: 0
+        ) { carried.append($0) }
+        _ = try await handled.pullSnapshot()
+        let id = try hq.admin(
+            "command",
+            "--gateway",
+            sync.enrolment.gatewayID,
+            "--kind",
+            "unlock",
+            "--door",
+            "JKT1/FRONT",
+            "--seconds",
+            "3"
+        )
+        let first = try await handled.pollCommands(wait: 5)
+        #expect(first.map(\.id) == [id])
+        #expect(first.first?.action == .unlock(door: "JKT1/FRONT", seconds: 3))
+        // HQ sends it again (the cursor is rewound, as a replaying attacker or a confused HQ would).
+        try gateway.store.setStateValues(["command_cursor": "0"])
+        #expect(try await handled.pollCommands(wait: 1).isEmpty)
+        let expiring = try hq.admin(
+            "command",
+            "--gateway",
+            sync.enrolment.gatewayID,
+            "--kind",
+            "lockdown",
+            "--on",
+            "true",
+            "--expires-in",
+            "1"
+        )
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(try await handled.pollCommands(wait: 1).isEmpty)
+        #expect(carried.all.map(\.id) == [id])
+        let events = try gateway.store.auditEvents(.init()).filter { $0.kind == "command" }
+        #expect(events.map(\.reason) == ["command_accepted", "command_refused", "command_refused"])
+        #expect(events[1].detail.contains("replay"))
+        #expect(events[2].detail.contains("expired") && events[2].detail.contains(expiring))
+        #expect(try gateway.store.lockdowns().isEmpty)
+    }
+
+    @Test func anHQLockdownOverridesTheSnapshotUntilLifted() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        _ = try await sync.pullSnapshot()
+        let decider = AccessDecider(store: gateway.store)
+        let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+        _ = try hq.admin("command", "--gateway", sync.enrolment.gatewayID, "--kind", "lockdown", "--on", "true")
+        _ = try await sync.pollCommands(wait: 5)
+        #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .lockdown)
+        _ = try hq.admin("command", "--gateway", sync.enrolment.gatewayID, "--kind", "lockdown", "--on", "false")
+        _ = try await sync.pollCommands(wait: 5)
+        #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
+    }
+
+    @Test func aWrongCodeIsABadCodeAndADeadHQIsUnreachable() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let location = try HQLocation(hq.url)
+        do {
+            _ = try await GatewaySync.provision(
+                store: gateway.store,
+                keyPath: gateway.keyPath,
+                hq: location,
+                code: "NOPE-NOPE-NOPE",
+                name: "t",
+                clock: ClockTrust()
+            )
+            Issue.record("a made-up code was accepted")
+        } catch {
+            guard case .badCode = error else {
+                Issue.record("expected badCode, got \(error)")
+                return
+            }
+        }
+        hq.stop()
+        do {
+            _ = try await GatewaySync.provision(
+                store: gateway.store,
+                keyPath: gateway.keyPath,
+                hq: location,
+                code: "X",
+                name: "t",
+                clock: ClockTrust()
+            )
+            Issue.record("enrolment with HQ down succeeded")
+        } catch {
+            guard case .unreachable = error else {
+                Issue.record("expected unreachable, got \(error)")
+                return
+            }
+        }
+    }
+
+    @Test func aRevokedGatewaySaysSoAndKeepsDecidingOffline() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        _ = try await sync.pullSnapshot()
+        let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+        _ = try hq.admin("revoke", "--gateway", sync.enrolment.gatewayID)
+        await #expect(throws: HQSyncError.self) { try await sync.uploadBacklog() }
+        #expect(sync.status.revoked)
+        #expect(try AccessDecider(store: gateway.store).decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
+    }
+}
+
+/// Commands handed to the handler, from the sync's thread.
+final class Recorded: Sendable {
+    private let items = Mutex<[HQCommand]>([])
+    func append(_ command: HQCommand) { items.withLock { $0.append(command) } }
+    var all: [HQCommand] { items.withLock { $0 } }
+}
