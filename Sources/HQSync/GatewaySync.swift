@@ -64,6 +64,7 @@ public final class GatewaySync: Sendable {
     let onCommand: @Sendable (HQCommand) -> Void
     /// How far a command's validity window may be off the gateway's clock.
     let commandSkew: Double
+    let resyncRequested = Atomic<Bool>(false)
 
     public init(
         store: GatewayStore,
@@ -367,8 +368,61 @@ public final class GatewaySync: Sendable {
             do { try store.setLockdown(door: target, on: on) } catch { throw .store("\(error)") }
         case .resync:
             detail["kind"] = "resync"
+            requestResync()
         }
         try Self.audit(store, kind: "command", reason: "command_accepted", door: door, detail: detail)
         return command
+    }
+}
+
+extension GatewaySync {
+    /// How often the loops run when all is well.
+    public struct Intervals: Sendable {
+        public var snapshot: Duration = .seconds(60)
+        public var upload: Duration = .seconds(2)
+        /// The long-poll wait for commands, in seconds (0–30).
+        public var commandWait = 25
+
+        public init() {}
+    }
+
+    /// Runs the three loops (snapshot pull, audit upload, command long-poll) until the task is
+    /// cancelled. Each retries on failure after a jittered, capped exponential backoff, and none
+    /// holds anything the decisions need: decisions go on from the store whatever HQ does.
+    public func run(intervals: Intervals = Intervals()) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await self.loop(every: intervals.snapshot, resync: true) { _ = try await self.pullSnapshot() }
+            }
+            group.addTask { await self.loop(every: intervals.upload) { try await self.uploadBacklog() } }
+            group.addTask { await self.loop(every: .zero) { try await self.pollCommands(wait: intervals.commandWait) } }
+        }
+    }
+
+    /// Asks the snapshot loop to pull now (HQ's `resync` command, `gatewayctl sync now`).
+    public func requestResync() {
+        resyncRequested.store(true, ordering: .releasing)
+    }
+
+    /// Runs `step` every `interval`, backing off after failures; the snapshot loop also wakes for
+    /// a requested resync.
+    func loop(every interval: Duration, resync: Bool = false, _ step: @escaping @Sendable () async throws -> Void) async
+    {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            var pause = interval
+            do {
+                try await step()
+                backoff.reset()
+            } catch {
+                pause = backoff.next()
+            }
+            // Sleep in short slices, so a resync request or cancellation is seen soon.
+            let end = ContinuousClock.now + pause
+            while ContinuousClock.now < end && !Task.isCancelled {
+                if resync && resyncRequested.exchange(false, ordering: .acquiringAndReleasing) { break }
+                try? await Task.sleep(for: min(.milliseconds(250), end - ContinuousClock.now))
+            }
+        }
     }
 }

@@ -263,9 +263,123 @@ import Testing
     }
 }
 
+@Suite(.serialized) struct HQLoopAndInteropTests {
+    func now() -> Double { Date().timeIntervalSince1970 }
+
+    @Test func theLoopsKeepTheGatewayInSyncAndRideOutAnOutage() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let carried = Recorded()
+        let enrolled = try await gateway.enrol(hq)
+        let sync = try GatewaySync(
+            store: gateway.store,
+            enrolment: enrolled.enrolment,
+            identity: try DeviceIdentity.load(path: gateway.keyPath, create: false),
+            clock: enrolled.clock
+        ) { carried.append($0) }
+        var intervals = GatewaySync.Intervals()
+        intervals.upload = .milliseconds(100)
+        intervals.commandWait = 1
+        let loops = Task { await sync.run(intervals: intervals) }
+        defer { loops.cancel() }
+        func until(_ seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {
+            for _ in 0..<Int(seconds * 20) {
+                if try condition() { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+        #expect(try await until(10) { try gateway.store.snapshotInfo() != nil })
+        let decider = AccessDecider(store: gateway.store)
+        let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+        _ = try decider.decide(pass, door: "JKT1/FRONT", now: now())
+        #expect(try await until(10) { try sync.backlog() == 0 })
+        hq.stop()
+        for _ in 0..<20 { _ = try decider.decide(pass, door: "JKT1/FRONT", now: now()) }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try sync.backlog() >= 20)
+        try hq.start()
+        // Back within the backoff's cap; the command arrives over the long-poll.
+        _ = try hq.admin("command", "--gateway", sync.enrolment.gatewayID, "--kind", "resync")
+        #expect(try await until(70) { !carried.all.isEmpty })
+        // The command's own audit event goes up with the next upload.
+        #expect(try await until(10) { try sync.backlog() == 0 })
+        let total = try gateway.store.auditEvents(.init())
+        let held = try hq.events(gateway: sync.enrolment.gatewayID)
+        #expect(held.compactMap { ($0["seq"] as? NSNumber)?.int64Value } == total.map(\.seq))
+    }
+
+    @Test func passesFromTheReferenceHQAndFromPythonCWTAreGranted() async throws {
+        let key = SigningKey.generate(.es256)
+        var seed = siteSeed
+        seed["keys"] = ["keys": [key.publicJWK(kid: "py-1")]]
+        let hq = try ReferenceHQ(seed: seed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        _ = try await sync.pullSnapshot()
+        let keyFile = gateway.directory.appendingPathComponent("py.jwk")
+        try JSONSerialization.data(withJSONObject: key.privateJWK(kid: "py-1")).write(to: keyFile)
+        let script = TestPaths.packageRoot.appendingPathComponent("Tests/interop/cwt_interop.py").path
+        let issued = try runTool(
+            "python3",
+            [
+                script, "issue", keyFile.path, "hq.test.example", "m-1", "JKT1/FRONT", String(Int(now()) + 3600),
+                String(repeating: "0a", count: 16),
+            ]
+        )
+        #expect(issued.status == 0, "\(issued.stderr)")
+        let python = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ours = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+        let decider = AccessDecider(store: gateway.store)
+        #expect(try decider.decide(ours, door: "JKT1/FRONT", now: now()).reason == .granted)
+        #expect(try decider.decide(python, door: "JKT1/FRONT", now: now()).reason == .granted)
+    }
+}
+
 /// Commands handed to the handler, from the sync's thread.
 final class Recorded: Sendable {
     private let items = Mutex<[HQCommand]>([])
     func append(_ command: HQCommand) { items.withLock { $0.append(command) } }
     var all: [HQCommand] { items.withLock { $0 } }
+}
+
+@Suite struct ProvisionCommandTests {
+    func gatewayctl(_ arguments: String...) throws -> ProcessResult {
+        try run(TestPaths.productsDirectory.appendingPathComponent("gatewayctl"), arguments)
+    }
+
+    @Test func theInstallerFlowEnrolsSyncsAndReportsStatus() throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let db = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
+        let code = try hq.code(doors: ["JKT1/FRONT"])
+        let provisioned = try gatewayctl("--db", db, "provision", "--hq", hq.url, "--code", code, "--name", "front")
+        #expect(provisioned.status == 0, "\(provisioned.stderr)")
+        #expect(provisioned.stdout.contains("fingerprint "))
+        #expect(provisioned.stdout.contains("enrolled as gw-1 with hq.test.example; doors: JKT1/FRONT"))
+        #expect(provisioned.stdout.contains("snapshot 1 applied"))
+        let now = try gatewayctl("--db", db, "sync", "now")
+        #expect(now.status == 0 && now.stdout.contains("snapshot: unchanged"), "\(now.stdout)")
+        let status = try jsonLine(try gatewayctl("--db", db, "sync", "status", "--json").stdout)
+        #expect(status["gateway"] as? String == "gw-1")
+        #expect(status["snapshot_seq"] as? Int == 1 && status["backlog"] as? Int == 0)
+        #expect(status["last_upload"] is Int && status["clock_trusted"] is Bool)
+    }
+
+    @Test func aBadCodeSaysWhatToDo() throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let db = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
+        let result = try gatewayctl("--db", db, "provision", "--hq", hq.url, "--code", "WRONG-CODE-0000")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("enrolment code refused") && result.stderr.contains("Ask HQ for a new code"))
+    }
+
+    @Test func plainHTTPToAnotherHostIsRefused() throws {
+        let db = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
+        let result = try gatewayctl("--db", db, "provision", "--hq", "http://hq.example.com", "--code", "X")
+        #expect(result.status == 2 && result.stderr.contains("is not HTTPS"))
+    }
+
+    func jsonLine(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
 }
