@@ -38,6 +38,7 @@ bench:
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product gatewayctl
 	$(SWIFT) build -c release --product ag-bench
+	$(SWIFT) build -c release --product access-hq-dev
 	python3 scripts/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)" --shared "$(SHARED)" --out docs/BENCHMARKS.md
 
 format:

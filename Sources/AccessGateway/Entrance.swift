@@ -29,22 +29,26 @@ public final class Entrance: Sendable {
     private let decider: AccessDecider
     private let doorInbox: DoorInbox
     private let wallClock: @Sendable () -> Double
+    private let clockTrusted: @Sendable () -> Bool
     private let report: @Sendable (EntranceDecision) -> Void
     private let ended = DispatchSemaphore(value: 0)
 
-    /// `wallClock` gives the UNIX time decisions are taken at; `report` runs on the decision
-    /// thread after the door was commanded.
+    /// `wallClock` gives the UNIX time decisions are taken at, and `clockTrusted` whether it can
+    /// be believed (HQSync's `ClockTrust`); `report` runs on the decision thread after the door
+    /// was commanded.
     public init(
         door: String,
         decider: AccessDecider,
         doorInbox: DoorInbox,
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        clockTrusted: @escaping @Sendable () -> Bool = { true },
         report: @escaping @Sendable (EntranceDecision) -> Void = { _ in }
     ) {
         self.door = door
         self.decider = decider
         self.doorInbox = doorInbox
         self.wallClock = wallClock
+        self.clockTrusted = clockTrusted
         self.report = report
     }
 
@@ -62,7 +66,7 @@ public final class Entrance: Sendable {
     public func decide(_ code: ScannedCode) {
         var outcome = EntranceDecision(door: door, code: code, commandedAt: .now)
         do {
-            let decision = try decider.decide(code.text, door: door, now: wallClock())
+            let decision = try decider.decide(code.text, door: door, now: wallClock(), clockTrusted: clockTrusted())
             outcome.decision = decision
             if decision.granted { doorInbox.send(.stimulus(.grant), to: door) }
         } catch {

@@ -134,10 +134,14 @@ public final class GatewaySync: Sendable {
             state.withLock { $0.lastError = nil }
             return value
         } catch {
+            let revoked: Bool
+            if case .unauthorised(let why) = error, why.contains("revoked") { revoked = true } else { revoked = false }
             state.withLock { status in
                 status.lastError = "\(error)"
-                if case .unauthorised(let why) = error, why.contains("revoked") { status.revoked = true }
+                if revoked { status.revoked = true }
             }
+            // Kept in the store too, so `gatewayctl sync status` and `doctor` can say so.
+            if revoked { try? store.setStateValues(["hq_revoked": "1"]) }
             throw error
         }
     }

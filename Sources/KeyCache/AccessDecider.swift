@@ -29,18 +29,12 @@ public enum StaleSnapshotPolicy: String, Sendable, CaseIterable {
 /// Decides on passes at a door with the stored snapshot, counts pass uses, and records every
 /// decision in the audit chain before returning it.
 ///
-/// After the AccessToken pass checks, the snapshot checks run in this order (docs/hq-protocol.md):
-/// 1. no snapshot → `snapshot_stale`; a snapshot older than its `max_age` → `snapshot_stale` under
-///    the `deny` policy, or noted in the event and decided on under `grant` (the default)
-/// 2. the pass is revoked → `revoked`
-/// 3. the member is blocked → `member_blocked` (a member missing from the snapshot is not denied)
-/// 4. the pass's booking is cancelled, another member's, for another door, or not current (± skew)
-///    → `booking_inactive`; a booking missing from the snapshot is denied only when the snapshot
-///    was generated after the pass's `iat`, or the pass has no `iat`
-/// 5. the door is not in the snapshot → `wrong_door`; it is in lockdown → `lockdown`
-/// 6. the door's schedule does not cover now, in its time zone → `outside_schedule`
-/// 7. the pass's uses are exhausted → `uses_exhausted`; a rescan at the same door within the
-///    debounce window counts once
+/// The order (docs/hq-protocol.md, "The decision"): the pass's signature checks; an untrusted
+/// clock → `clock_untrusted`, else expiry; the door (the pass's audience, and the door being in the
+/// snapshot) → `wrong_door`; a stale snapshot under the `deny` policy → `snapshot_stale` (noted
+/// in the event under `grant`); then `revoked`, `member_blocked`, `booking_inactive`, `lockdown`
+/// (the snapshot's door mode or HQ's command), `outside_schedule`, `uses_exhausted`. A rescan at the
+/// same door within the debounce window counts one use.
 public final class AccessDecider: Sendable {
     public let store: GatewayStore
     /// Clock skew for pass times and booking windows, in seconds.
@@ -143,6 +137,14 @@ public final class AccessDecider: Sendable {
             return deny(.clockUntrusted, "the clock is not synchronised and does not agree with HQ")
         }
         guard verdict.granted, let claims = verdict.claims else { return deny(verdict.reason, verdict.detail) }
+        // A door HQ does not list (deleted, or mistyped in the config) has no known mode or schedule.
+        guard
+            let doorRow = try Row.fetchOne(
+                db,
+                sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?",
+                arguments: [door]
+            )
+        else { return deny(.wrongDoor, "door \(door) is not in snapshot \(info.seq)") }
         if info.isStale(now: now) {
             let note = "snapshot \(info.seq) is \(Int(info.age(now: now))) s old; max_age is \(info.maxAge)"
             if stalePolicy == .deny { return deny(.snapshotStale, note) }
@@ -160,14 +162,6 @@ public final class AccessDecider: Sendable {
         if let bookingID = claims.bookingID, let why = try bookingProblem(bookingID, claims, door, now, info, db) {
             return deny(.bookingInactive, why)
         }
-        // A door HQ does not list (deleted, or mistyped in the config) has no known mode or schedule.
-        guard
-            let doorRow = try Row.fetchOne(
-                db,
-                sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?",
-                arguments: [door]
-            )
-        else { return deny(.wrongDoor, "door \(door) is not in snapshot \(info.seq)") }
         if doorRow["mode"] == DoorMode.lockdown.rawValue { return deny(.lockdown, "door \(door) is in lockdown") }
         let commanded = GatewayStore.lockdowns(db)
         if commanded.contains(door) || commanded.contains("*") {

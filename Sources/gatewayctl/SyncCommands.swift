@@ -177,7 +177,7 @@ struct SyncCommand: ParsableCommand {
         func run() throws {
             let db = try store.open()
             let record = (try? EnrolmentRecord.load(from: db)) ?? nil
-            let values = try db.stateValues(["last_snapshot_sync", "last_upload"])
+            let values = try db.stateValues(["last_snapshot_sync", "last_upload", "hq_revoked"])
             let info = try db.snapshotInfo()
             let now = Date().timeIntervalSince1970
             let cursor = try db.uploadCursor()
@@ -186,7 +186,7 @@ struct SyncCommand: ParsableCommand {
             let backlog = try db.auditEvents(query).count
             let clock = ClockTrust().status
             let fields: KeyValuePairs<String, Any?> = [
-                "gateway": record?.gatewayID, "hq": record?.hq.base,
+                "gateway": record?.gatewayID, "hq": record?.hq.base, "revoked_by_hq": values["hq_revoked"] == "1",
                 "last_snapshot_sync": values["last_snapshot_sync"].flatMap(Int.init),
                 "last_upload": values["last_upload"].flatMap(Int.init),
                 "snapshot_seq": info?.seq, "snapshot_age_s": info.map { Int(now) - Int($0.generatedAt) },

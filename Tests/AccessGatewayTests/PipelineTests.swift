@@ -59,8 +59,9 @@ final class Rig: Sendable {
             door: site.door,
             decider: AccessDecider(store: store),
             doorInbox: door.inbox,
-            wallClock: { [now = site.now] in now }
-        ) { decision in decisions.append(decision) }
+            wallClock: { [now = site.now] in now },
+            report: { decision in decisions.append(decision) }
+        )
         let pipeline = DoorPipeline(scan: settings, entrance: entrance)
         pipeline.start { try PGMFolderSource(folder: folder, fps: fps) }
         pipeline.wait()
@@ -106,8 +107,9 @@ final class Rig: Sendable {
             door: rig.site.door,
             decider: AccessDecider(store: rig.store),
             doorInbox: rig.door.inbox,
-            wallClock: { .nan }
-        ) { decision in decisions.append(decision) }
+            wallClock: { .nan },
+            report: { decision in decisions.append(decision) }
+        )
         // A clock that gives no time: the store refuses to decide, so nothing is recorded or opened.
         reporting.decide(
             ScannedCode(
@@ -120,6 +122,33 @@ final class Rig: Sendable {
         #expect(outcome.decision == nil && outcome.failure != nil && !outcome.granted)
         usleep(200_000)
         #expect(rig.relay.all == [false])
+    }
+}
+
+@Suite struct UntrustedClockTests {
+    @Test func aValidPassOnAnUntrustedClockIsRefusedAndTheDoorStaysShut() throws {
+        let rig = try Rig()
+        let decisions = Recorded<EntranceDecision>()
+        let entrance = Entrance(
+            door: rig.site.door,
+            decider: AccessDecider(store: rig.store),
+            doorInbox: rig.door.inbox,
+            wallClock: { [now = rig.site.now] in now },
+            clockTrusted: { false },
+            report: { decisions.append($0) }
+        )
+        let pass = try rig.site.pass()
+        entrance.decide(
+            ScannedCode(
+                symbol: QRSymbol(bytes: Array(pass.utf8), polarity: .normal),
+                capturedAt: .now,
+                decodeTime: .zero
+            )
+        )
+        #expect(decisions.all.first?.decision?.reason == .clockUntrusted)
+        usleep(200_000)
+        #expect(rig.relay.all == [false])
+        #expect(try rig.store.auditEvents(.init()).map(\.reason) == ["clock_untrusted"])
     }
 }
 

@@ -129,6 +129,40 @@ import Testing
         #expect(refused.count == 1 && refused[0].detail.contains("signature"))
     }
 
+    @Test func anOlderSnapshotIsRefusedEvenWhenHQSignedIt() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let sync = try await gateway.enrol(hq)
+        let identity = try DeviceIdentity.load(path: gateway.keyPath, create: false)
+        let token = try identity.token(subject: sync.enrolment.gatewayID, audience: sync.enrolment.issuer, now: now())
+        guard case .signed(let first, _) = try await sync.client.snapshot(token: token, since: nil, etag: nil) else {
+            Issue.record("no snapshot")
+            return
+        }
+        _ = try hq.admin("snapshot", "--seed", hq.seedPath)
+        #expect(try await sync.pullSnapshot() == .applied(seq: 2))
+        // A replay of HQ's own, genuinely signed, first snapshot: its seq goes backwards.
+        let file = try TestPaths.temporaryDirectory().appendingPathComponent("old.cose")
+        try Data(first).write(to: file)
+        let port = try ReferenceHQ.freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", Self.staticServer, file.path, String(port)]
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        for _ in 0..<100 where !ReferenceHQ.answers(port) { usleep(50_000) }
+        var record = sync.enrolment
+        record.hq = try HQLocation("http://127.0.0.1:\(port)")
+        let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
+        await #expect(throws: HQSyncError.self) { try await pointed.pullSnapshot() }
+        #expect(try gateway.store.snapshotInfo()?.seq == 2)
+        let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
+        #expect(refused.count == 1)
+    }
+
     /// Serves one file's bytes as every GET's answer, with a Date header.
     static let staticServer = """
         import http.server, sys
@@ -259,6 +293,7 @@ import Testing
         _ = try hq.admin("revoke", "--gateway", sync.enrolment.gatewayID)
         await #expect(throws: HQSyncError.self) { try await sync.uploadBacklog() }
         #expect(sync.status.revoked)
+        #expect(try gateway.store.stateValues(["hq_revoked"]) == ["hq_revoked": "1"])
         #expect(try AccessDecider(store: gateway.store).decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
     }
 }
