@@ -1,7 +1,10 @@
 // vivid-show: shows one greyscale frame on a V4L2 output (vivid's loopback "HDMI out") until killed,
 // so the capture side sees it: the hardware stage's camera in front of a phone.
 //
-//   vivid-show /dev/videoN WIDTH HEIGHT FRAME.y800
+//   vivid-show /dev/videoN WIDTH HEIGHT FRAME.y800 [GREY|YUYV]
+//
+// YUYV shows the same picture as packed 4:2:2 with neutral chroma, for the capture side's
+// conversion.
 //
 // vivid's write() emulation does not work for output on Linux 6.1, so the frame goes through one
 // mmap streaming buffer; vivid keeps showing the last queued buffer while the stream stays on.
@@ -30,10 +33,11 @@ static int fail(const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: vivid-show /dev/videoN WIDTH HEIGHT FRAME.y800\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: vivid-show /dev/videoN WIDTH HEIGHT FRAME.y800 [GREY|YUYV]\n");
         return 2;
     }
+    int yuyv = argc == 6 && strcmp(argv[5], "YUYV") == 0;
     unsigned width = (unsigned)atoi(argv[2]), height = (unsigned)atoi(argv[3]);
     size_t size = (size_t)width * height;
     unsigned char *frame = malloc(size);
@@ -46,12 +50,12 @@ int main(int argc, char **argv) {
     struct v4l2_format fmt = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT};
     fmt.fmt.pix.width = width;
     fmt.fmt.pix.height = height;
-    fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_GREY;
+    fmt.fmt.pix.pixelformat = yuyv ? V4L2_PIX_FMT_YUYV : V4L2_PIX_FMT_GREY;
     fmt.fmt.pix.field = V4L2_FIELD_NONE;
     if (xioctl(fd, VIDIOC_S_FMT, &fmt) < 0) return fail("VIDIOC_S_FMT");
-    if (fmt.fmt.pix.width != width || fmt.fmt.pix.height != height || fmt.fmt.pix.bytesperline != width) {
+    if (fmt.fmt.pix.width != width || fmt.fmt.pix.height != height || fmt.fmt.pix.bytesperline != width * (yuyv ? 2 : 1)) {
         errno = EINVAL;
-        return fail("the output will not take this size as GREY");
+        return fail("the output will not take this size and format");
     }
     struct v4l2_requestbuffers req = {.count = 1, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
     if (xioctl(fd, VIDIOC_REQBUFS, &req) < 0 || req.count < 1) return fail("VIDIOC_REQBUFS");
@@ -59,7 +63,15 @@ int main(int argc, char **argv) {
     if (xioctl(fd, VIDIOC_QUERYBUF, &buf) < 0) return fail("VIDIOC_QUERYBUF");
     unsigned char *map = mmap(NULL, buf.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, buf.m.offset);
     if (map == MAP_FAILED) return fail("mmap");
-    memcpy(map, frame, size);
+    if (yuyv) {
+        // Y0 U Y1 V: every pixel's luma, chroma 128 (no colour).
+        for (size_t i = 0; i < size; i++) {
+            map[2 * i] = frame[i];
+            map[2 * i + 1] = 128;
+        }
+    } else {
+        memcpy(map, frame, size);
+    }
     buf.bytesused = fmt.fmt.pix.sizeimage;
     if (xioctl(fd, VIDIOC_QBUF, &buf) < 0) return fail("VIDIOC_QBUF");
     int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;

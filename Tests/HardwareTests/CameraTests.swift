@@ -33,13 +33,13 @@ func passFrame(_ text: String) throws -> GreyImage {
 }
 
 /// Shows `image` on vivid's output through /vivid-show until the returned process is killed.
-func show(_ image: GreyImage) throws -> pid_t {
+func show(_ image: GreyImage, format: CameraPixelFormat = .grey) throws -> pid_t {
     let path = "/tmp/frame.y800"
     guard let file = fopen(path, "wb") else { throw HardwareTestFailure("cannot write \(path)") }
     _ = image.pixels.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
     fclose(file)
     var pid: pid_t = 0
-    let args = ["/vivid-show", outputNode, "640", "480", path]
+    let args = ["/vivid-show", outputNode, "640", "480", path, format.rawValue]
     var argv = args.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     guard posix_spawn(&pid, args[0], nil, nil, &argv, environ) == 0 else {
@@ -89,6 +89,22 @@ func runCameraTests(_ sim: SimBoard) {
         } catch QRCodecError.camera(_, let why) {
             return why.contains("Loop Video") ? nil : "the error does not list the controls: \(why)"
         }
+    }
+
+    test("YUYV frames are converted by zbar and the pass in them is read") {
+        let text = "AG1:YUYV-CONVERSION-CHECK"
+        let shown = try show(try passFrame(text), format: .yuyv)
+        defer { stopShowing(shown) }
+        var settings = vividCamera
+        settings.format = .yuyv
+        let camera = try V4L2Camera(settings)
+        let scanner = try QRScanner()
+        for _ in 0..<60 {
+            guard let frame = try camera.nextFrame() else { return "the camera ended" }
+            guard frame.width == 640, frame.height == 480 else { return "frame is \(frame.width)×\(frame.height)" }
+            if scanner.scan(frame).map(\.text) == [text] { return nil }
+        }
+        return "no frame of 60 held the code"
     }
 
     test("vivid loopback: a valid pass on the output opens the gpio-sim relay; a denied one does not") {
