@@ -4,6 +4,7 @@ import DoorDriver
 import Foundation
 import KeyCache
 import QRCodec
+import Synchronization
 
 /// One scan decided at an entrance, for logs, metrics and benchmarks.
 public struct EntranceDecision: Sendable {
@@ -32,6 +33,8 @@ public final class Entrance: Sendable {
     private let clockTrusted: @Sendable () -> Bool
     private let report: @Sendable (EntranceDecision) -> Void
     private let ended = DispatchSemaphore(value: 0)
+    private let limiter: Mutex<ScanRateLimiter>
+    private let origin = ContinuousClock.now
 
     /// `wallClock` gives the UNIX time decisions are taken at, and `clockTrusted` whether it can
     /// be believed (HQSync's `ClockTrust`); `report` runs on the decision thread after the door
@@ -42,6 +45,7 @@ public final class Entrance: Sendable {
         doorInbox: DoorInbox,
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         clockTrusted: @escaping @Sendable () -> Bool = { true },
+        rateLimiter: ScanRateLimiter = ScanRateLimiter(),
         report: @escaping @Sendable (EntranceDecision) -> Void = { _ in }
     ) {
         self.door = door
@@ -49,6 +53,7 @@ public final class Entrance: Sendable {
         self.doorInbox = doorInbox
         self.wallClock = wallClock
         self.clockTrusted = clockTrusted
+        self.limiter = Mutex(rateLimiter)
         self.report = report
     }
 
@@ -65,10 +70,22 @@ public final class Entrance: Sendable {
     /// Decides one code now, on the calling thread.
     public func decide(_ code: ScannedCode) {
         var outcome = EntranceDecision(door: door, code: code, commandedAt: .now)
+        let tick = ContinuousClock.now - origin
         do {
-            let decision = try decider.decide(code.text, door: door, now: wallClock(), clockTrusted: clockTrusted())
-            outcome.decision = decision
-            if decision.granted { doorInbox.send(.stimulus(.grant), to: door) }
+            // Refused unchecked, before anything else, and still recorded: a flood costs one append.
+            if limiter.withLock({ $0.refuses(code.text, at: tick) }) {
+                outcome.decision = try decider.recordRefusal(
+                    door: door,
+                    now: wallClock(),
+                    reason: .rateLimited,
+                    why: "this code was denied repeatedly, or codes that are not passes keep arriving"
+                )
+            } else {
+                let decision = try decider.decide(code.text, door: door, now: wallClock(), clockTrusted: clockTrusted())
+                outcome.decision = decision
+                limiter.withLock { $0.record(code.text, granted: decision.granted, at: tick) }
+                if decision.granted { doorInbox.send(.stimulus(.grant), to: door) }
+            }
         } catch {
             outcome.failure = "\(error)"
         }

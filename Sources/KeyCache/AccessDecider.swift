@@ -96,6 +96,34 @@ public final class AccessDecider: Sendable {
         }
     }
 
+    /// Records a scan refused before any check (the scan loop's `rate_limited`): nothing of the
+    /// code is verified, so the event names no member or pass.
+    public func recordRefusal(
+        door: String,
+        now: Double,
+        reason: AccessReason,
+        why: String
+    ) throws(KeyCacheError)
+        -> AccessDecision
+    {
+        guard now.isFinite, now >= 0, now < 253_402_300_800 else { throw .badClock("time \(now) is not a UNIX time") }
+        return try store.write { db in
+            let event = try AuditChain.append(
+                AuditEntry(
+                    tsMs: Int64((now * 1000).rounded(.down)),
+                    door: door,
+                    kind: "decision",
+                    granted: false,
+                    reason: reason.rawValue,
+                    detail: ["why": why]
+                ),
+                gateway: try GatewayStore.state(db, "gateway_id") ?? "unenrolled",
+                in: db
+            )
+            return AccessDecision(reason: reason, seq: event.seq, detail: why)
+        }
+    }
+
     private func verifier(_ db: Database) throws -> (PassVerifier, SnapshotInfo)? {
         guard let info = try GatewayStore.header(db) else { return nil }
         if let cached = verifierCache.withLock({ $0 }), cached.seq == info.seq { return (cached.verifier, info) }

@@ -161,3 +161,70 @@ final class Rig: Sendable {
         #expect(rig.relay.all == [false, true, false])
     }
 }
+
+@Suite struct ScanRateLimiterTests {
+    func t(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
+
+    @Test func aPassDeniedAgainAndAgainIsRefusedUncheckedUntilTheWindowPasses() {
+        var limiter = ScanRateLimiter(deniedLimit: 3, window: .seconds(60))
+        for second in 0..<3 {
+            let refused1 = limiter.refuses("AG1:SHARED", at: t(Double(second)))
+            #expect(!refused1)
+            limiter.record("AG1:SHARED", granted: false, at: t(Double(second)))
+        }
+        let refused2 = limiter.refuses("AG1:SHARED", at: t(3))
+        #expect(refused2)
+        let refused3 = limiter.refuses("AG1:MEMBER", at: t(3))
+        #expect(!refused3)
+        let refused4 = limiter.refuses("AG1:SHARED", at: t(61))
+        #expect(!refused4)
+    }
+
+    @Test func grantsNeverCount() {
+        var limiter = ScanRateLimiter(deniedLimit: 1)
+        for second in 0..<10 { limiter.record("AG1:MEMBER", granted: true, at: t(Double(second))) }
+        let refused5 = limiter.refuses("AG1:MEMBER", at: t(10))
+        #expect(!refused5)
+    }
+
+    @Test func aFloodOfGarbageIsLimitedWithoutTouchingPasses() {
+        var limiter = ScanRateLimiter(garbageLimit: 5)
+        for i in 0..<5 { limiter.record("https://example.com/\(i)", granted: false, at: t(Double(i) / 10)) }
+        let refused6 = limiter.refuses("WIFI:S:cafe;;", at: t(1))
+        #expect(refused6)
+        let refused7 = limiter.refuses("AG1:MEMBER", at: t(1))
+        #expect(!refused7)
+    }
+
+    @Test func theEntranceRecordsRateLimitedScansAndStillLetsAMemberIn() throws {
+        let rig = try Rig()
+        let decisions = Recorded<EntranceDecision>()
+        let entrance = Entrance(
+            door: rig.site.door,
+            decider: AccessDecider(store: rig.store),
+            doorInbox: rig.door.inbox,
+            wallClock: { [now = rig.site.now] in now },
+            rateLimiter: ScanRateLimiter(deniedLimit: 2),
+            report: { decisions.append($0) }
+        )
+        func scan(_ text: String) {
+            entrance.decide(
+                ScannedCode(
+                    symbol: QRSymbol(bytes: Array(text.utf8), polarity: .normal),
+                    capturedAt: .now,
+                    decodeTime: .zero
+                )
+            )
+        }
+        let blocked = try rig.site.pass(member: "m-blocked")
+        for _ in 0..<4 { scan(blocked) }
+        scan(try rig.site.pass())
+        #expect(
+            decisions.all.map { $0.decision?.reason.rawValue } == [
+                "member_blocked", "member_blocked", "rate_limited", "rate_limited", "granted",
+            ]
+        )
+        // Every scan is in the log, the refused ones too.
+        #expect(try rig.store.auditEvents(.init()).count == 5)
+    }
+}

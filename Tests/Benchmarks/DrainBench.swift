@@ -20,18 +20,26 @@ func drainBenchmark(directory: String, hqBinary: String, events: Int) async thro
     server.executableURL = URL(fileURLWithPath: hqBinary)
     server.arguments = [
         "serve", "--db", "\(work)/hq.sqlite", "--listen", "127.0.0.1:\(port)", "--seed", "\(work)/seed.json",
+        "--issuer", "hq.bench.example",
     ]
-    server.standardOutput = FileHandle.nullDevice
-    server.standardError = FileHandle.nullDevice
+    let announcements = Pipe()
+    server.standardOutput = announcements
+    FileManager.default.createFile(atPath: "\(work)/hq.log", contents: nil)
+    server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(work)/hq.log"))
     try server.run()
     defer {
         kill(server.processIdentifier, SIGKILL)
         server.waitUntilExit()
     }
+    // The server creates its database; an admin command run before that would create it first.
+    var heard = ""
+    while !heard.contains("listening on"), server.isRunning {
+        heard += String(decoding: announcements.fileHandleForReading.availableData, as: UTF8.self)
+    }
     let code = try output(hqBinary, ["code", "--db", "\(work)/hq.sqlite", "--doors", "B/D"])
     let clock = ClockTrust()
     var enrolled: (EnrolmentRecord, DeviceIdentity)?
-    for _ in 0..<100 where enrolled == nil {
+    for _ in 0..<100 where enrolled == nil && server.isRunning {
         enrolled = try? await GatewaySync.provision(
             store: store,
             keyPath: "\(work)/key.pem",
@@ -42,7 +50,10 @@ func drainBenchmark(directory: String, hqBinary: String, events: Int) async thro
         )
         if enrolled == nil { try await Task.sleep(for: .milliseconds(100)) }
     }
-    guard let (record, identity) = enrolled else { throw BenchFailure("could not enrol with access-hq-dev") }
+    guard let (record, identity) = enrolled else {
+        let log = (try? String(contentsOfFile: "\(work)/hq.log", encoding: .utf8)) ?? ""
+        throw BenchFailure("could not enrol with access-hq-dev (running: \(server.isRunning)): \(log.suffix(500))")
+    }
     let sync = try GatewaySync(store: store, enrolment: record, identity: identity, clock: clock)
     let fill = ContinuousClock.now
     var written = 0
