@@ -62,7 +62,10 @@ let package = Package(
         // its Daemon folder, so that tests, benchmarks and the hardware stage share the composition.
         .target(
             name: "AccessGateway",
-            dependencies: ["QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync"],
+            dependencies: [
+                "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             exclude: ["Daemon"]
         ),
         .executableTarget(
