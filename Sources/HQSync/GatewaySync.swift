@@ -275,17 +275,7 @@ public final class GatewaySync: Sendable {
 
     /// Events not yet acknowledged by HQ.
     public func backlog() throws(HQSyncError) -> Int {
-        do {
-            let cursor = try store.uploadCursor()
-            let head = try store.auditEvents(
-                {
-                    var q = GatewayStore.AuditQuery()
-                    q.afterSeq = cursor
-                    return q
-                }()
-            ).count
-            return head
-        } catch { throw .store("\(error)") }
+        do { return try store.uploadBacklog() } catch { throw .store("\(error)") }
     }
 
     // MARK: - Commands

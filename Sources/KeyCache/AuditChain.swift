@@ -317,6 +317,15 @@ extension GatewayStore {
         }
     }
 
+    /// How many events HQ has not acknowledged yet, counted without reading them.
+    public func uploadBacklog() throws(KeyCacheError) -> Int {
+        try read { db in
+            let cursor = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE seq > ?", arguments: [cursor])
+                ?? 0
+        }
+    }
+
     /// The highest seq HQ has acknowledged; uploads resume after it.
     public func uploadCursor() throws(KeyCacheError) -> Int64 {
         try read { db in Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0 }

@@ -181,9 +181,7 @@ struct SyncCommand: ParsableCommand {
             let info = try db.snapshotInfo()
             let now = Date().timeIntervalSince1970
             let cursor = try db.uploadCursor()
-            var query = GatewayStore.AuditQuery()
-            query.afterSeq = cursor
-            let backlog = try db.auditEvents(query).count
+            let backlog = try db.uploadBacklog()
             let clock = ClockTrust().status
             let fields: KeyValuePairs<String, Any?> = [
                 "gateway": record?.gatewayID, "hq": record?.hq.base, "revoked_by_hq": values["hq_revoked"] == "1",

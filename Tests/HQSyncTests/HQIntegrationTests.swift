@@ -110,16 +110,11 @@ import Testing
         signed[at] = UInt8(ascii: "M")
         let file = try TestPaths.temporaryDirectory().appendingPathComponent("tampered.cose")
         try Data(signed).write(to: file)
-        let port = try ReferenceHQ.freePort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-c", Self.staticServer, file.path, String(port)]
-        try server.run()
+        let (server, port) = try Self.serve(file)
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
-        for _ in 0..<100 where !ReferenceHQ.answers(port) { usleep(50_000) }
         var record = sync.enrolment
         record.hq = try HQLocation("http://127.0.0.1:\(port)")
         let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
@@ -144,16 +139,11 @@ import Testing
         // A replay of HQ's own, genuinely signed, first snapshot: its seq goes backwards.
         let file = try TestPaths.temporaryDirectory().appendingPathComponent("old.cose")
         try Data(first).write(to: file)
-        let port = try ReferenceHQ.freePort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-c", Self.staticServer, file.path, String(port)]
-        try server.run()
+        let (server, port) = try Self.serve(file)
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
         }
-        for _ in 0..<100 where !ReferenceHQ.answers(port) { usleep(50_000) }
         var record = sync.enrolment
         record.hq = try HQLocation("http://127.0.0.1:\(port)")
         let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
@@ -161,6 +151,17 @@ import Testing
         #expect(try gateway.store.snapshotInfo()?.seq == 2)
         let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
         #expect(refused.count == 1)
+    }
+
+    /// Starts ``staticServer`` on a free loopback port with `file`, and waits until it answers.
+    static func serve(_ file: URL) throws -> (Process, UInt16) {
+        let port = try ReferenceHQ.freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", staticServer, file.path, String(port)]
+        try server.run()
+        for _ in 0..<100 where !ReferenceHQ.answers(port) { usleep(50_000) }
+        return (server, port)
     }
 
     /// Serves one file's bytes as every GET's answer, with a Date header.

@@ -154,3 +154,13 @@ func sqlite3(_ store: GatewayStore, _ sql: String) throws {
         #expect(broken.stdout.contains("seq 2"))
     }
 }
+
+@Suite struct UploadBacklogTests {
+    @Test func theBacklogIsWhatHQHasNotAcknowledged() throws {
+        let world = try World()
+        for id in 1...5 { _ = try world.decide(try world.pass(id: UInt8(id))) }
+        #expect(try world.store.uploadBacklog() == 5)
+        try world.store.advanceUploadCursor(to: 3)
+        #expect(try world.store.uploadBacklog() == 2)
+    }
+}
