@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian packages, one system-library target each.
@@ -65,6 +67,11 @@ let package = Package(
             dependencies: [
                 "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             exclude: ["Daemon"]
         ),
@@ -76,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "gatewayctl",
             dependencies: [
-                "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
+                "AccessGateway", "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]

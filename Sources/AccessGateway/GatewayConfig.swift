@@ -31,6 +31,8 @@ public struct GatewayConfigError: Error, Sendable, Equatable, CustomStringConver
 /// db = "/var/lib/access-gateway/gateway.sqlite"
 /// device_key = "/var/lib/access-gateway/device-key.pem"
 /// on_stale = "grant"                # grant | deny, past the snapshot's max_age
+/// listen = "127.0.0.1:9464"         # /metrics and /healthz
+/// door_io = "gpio"                  # gpio | memory (the demo and tests: no door is driven)
 ///
 /// [doors.front]
 /// id = "JKT1/FRONT"
@@ -42,15 +44,35 @@ public struct GatewayConfig: Sendable {
     public var deviceKey: String
     public var stalePolicy: StaleSnapshotPolicy
     public var board: BoardConfig
-    /// Each door's camera, by door id.
+    /// Where the metrics and health HTTP server listens.
+    public var listen: ListenAddress
+    /// What drives the doors: the board's GPIO lines, or in-memory doors that only log.
+    public var doorIO: DoorIOKind
+    /// Each door's camera, by door id (doors whose frames come from a folder are in ``frameFolders``).
     public var cameras: [String: CameraSettings]
+    /// Doors whose frames come from a folder of PGM files instead of a camera, by door id.
+    public var frameFolders: [String: FrameFolder]
 
-    static let gatewayKeys: Set<String> = ["db", "device_key", "on_stale"]
+    /// What drives the doors.
+    public enum DoorIOKind: String, Sendable, CaseIterable {
+        /// The board's GPIO lines, through libgpiod: the product.
+        case gpio
+        /// In-memory doors that log what a relay would do: `make demo` and the daemon's tests.
+        case memory
+    }
+
+    /// A folder of PGM frames played at a frame rate, once: `make demo` and the daemon's tests.
+    public struct FrameFolder: Sendable, Equatable {
+        public var path: String
+        public var fps: Double
+    }
+
+    static let gatewayKeys: Set<String> = ["db", "device_key", "on_stale", "listen", "door_io"]
     static let doorKeys: Set<String> = [
         "id", "relay", "dps", "rex", "tamper", "green", "red", "buzzer", "pulse_s", "max_energised_s", "held_open_s",
         "rex_unlocks", "camera",
     ]
-    static let cameraKeys: Set<String> = ["device", "size", "fps", "format", "controls"]
+    static let cameraKeys: Set<String> = ["device", "size", "fps", "format", "controls", "frames"]
 
     /// Parses and checks the whole file.
     public static func parse(_ text: String) throws(GatewayConfigError) -> GatewayConfig {
@@ -71,10 +93,23 @@ public struct GatewayConfig: Sendable {
                 allowed: "\"grant\" or \"deny\""
             )
         }
+        let listenText = try string(gateway, "listen", under: "gateway.") ?? "127.0.0.1:9464"
+        guard let listen = ListenAddress(listenText) else {
+            throw GatewayConfigError(
+                key: "gateway.listen",
+                value: "\"\(listenText)\"",
+                allowed: "\"HOST:PORT\", like \"127.0.0.1:9464\" or \"[::1]:9464\" (port 0: any free port)"
+            )
+        }
+        let ioText = try string(gateway, "door_io", under: "gateway.") ?? DoorIOKind.gpio.rawValue
+        guard let doorIO = DoorIOKind(rawValue: ioText) else {
+            throw GatewayConfigError(key: "gateway.door_io", value: "\"\(ioText)\"", allowed: "\"gpio\" or \"memory\"")
+        }
         guard let doors = root["doors"]?.table, !doors.isEmpty else {
             throw GatewayConfigError(key: "doors", value: "(none)", allowed: "one [doors.NAME] section or more")
         }
         var cameras: [String: CameraSettings] = [:]
+        var frameFolders: [String: FrameFolder] = [:]
         for name in doors.keys.sorted() {
             guard let door = doors[name]?.table else {
                 throw GatewayConfigError(
@@ -93,7 +128,11 @@ public struct GatewayConfig: Sendable {
                 )
             }
             let id = try string(door, "id", under: "doors.\(name).") ?? name
-            cameras[id] = try cameraSettings(camera, under: "doors.\(name).camera.")
+            if camera["frames"] != nil {
+                frameFolders[id] = try frameFolder(camera, under: "doors.\(name).camera.")
+            } else {
+                cameras[id] = try cameraSettings(camera, under: "doors.\(name).camera.")
+            }
         }
         // The door hardware is DoorDriver's to read and check, with its own messages.
         let board: BoardConfig
@@ -108,8 +147,24 @@ public struct GatewayConfig: Sendable {
             deviceKey: deviceKey,
             stalePolicy: stalePolicy,
             board: board,
-            cameras: cameras
+            listen: listen,
+            doorIO: doorIO,
+            cameras: cameras,
+            frameFolders: frameFolders
         )
+    }
+
+    static func frameFolder(_ table: TOMLTable, under prefix: String) throws(GatewayConfigError) -> FrameFolder {
+        try unknownKeys(table, allowed: ["frames", "fps"], under: prefix)
+        let path = try string(table, "frames", under: prefix) ?? ""
+        var fps = 10.0
+        if let value = table["fps"] {
+            guard let rate = value.int.map(Double.init) ?? value.double, (1...120).contains(rate) else {
+                throw GatewayConfigError(key: prefix + "fps", value: "\(value)", allowed: "1–120")
+            }
+            fps = rate
+        }
+        return FrameFolder(path: path, fps: fps)
     }
 
     static func cameraSettings(_ table: TOMLTable, under prefix: String) throws(GatewayConfigError) -> CameraSettings {
@@ -189,4 +244,27 @@ public struct GatewayConfig: Sendable {
         }
         return text
     }
+}
+
+/// A TCP listening address, `HOST:PORT`; IPv6 hosts are bracketed.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(" ") else { return nil }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

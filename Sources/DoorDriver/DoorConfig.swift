@@ -208,7 +208,7 @@ public struct BoardConfig: Sendable, Equatable, Decodable {
 
 extension DoorConfig {
     /// Every configured line with its role.
-    var lines: [(String, LineConfig)] {
+    public var lines: [(String, LineConfig)] {
         [("relay", relay)]
             + [("dps", dps), ("rex", rex), ("tamper", tamper), ("green", green), ("red", red), ("buzzer", buzzer)]
             .compactMap { name, line in line.map { (name, $0) } }

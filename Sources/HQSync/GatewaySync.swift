@@ -385,12 +385,25 @@ extension GatewaySync {
     /// holds anything the decisions need: decisions go on from the store whatever HQ does.
     public func run(intervals: Intervals = Intervals()) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await self.loop(every: intervals.snapshot, resync: true) { _ = try await self.pullSnapshot() }
-            }
-            group.addTask { await self.loop(every: intervals.upload) { try await self.uploadBacklog() } }
-            group.addTask { await self.loop(every: .zero) { try await self.pollCommands(wait: intervals.commandWait) } }
+            group.addTask { await self.runSnapshotLoop(every: intervals.snapshot) }
+            group.addTask { await self.runUploadLoop(every: intervals.upload) }
+            group.addTask { await self.runCommandLoop(wait: intervals.commandWait) }
         }
+    }
+
+    /// Pulls the snapshot every `interval`, and at once on a requested resync, until cancelled.
+    public func runSnapshotLoop(every interval: Duration = Intervals().snapshot) async {
+        await loop(every: interval, resync: true) { _ = try await self.pullSnapshot() }
+    }
+
+    /// Uploads the audit backlog every `interval` until cancelled.
+    public func runUploadLoop(every interval: Duration = Intervals().upload) async {
+        await loop(every: interval) { try await self.uploadBacklog() }
+    }
+
+    /// Long-polls for commands, `wait` seconds at a time, until cancelled.
+    public func runCommandLoop(wait: Int = Intervals().commandWait) async {
+        await loop(every: .zero) { try await self.pollCommands(wait: wait) }
     }
 
     /// Asks the snapshot loop to pull now (HQ's `resync` command, `gatewayctl sync now`).

@@ -172,6 +172,15 @@ public final class GatewayStore: Sendable {
         return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
     }
 
+    /// Checkpoints the write-ahead log into the database file and closes it: the clean end of a
+    /// shutdown. Any later use of the store throws.
+    public func close() throws(KeyCacheError) {
+        do {
+            try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            try pool.close()
+        } catch { throw .database("\(error)") }
+    }
+
     /// `PRAGMA integrity_check`: "ok", or SQLite's list of problems.
     public func integrityCheck() throws(KeyCacheError) -> String {
         try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n") }

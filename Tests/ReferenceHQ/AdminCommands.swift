@@ -83,9 +83,17 @@ struct PassCommand: ParsableCommand {
     @Option(help: "How many entries the pass allows (claim -65538).")
     var maxUses: UInt64?
 
+    @Option(
+        help: ArgumentHelp(
+            "Issue it as if this many seconds ago (to show an expired pass: --issued-ago 7200).",
+            valueName: "seconds"
+        )
+    )
+    var issuedAgo: Double = 0
+
     func run() throws {
         let order = try PassOrder(member: member, door: door, validFor: validFor, booking: booking, maxUses: maxUses)
-        print(try database.open().identity.issue(order, now: unixNow()).pass)
+        print(try database.open().identity.issue(order, now: unixNow() - issuedAgo).pass)
     }
 }
 
