@@ -28,10 +28,13 @@ unit:
 hwtest:
 	@scripts/hwtest.sh
 
-## Issue a pass with a fresh key, render it into a 640×480 camera frame, decode it, verify it.
+## The real daemon on embedded defaults: the reference HQ on loopback, enrolment, a pass shown
+## to the folder camera opens the in-memory door, an expired one is denied, the log reaches HQ.
 demo: deps
+	$(SWIFT) build --product access-gateway
 	$(SWIFT) build --product gatewayctl
-	@scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/gatewayctl"
+	$(SWIFT) build --product access-hq-dev
+	@scripts/demo.sh "$$($(SWIFT) build --show-bin-path)"
 
 ## Decode and verification benchmarks; writes docs/BENCHMARKS.md.
 bench:
