@@ -125,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessGatewayTests",
-            dependencies: ["AccessGateway", "DoorDriver", "KeyCache", "QRCodec", "TestSupport"]
+            dependencies: ["AccessGateway", "DoorDriver", "HQSync", "KeyCache", "QRCodec", "TestSupport"]
         ),
         .testTarget(name: "KeyCacheTests", dependencies: ["KeyCache", "AccessToken", "TestSupport"]),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),

@@ -65,6 +65,11 @@ public struct GatewayConfig: Sendable {
     public struct FrameFolder: Sendable, Equatable {
         public var path: String
         public var fps: Double
+
+        public init(path: String, fps: Double) {
+            self.path = path
+            self.fps = fps
+        }
     }
 
     static let gatewayKeys: Set<String> = ["db", "device_key", "on_stale", "listen", "door_io"]

@@ -10,6 +10,15 @@ public struct GPIOLineInfo: Sendable, Equatable {
     public var used: Bool
     public var output: Bool
     public var activeLow: Bool
+
+    public init(offset: Int, name: String?, consumer: String?, used: Bool, output: Bool, activeLow: Bool) {
+        self.offset = offset
+        self.name = name
+        self.consumer = consumer
+        self.used = used
+        self.output = output
+        self.activeLow = activeLow
+    }
 }
 
 /// One GPIO chip and its lines.
@@ -17,6 +26,12 @@ public struct GPIOChipInfo: Sendable, Equatable {
     public var name: String
     public var label: String
     public var lines: [GPIOLineInfo]
+
+    public init(name: String, label: String, lines: [GPIOLineInfo]) {
+        self.name = name
+        self.label = label
+        self.lines = lines
+    }
 }
 
 /// What `gatewayctl door info` shows: every chip, every line, and who holds it.

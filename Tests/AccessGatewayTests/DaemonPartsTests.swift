@@ -1,0 +1,143 @@
+@testable import AccessGateway
+import DoorDriver
+import Foundation
+import Logging
+import Testing
+
+@Suite struct SystemdNotifierTests {
+    @Test func itSendsEachMessageAsOneDatagram() throws {
+        let socket = try NotifySocket()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path])
+        notifier.ready(status: "2 doors")
+        notifier.watchdog()
+        #expect(socket.receive(timeout: 2) == "READY=1\nSTATUS=2 doors")
+        #expect(socket.receive(timeout: 2) == "WATCHDOG=1")
+    }
+
+    @Test func withoutNotifySocketItIsSilent() {
+        let notifier = SystemdNotifier(environment: [:])
+        #expect(notifier.socketPath == nil && notifier.watchdogInterval == nil)
+        notifier.ready(status: "nothing to send to")
+    }
+
+    @Test(arguments: [
+        (["WATCHDOG_USEC": "10000000"], Duration?.some(.seconds(5))),
+        (["WATCHDOG_USEC": "10000000", "WATCHDOG_PID": "1"], nil),
+        (["WATCHDOG_USEC": "0"], nil),
+    ])
+    func theWatchdogIsFedAtHalfItsTimeoutWhenItIsOurs(environment: [String: String], interval: Duration?) {
+        #expect(SystemdNotifier(environment: environment).watchdogInterval == interval)
+    }
+}
+
+@Suite struct JournalLogHandlerTests {
+    @Test(arguments: [
+        ("plain", "plain"), ("two words", "\"two words\""), ("a=b", "\"a=b\""), ("", "\"\""),
+        ("say \"hi\"", "\"say \\\"hi\\\"\""),
+    ])
+    func metadataValuesStayOneToken(value: String, shown: String) {
+        #expect(JournalLogHandler.quoted(value) == shown)
+    }
+
+    @Test func underJournaldEachLineCarriesItsSyslogPriority() {
+        #expect(JournalLogHandler.priority(.error) == 3 && JournalLogHandler.priority(.info) == 6)
+        #expect(JournalLogHandler.priority(.warning) == 4 && JournalLogHandler.priority(.debug) == 7)
+    }
+}
+
+@Suite struct GatewayMetricsTests {
+    @Test func aDenialCountsByReasonAndTheHistogramsFill() {
+        let metrics = GatewayMetrics()
+        metrics.scanned(door: "A/1", reason: "granted", granted: true, decodeMs: 2.5, scanToRelayMs: 4)
+        metrics.scanned(door: "A/1", reason: "expired", granted: false, decodeMs: 12, scanToRelayMs: nil)
+        metrics.scanned(door: "A/1", reason: "expired", granted: false, decodeMs: 1, scanToRelayMs: nil)
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        for line in [
+            "ag_scans_total{door=\"A/1\"} 3", "ag_grants_total{door=\"A/1\"} 1",
+            "ag_denials_total{door=\"A/1\",reason=\"expired\"} 2", "ag_decode_ms_bucket{door=\"A/1\",le=\"3.0\"} 2",
+            "ag_decode_ms_count{door=\"A/1\"} 3", "ag_scan_to_relay_ms_count{door=\"A/1\"} 1",
+        ] {
+            #expect(text.contains(line), "\(line) missing from:\n\(text)")
+        }
+    }
+
+    @Test func alarmsShowWhileRaisedAndCountEachRaise() {
+        let metrics = GatewayMetrics()
+        metrics.doorAlarm(door: "A/1", alarm: "forced_open", raised: true)
+        metrics.doorAlarm(door: "A/1", alarm: "forced_open", raised: false)
+        metrics.doorAlarm(door: "A/1", alarm: "forced_open", raised: true)
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        #expect(text.contains("ag_door_alarms_total{alarm=\"forced_open\",door=\"A/1\"} 2"), "\(text)")
+        #expect(text.contains("ag_door_alarm_active{alarm=\"forced_open\",door=\"A/1\"} 1.0"), "\(text)")
+    }
+}
+
+@Suite struct GatewayHealthTests {
+    @Test func aCameraWithoutAFreshFrameIsDown() {
+        let health = GatewayHealth(frameTimeout: .seconds(2)) { nil }
+        health.doors(nil)
+        health.expectCamera("A/1")
+        #expect(health.checks().first { $0.name == "camera A/1" }?.ok == false)
+        let start = ContinuousClock.now
+        health.cameraFrames("A/1", total: 10, at: start)
+        let fresh = health.checks(now: start + .seconds(1))
+        #expect(fresh.allSatisfy { $0.ok })
+        let stale = health.checks(now: start + .seconds(3)).first { $0.name == "camera A/1" }
+        #expect(stale?.ok == false && stale?.detail == "no frame for 3 s")
+    }
+
+    @Test func aStoreThatCannotBeWrittenIsDown() {
+        let health = GatewayHealth { "disk I/O error" }
+        health.doors(nil)
+        let store = health.checks().first { $0.name == "store" }
+        #expect(store?.ok == false && store?.detail == "disk I/O error")
+        #expect(String(decoding: GatewayHealth.json(health.checks()), as: UTF8.self).hasPrefix("{\"checks\""))
+    }
+
+    @Test func doorsThatLostTheirLinesAreDownAndStopTheWatchdog() {
+        let health = GatewayHealth { nil }
+        health.doors("the door controller stopped: line 17 failed")
+        #expect(!health.doorsHeld)
+        #expect(health.checks().first { $0.name == "doors" }?.ok == false)
+    }
+}
+
+@Suite struct DaemonConfigTests {
+    static let base = """
+        [gateway]
+        listen = "0.0.0.0:9464"
+        door_io = "memory"
+
+        [doors.front]
+        id = "A/1"
+        relay = { chip = "memory", line = 0 }
+        camera = { frames = "/tmp/frames", fps = 5 }
+        """
+
+    @Test func aFrameFolderStandsInForTheCamera() throws {
+        let config = try GatewayConfig.parse(Self.base)
+        #expect(config.frameFolders["A/1"] == GatewayConfig.FrameFolder(path: "/tmp/frames", fps: 5))
+        #expect(config.cameras.isEmpty && config.doorIO == .memory)
+        #expect(config.listen == ListenAddress(host: "0.0.0.0", port: 9464))
+    }
+
+    @Test(arguments: [
+        ("listen = \"0.0.0.0:9464\"", "listen = \"9464\"", "gateway.listen"),
+        ("door_io = \"memory\"", "door_io = \"simulated\"", "gateway.door_io"),
+        ("fps = 5", "fps = 0", "doors.front.camera.fps"),
+    ])
+    func aBadDaemonKeyIsNamed(good: String, bad: String, key: String) {
+        do {
+            _ = try GatewayConfig.parse(Self.base.replacingOccurrences(of: good, with: bad))
+            Issue.record("\(bad) was accepted")
+        } catch {
+            #expect(error.key == key, "\(error)")
+        }
+    }
+
+    @Test func theListenAddressReadsIPv6() {
+        #expect(ListenAddress("[::1]:9464") == ListenAddress(host: "::1", port: 9464))
+        #expect(ListenAddress("[::1]:9464")?.description == "[::1]:9464")
+        #expect(ListenAddress("host:70000") == nil)
+    }
+}

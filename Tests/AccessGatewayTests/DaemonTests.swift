@@ -1,0 +1,231 @@
+import AccessGateway
+import Foundation
+import Glibc
+import HQSync
+import KeyCache
+import QRCodec
+import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A datagram socket standing in for systemd's `$NOTIFY_SOCKET`.
+final class NotifySocket: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+
+    init() throws {
+        // sun_path holds 108 bytes: the build folder's scratch space can be longer.
+        path = "/tmp/ag-notify-\(UUID().uuidString.prefix(8)).sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard fd >= 0, bound == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// The next message, or nil after `timeout` seconds of silence.
+    func receive(timeout: Double) -> String? {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
+    }
+}
+
+/// The real `access-gateway` binary on in-memory doors and a folder camera, with the demo site's
+/// snapshot in its store. Killed if a test lets go of it still running.
+final class DaemonProcess: @unchecked Sendable {
+    static let binary = TestPaths.productsDirectory.appendingPathComponent("access-gateway")
+    let site = DemoSite()
+    let directory: URL
+    let process = Process()
+    var logPath: String { directory.appendingPathComponent("daemon.log").path }
+    var database: String { directory.appendingPathComponent("gateway.sqlite").path }
+
+    /// `frames`: each a pass text or nil for an empty view, played at 10 fps; `camera` replaces
+    /// the folder with a V4L2 device line.
+    init(frames: (DemoSite) throws -> [String?], camera: String? = nil, environment: [String: String] = [:]) throws {
+        directory = try TestPaths.temporaryDirectory()
+        let store = try GatewayStore(path: database)
+        try site.install(in: store)
+        try store.close()
+        let folder = directory.appendingPathComponent("frames")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (index, text) in try frames(site).enumerated() {
+            var image = GreyImage(width: 320, height: 240, fill: 200)
+            if let text { image.paste(try QRMatrix.encode(text: text).image(moduleSize: 2), x: 40, y: 20) }
+            try Data(PGM.encode(image)).write(to: folder.appendingPathComponent(String(format: "%04d.pgm", index)))
+        }
+        let config = """
+            [gateway]
+            db = "\(database)"
+            device_key = "\(directory.appendingPathComponent("device-key.pem").path)"
+            listen = "127.0.0.1:0"
+            door_io = "memory"
+
+            [doors.front]
+            id = "\(site.door)"
+            relay = { chip = "memory", line = 0 }
+            pulse_s = 1
+            camera = \(camera ?? "{ frames = \"\(folder.path)\", fps = 10 }")
+            """
+        let configFile = directory.appendingPathComponent("gateway.toml")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = Self.binary
+        process.arguments = ["--config", configFile.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits up to `seconds` for the log to contain `text`.
+    func waitForLog(_ text: String, seconds: Double = 15) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if log.contains(text) { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// The HTTP port, from the daemon's "metrics and health" line.
+    func port() throws -> Int {
+        #expect(waitForLog("/healthz"), "\(log)")
+        let match = try #require(log.firstMatch(of: /url=http:\/\/127\.0\.0\.1:(\d+)\/healthz/))
+        return try #require(Int(match.1))
+    }
+
+    func get(_ path: String) async throws -> (status: Int, body: String) {
+        let url = URL(string: "http://127.0.0.1:\(try port())\(path)")!
+        let (data, response) = try await URLSession.shared.data(from: url)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    /// SIGTERM, then the exit status (nil if it did not exit within `seconds`).
+    func terminate(within seconds: Double = 15) -> Int32? {
+        kill(process.processIdentifier, SIGTERM)
+        let end = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < end { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+}
+
+@Suite(.serialized) struct DaemonProcessTests {
+    /// Long enough that the daemon is still running when the test stops it.
+    static func quiet(_ site: DemoSite) -> [String?] { Array(repeating: nil, count: 200) }
+
+    @Test func itTellsSystemdItIsReadyAndFeedsTheWatchdog() throws {
+        let notify = try NotifySocket()
+        let daemon = try DaemonProcess(
+            frames: Self.quiet,
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"]
+        )
+        var messages: [String] = []
+        while messages.filter({ $0 == "WATCHDOG=1" }).count < 3, let message = notify.receive(timeout: 10) {
+            messages.append(message)
+        }
+        let ready = try #require(messages.first, "no notification; log: \(daemon.log)")
+        #expect(ready.hasPrefix("READY=1\nSTATUS=1 doors"), "\(ready)")
+        #expect(messages.filter { $0 == "WATCHDOG=1" }.count >= 3, "\(messages)")
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test func sigtermLocksTheDoorsClosesTheDatabaseAndSaysStopping() throws {
+        let notify = try NotifySocket()
+        let daemon = try DaemonProcess(frames: Self.quiet, environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(notify.receive(timeout: 15)?.hasPrefix("READY=1") == true, "\(daemon.log)")
+        #expect(daemon.terminate() == 0, "\(daemon.log)")
+        var messages: [String] = []
+        while let message = notify.receive(timeout: 0.5) { messages.append(message) }
+        #expect(messages.contains { $0.hasPrefix("STOPPING=1") }, "\(messages)")
+        let log = daemon.log
+        #expect(log.contains("doors locked for shutdown") && log.contains("database closed"), "\(log)")
+        let lastRelay = log.split(separator: "\n").last { $0.contains(": relay o") }
+        #expect(lastRelay?.contains("relay off") == true, "\(log)")
+        // Closed cleanly: the write-ahead log was checkpointed away, and the file checks out.
+        #expect((try? FileManager.default.attributesOfItem(atPath: daemon.database + "-wal")[.size] as? Int) ?? 0 == 0)
+        #expect(try GatewayStore(path: daemon.database, create: false).integrityCheck() == "ok")
+    }
+
+    @Test func healthzIsOKWhileTheCameraDeliversAndMetricsCountTheScan() async throws {
+        let daemon = try DaemonProcess(frames: { site in
+            Array(repeating: nil, count: 3) + Array(repeating: try site.pass(), count: 3)
+                + Array(repeating: nil, count: 150)
+        })
+        #expect(daemon.waitForLog("reason="), "\(daemon.log)")
+        let health = try await daemon.get("/healthz")
+        #expect(health.status == 200, "\(health.body)")
+        #expect(health.body.contains("\"ok\":true"))
+        let metrics = try await daemon.get("/metrics").body
+        // Granted when this machine's clock is synchronised; refused clock_untrusted when not.
+        let outcome =
+            ClockTrust.kernelReportsSynchronised()
+            ? "ag_grants_total{door=\"DEMO/FRONT\"} 1" : "ag_denials_total{door=\"DEMO/FRONT\",reason=\"clock_untrusted\"} 1"
+        for line in ["ag_scans_total{door=\"DEMO/FRONT\"} 1", outcome, "ag_decode_ms_bucket"] {
+            #expect(metrics.contains(line), "\(line) missing from:\n\(metrics)")
+        }
+        for name in ["ag_snapshot_age_seconds", "ag_clock_trusted", "ag_camera_frames", "ag_upload_backlog"] {
+            #expect(metrics.contains("# TYPE \(name) gauge"), "\(name) missing from:\n\(metrics)")
+        }
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test func healthzIs503WhileTheCameraIsMissing() async throws {
+        let daemon = try DaemonProcess(frames: Self.quiet, camera: "{ device = \"/dev/door-camera-missing\" }")
+        #expect(daemon.waitForLog("camera failed; reopening"), "\(daemon.log)")
+        let health = try await daemon.get("/healthz")
+        #expect(health.status == 503)
+        #expect(health.body.contains("\"name\":\"camera DEMO/FRONT\",\"ok\":false"), "\(health.body)")
+        #expect(health.body.contains("/dev/door-camera-missing"), "\(health.body)")
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test func aLogLineNamesTheDoorReasonAndPassIdButNeverThePass() throws {
+        var pass = ""
+        let daemon = try DaemonProcess(frames: { site in
+            pass = try site.pass(member: "m-blocked")
+            return [nil, pass, pass] + Array(repeating: nil, count: 150)
+        })
+        #expect(daemon.waitForLog("denied"), "\(daemon.log)")
+        let line = try #require(daemon.log.split(separator: "\n").first { $0.contains("denied") })
+        #expect(line.contains("door=DEMO/FRONT") && line.contains("pass=") && line.contains("seq="), "\(line)")
+        #expect(line.contains("reason=member_blocked") || line.contains("reason=clock_untrusted"), "\(line)")
+        #expect(!daemon.log.contains(String(pass.dropFirst(4).prefix(40))))
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// `make demo`, as the README runs it: the reference HQ, enrolment, a grant, an expired pass,
+    /// the upload and HQ's check of the chain.
+    @Test func theDemoRunsEndToEnd() throws {
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/demo.sh").path
+        let result = try runTool("bash", [script, TestPaths.productsDirectory.path])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("demo OK"), "\(result.stdout)")
+    }
+}
+
