@@ -188,7 +188,9 @@ public final class GatewayDaemon: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
-        configuration.maximumGracefulShutdownDuration = .seconds(20)
+        // Within the unit's TimeoutStopSec=15: past this the group is cancelled, and the door
+        // thread still locks every relay as it ends.
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: configuration)
         logger.notice("started", metadata: ["doors": "\(config.board.doors.count)", "listen": "\(config.listen)"])
         do { try await group.run() } catch {
