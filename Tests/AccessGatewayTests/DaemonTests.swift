@@ -58,7 +58,12 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// `frames`: each a pass text or nil for an empty view, played at 10 fps; `camera` replaces
     /// the folder with a V4L2 device line.
-    init(frames: (DemoSite) throws -> [String?], camera: String? = nil, environment: [String: String] = [:]) throws {
+    init(
+        frames: (DemoSite) throws -> [String?],
+        camera: String? = nil,
+        secondDoor: String? = nil,
+        environment: [String: String] = [:]
+    ) throws {
         directory = try TestPaths.temporaryDirectory()
         let store = try GatewayStore(path: database)
         try site.install(in: store)
@@ -82,7 +87,15 @@ final class DaemonProcess: @unchecked Sendable {
             relay = { chip = "memory", line = 0 }
             pulse_s = 1
             camera = \(camera ?? "{ frames = \"\(folder.path)\", fps = 10 }")
-            """
+            """ + (secondDoor.map { id in
+                """
+
+                [doors.back]
+                id = "\(id)"
+                relay = { chip = "memory", line = 1 }
+                camera = { frames = "\(folder.path)", fps = 10 }
+                """
+            } ?? "")
         let configFile = directory.appendingPathComponent("gateway.toml")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -216,6 +229,23 @@ final class DaemonProcess: @unchecked Sendable {
         #expect(line.contains("door=DEMO/FRONT") && line.contains("pass=") && line.contains("seq="), "\(line)")
         #expect(line.contains("reason=member_blocked") || line.contains("reason=clock_untrusted"), "\(line)")
         #expect(!daemon.log.contains(String(pass.dropFirst(4).prefix(40))))
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test func eachDoorDecidesWhatItsOwnCameraSees() async throws {
+        let daemon = try DaemonProcess(
+            frames: { site in [nil, try site.pass(), try site.pass()] + Array(repeating: nil, count: 150) },
+            secondDoor: "DEMO/BACK"
+        )
+        #expect(daemon.waitForLog("door=DEMO/BACK") && daemon.waitForLog("reason="), "\(daemon.log)")
+        #expect(daemon.waitForLog("door=DEMO/FRONT member="), "\(daemon.log)")
+        let decided = daemon.log.split(separator: "\n").filter { $0.contains(" seq=") }
+        #expect(decided.filter { $0.contains("door=DEMO/FRONT") }.count == 1, "\(decided)")
+        let back = try #require(decided.first { $0.contains("door=DEMO/BACK") })
+        // The pass names DEMO/FRONT only; at the back door it never opens anything.
+        #expect(back.contains("reason=wrong_door") || back.contains("reason=clock_untrusted"), "\(back)")
+        let health = try await daemon.get("/healthz").body
+        #expect(health.contains("camera DEMO/BACK") && health.contains("camera DEMO/FRONT"), "\(health)")
         #expect(daemon.terminate() == 0)
     }
 
