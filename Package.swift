@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "access-hq-dev",
             dependencies: [
-                "HQSync", "AccessToken", "KeyCache",
+                "HQSync", "AccessToken", "KeyCache", "QRCodec",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
