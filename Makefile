@@ -4,7 +4,7 @@ SWIFT ?= swift
 SHARED ?= $(abspath ../shared)
 export AG_SHARED := $(SHARED)
 
-.PHONY: all deps build test unit hwtest demo bench format clean
+.PHONY: all deps build test unit hwtest demo bench format clean deb
 
 all: build
 
@@ -14,15 +14,19 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## The whole test suite: the unit and integration tests, then the hardware stage under qemu.
-test: deps
+## The whole test suite: the unit and integration tests, then the hardware stage under qemu. Each
+## phase prints its time; the hardware stage's "N passed, N failed" ends the log.
+test:
+	@start=$$(date +%s); scripts/install-deps.sh || exit 1; echo "== phase deps: $$(( $$(date +%s) - start )) s"
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory hwtest
 
 ## One debug build, then Swift Testing (its summary line ends this part of the log).
 unit:
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	@start=$$(date +%s); $(SWIFT) build --build-tests; status=$$?; \
+		echo "== phase debug build: $$(( $$(date +%s) - start )) s"; exit $$status
+	@start=$$(date +%s); $(SWIFT) test --skip-build --disable-xctest; status=$$?; \
+		echo "== phase unit and integration tests: $$(( $$(date +%s) - start )) s"; exit $$status
 
 ## DoorDriver on Debian's kernel under qemu with gpio-sim; prints "N passed, N failed".
 hwtest:
@@ -49,3 +53,12 @@ format:
 
 clean:
 	rm -rf .build
+
+## dist/access-gateway_<version>_<arch>.deb from release binaries with the Swift runtime linked in,
+## then installed, upgraded and purged in a scratch root. Not part of `make test`: a release build.
+deb:
+	@scripts/install-deps.sh deb
+	$(SWIFT) build -c release --static-swift-stdlib --product access-gateway
+	$(SWIFT) build -c release --static-swift-stdlib --product gatewayctl
+	@deb="$$(scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)")" && \
+		scripts/test-deb.sh "$$deb"

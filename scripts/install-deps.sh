@@ -3,6 +3,7 @@
 # Idempotent and quick when everything is already there.
 #   scripts/install-deps.sh          build + test + demo dependencies
 #   scripts/install-deps.sh bench    also the corpus generator's python packages
+#   scripts/install-deps.sh deb      also what `make deb` needs
 set -euo pipefail
 
 APT_PACKAGES=(pkg-config libzbar-dev libqrencode-dev libgpiod-dev libsqlite3-dev sqlite3 systemd zlib1g-dev python3 python3-pip
@@ -11,6 +12,10 @@ PIP_PACKAGES=(cwt==3.3.0)
 if [ "${1:-}" = bench ]; then
     APT_PACKAGES+=(util-linux)
     PIP_PACKAGES+=(numpy opencv-python-headless segno)
+fi
+# `make deb`: dpkg-shlibdeps computes Depends; lintian checks the package.
+if [ "${1:-}" = deb ]; then
+    APT_PACKAGES+=(dpkg-dev lintian)
 fi
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
