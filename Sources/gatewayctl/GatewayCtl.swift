@@ -13,7 +13,7 @@ struct GatewayCtl: ParsableCommand {
         abstract: "Work with AccessGateway QR codes and AG1 passes.",
         subcommands: [
             QRCommand.self, TokenCommand.self, SnapshotCommand.self, DecideCommand.self, LogCommand.self,
-            DoorCommandGroup.self, CameraCommand.self, ProvisionCommand.self, SyncCommand.self,
+            DoorCommandGroup.self, CameraCommand.self, ProvisionCommand.self, SyncCommand.self, DoctorCommand.self,
         ]
     )
 

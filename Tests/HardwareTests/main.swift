@@ -436,6 +436,7 @@ func runAll() {
         }
     }
     runCameraTests(sim)
+    runDoctorTests(sim)
 }
 
 /// Set by the SIGTERM handler of the hold-relay child.

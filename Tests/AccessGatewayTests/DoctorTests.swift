@@ -1,0 +1,277 @@
+import AccessGateway
+import DoorDriver
+import Foundation
+import Glibc
+import KeyCache
+import QRCodec
+import TestSupport
+import Testing
+
+/// A camera that gives a grey frame every `interval`, as a working one would.
+private final class SteadyCamera: FrameSource {
+    let interval: Double
+    init(fps: Double) { interval = 1 / fps }
+
+    func nextFrame() throws(QRCodecError) -> GreyImage? {
+        Thread.sleep(forTimeInterval: interval)
+        return GreyImage(width: 64, height: 48, fill: 128)
+    }
+}
+
+/// A board of one chip, `gpiochip0`, with `count` lines; `held` maps offsets to their holders.
+private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChipInfo] {
+    let lines = (0..<count).map {
+        GPIOLineInfo(offset: $0, name: nil, consumer: held[$0], used: held[$0] != nil, output: false, activeLow: false)
+    }
+    return [GPIOChipInfo(name: "gpiochip0", label: "fake-gpio", lines: lines)]
+}
+
+@Suite struct DoctorTests {
+    /// A gateway.toml in a fresh directory, its database beside it; `door` is the door section's body.
+    static func site(
+        door: String = """
+        relay = { chip = "gpiochip0", line = 3 }
+        camera = { device = "/dev/door-camera-nonexistent" }
+        """,
+        doorIO: String = "gpio",
+        extra: String = ""
+    ) throws -> (config: String, directory: URL) {
+        let directory = try TestPaths.temporaryDirectory()
+        let text = """
+            [gateway]
+            db = "\(directory.path)/gateway.sqlite"
+            device_key = "\(directory.path)/device-key.pem"
+            listen = "127.0.0.1:9464"
+            door_io = "\(doorIO)"
+            \(extra)
+
+            [doors.front]
+            id = "DEMO/FRONT"
+            \(door)
+            """
+        let path = directory.appendingPathComponent("gateway.toml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return (path, directory)
+    }
+
+    /// A healthy board by default: a synchronised clock, a free 16-line chip, a service answering 200.
+    static func environment(
+        chips: [GPIOChipInfo] = fakeChips(lines: 16),
+        clockSynchronised: Bool = true,
+        camera: @escaping @Sendable (CameraSettings) throws -> any FrameSource = { _ in SteadyCamera(fps: 50) },
+        health: Doctor.HTTPReply = Doctor.HTTPReply(status: 200, body: Array(#"{"ok":true,"checks":[]}"#.utf8))
+    ) -> Doctor.Environment {
+        Doctor.Environment(
+            clockSynchronised: { clockSynchronised },
+            gpioChips: { chips },
+            openCamera: camera,
+            httpGet: { _, _, _ in health }
+        )
+    }
+
+    static func check(_ name: String, in checks: [DoctorCheck]) throws -> DoctorCheck {
+        try #require(checks.first { $0.name == name }, "no \(name) check in \(checks.map(\.name))")
+    }
+
+    static func run(_ config: String, _ environment: Doctor.Environment = environment()) async -> [DoctorCheck] {
+        await Doctor(environment: environment, cameraSeconds: 0.2).run(configPath: config)
+    }
+
+    @Test func aLineBeyondTheChipFailsNamingTheKeyTheLineAndTheChipsSize() async throws {
+        let (config, _) = try Self.site(
+            door: """
+                relay = { chip = "gpiochip0", line = 99 }
+                camera = { device = "/dev/null" }
+                """
+        )
+        let gpio = try Self.check("gpio", in: await Self.run(config, Self.environment(chips: fakeChips(lines: 8))))
+        #expect(gpio.status == .fail)
+        #expect(gpio.detail.contains("doors.front.relay"), "\(gpio.detail)")
+        #expect(gpio.detail.contains("gpiochip0 has no line 99") && gpio.detail.contains("8 lines"), "\(gpio.detail)")
+        #expect(gpio.fix?.contains("below 8") == true)
+    }
+
+    @Test func aMissingCameraFailsNamingTheDevice() async throws {
+        let (config, _) = try Self.site()
+        let camera = try Self.check(
+            "camera",
+            in: await Self.run(config, Self.environment(camera: { try V4L2Camera($0) }))
+        )
+        #expect(camera.status == .fail)
+        #expect(camera.detail.contains("cannot open /dev/door-camera-nonexistent: no such device"), "\(camera.detail)")
+        #expect(camera.fix?.contains("udevadm info") == true && camera.fix?.contains("camera list") == true)
+    }
+
+    @Test func anUntrustedClockFailsWithTheTimedatectlFix() async throws {
+        let (config, _) = try Self.site()
+        let checks = await Self.run(config, Self.environment(clockSynchronised: false))
+        let clock = try Self.check("clock", in: checks)
+        #expect(clock.status == .fail)
+        #expect(
+            clock.fix?.contains("timedatectl set-ntp true") == true && clock.fix?.contains("clock_untrusted") == true
+        )
+        #expect(!DoctorReport(checks: checks).ok)
+    }
+
+    @Test func aBadConfigNamesItsKeyAndSkipsWhatNeedsIt() async throws {
+        let (config, _) = try Self.site(extra: #"on_stale = "maybe""#)
+        let checks = await Self.run(config)
+        let first = try Self.check("config", in: checks)
+        #expect(first.status == .fail && first.detail.contains("gateway.on_stale"), "\(first.detail)")
+        #expect(first.detail.hasSuffix("on_stale = \"maybe\"; allowed: \"grant\" or \"deny\""), "\(first.detail)")
+        #expect(first.fix?.hasPrefix("correct gateway.on_stale, then `access-gateway --config") == true)
+        #expect(try Self.check("gpio", in: checks).fix == "fix the config first")
+        // The clock needs no config, so it is still checked.
+        #expect(try Self.check("clock", in: checks).status == .ok)
+    }
+
+    @Test func aMissingConfigFileIsItsOwnFailure() async throws {
+        let checks = await Self.run("/nonexistent/gateway.toml")
+        let config = try Self.check("config", in: checks)
+        #expect(config.status == .fail && config.detail == "/nonexistent/gateway.toml: no such file")
+    }
+
+    @Test func aHealthyMemorySetupPassesTheStoreChecks() async throws {
+        let frames = try TestPaths.temporaryDirectory()
+        try Data(PGM.encode(GreyImage(width: 64, height: 48, fill: 200))).write(
+            to: frames.appendingPathComponent("1.pgm")
+        )
+        let (config, directory) = try Self.site(
+            door: """
+                relay = { chip = "gpiochip0", line = 3 }
+                camera = { frames = "\(frames.path)" }
+                """,
+            doorIO: "memory"
+        )
+        let site = DemoSite()
+        let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        try site.install(in: store)
+        try store.appendAudit(
+            AuditEntry(tsMs: 1, door: site.door, kind: "test", granted: true, reason: "granted", detail: [:])
+        )
+
+        let checks = await Self.run(config)
+        for name in ["config", "camera", "clock", "snapshot", "database", "service"] {
+            let check = try Self.check(name, in: checks)
+            #expect(check.status == .ok, "\(name): \(check.detail)")
+        }
+        #expect(try Self.check("database", in: checks).detail.contains("audit chain intact (1 events)"))
+        #expect(try Self.check("gpio", in: checks).detail == "door_io is memory: no door is driven")
+        #expect(try Self.check("hq", in: checks).status == .warn)
+        #expect(
+            checks.map(\.name).filter { $0 != "disk" } == [
+                "config", "camera", "gpio", "clock", "hq", "snapshot", "database", "service",
+            ]
+        )
+    }
+
+    @Test func anAlteredAuditEventFailsTheDatabaseCheckNamingItsSeq() async throws {
+        let (config, directory) = try Self.site()
+        let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        for ms in 1...3 {
+            try store.appendAudit(
+                AuditEntry(tsMs: Int64(ms), door: "DEMO/FRONT", kind: "scan", granted: false, reason: "expired")
+            )
+        }
+        // As a person editing the file would.
+        let edit = try runTool("sqlite3", [store.path, "UPDATE audit_events SET granted = 1 WHERE seq = 2"])
+        try #require(edit.status == 0, "\(edit.stderr)")
+        let database = try Self.check("database", in: await Self.run(config))
+        #expect(database.status == .fail && database.detail.contains("breaks at seq 2"), "\(database.detail)")
+        #expect(database.fix?.contains("log verify") == true)
+    }
+
+    @Test func aStoreWithoutSnapshotFails() async throws {
+        let (config, directory) = try Self.site()
+        _ = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        let snapshot = try Self.check("snapshot", in: await Self.run(config))
+        #expect(snapshot.status == .fail && snapshot.fix?.contains("snapshot import FILE") == true)
+    }
+
+    @Test func aServiceThatIsNotRunningFails() async throws {
+        // A port that was free a moment ago: nothing listens there now.
+        let port = try Self.closedPort()
+        let (config, _) = try Self.site(
+            door: """
+                relay = { chip = "gpiochip0", line = 3 }
+                camera = { device = "/dev/null" }
+                """
+        )
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "127.0.0.1:9464", with: "127.0.0.1:\(port)").utf8)
+            .write(to: URL(fileURLWithPath: config))
+        var environment = Self.environment()
+        environment.httpGet = { host, port, path throws(Doctor.ProbeError) in
+            try Doctor.plainGet(host: host, port: port, path: path)
+        }
+        let service = try Self.check("service", in: await Self.run(config, environment))
+        #expect(service.status == .fail && service.detail.contains("not running"), "\(service.detail)")
+        #expect(service.fix == "systemctl status access-gateway; journalctl -u access-gateway")
+    }
+
+    @Test func anUnhealthyServiceNamesItsFailingChecks() async throws {
+        let (config, _) = try Self.site()
+        let body =
+            #"{"ok":false,"checks":[{"name":"camera","ok":false,"detail":"no frame in 2 s"},{"name":"db","ok":true}]}"#
+        let environment = Self.environment(health: Doctor.HTTPReply(status: 503, body: Array(body.utf8)))
+        let service = try Self.check("service", in: await Self.run(config, environment))
+        #expect(service.status == .fail && service.detail == "running but unhealthy: camera: no frame in 2 s")
+    }
+
+    @Test func aWorkingCameraReportsItsFrameRate() async throws {
+        let (config, _) = try Self.site(
+            door: """
+                relay = { chip = "gpiochip0", line = 3 }
+                camera = { device = "/dev/null", fps = 30 }
+                """
+        )
+        let camera = try Self.check("camera", in: await Self.run(config))
+        #expect(camera.status == .ok && camera.detail.contains("(asked 30"), "\(camera.detail)")
+    }
+
+    @Test func aBusyCameraIsOnlyAWarningWhileTheServiceRuns() async throws {
+        let (config, _) = try Self.site(
+            door: """
+                relay = { chip = "gpiochip0", line = 3 }
+                camera = { device = "/dev/null" }
+                """
+        )
+        let busy = Self.environment(camera: {
+            throw QRCodecError.camera(device: $0.device, "cannot start capture: Device or resource busy")
+        })
+        let camera = try Self.check("camera", in: await Self.run(config, busy))
+        #expect(camera.status == .warn && camera.detail.contains("in use (by the running service?)"))
+    }
+
+    @Test func aLineHeldByAnotherProgramNamesItsHolder() async throws {
+        let (config, _) = try Self.site(
+            door: """
+                relay = { chip = "gpiochip0", line = 3 }
+                rex = { chip = "gpiochip0", line = 4 }
+                camera = { device = "/dev/null" }
+                """
+        )
+        let chips = fakeChips(lines: 8, held: [3: "access-gateway", 4: "sysfs"])
+        let gpio = try Self.check("gpio", in: await Self.run(config, Self.environment(chips: chips)))
+        #expect(gpio.status == .fail)
+        // The service's own hold on the relay is fine; the REX line held by sysfs is not.
+        #expect(gpio.detail == "doors.front.rex: gpiochip0 line 4 is held by \"sysfs\"", "\(gpio.detail)")
+    }
+
+    /// Binds a socket to a free loopback port, closes it and returns the port.
+    static func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
