@@ -66,6 +66,7 @@ let package = Package(
             name: "AccessGateway",
             dependencies: [
                 "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -127,7 +128,12 @@ let package = Package(
             name: "AccessGatewayTests",
             dependencies: ["AccessGateway", "DoorDriver", "HQSync", "KeyCache", "QRCodec", "TestSupport"]
         ),
-        .testTarget(name: "KeyCacheTests", dependencies: ["KeyCache", "AccessToken", "TestSupport"]),
+        .testTarget(
+            name: "KeyCacheTests",
+            dependencies: [
+                "KeyCache", "AccessToken", "QRCodec", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import AccessToken
+import Crypto
 import Foundation
 import KeyCache
 
@@ -39,18 +40,32 @@ public struct DemoSite: Sendable {
 
     /// A pass for `member` at this door, valid for a day around ``now``; `serial` makes its id.
     public func pass(member: String = "m-demo", serial: UInt64 = 1) throws(AccessTokenError) -> String {
+        try PassIssuer(key: key, kid: Self.kid).issue(claims(member: member, serial: serial))
+    }
+
+    /// What a member's phone shows for a holder-bound pass (AG2): a credential bound to a fresh
+    /// device key, and that device's proof made at `shownAt`.
+    public func holderBoundPass(member: String = "m-demo", serial: UInt64 = 1, shownAt: Double) -> String {
+        let device = P256.Signing.PrivateKey()
+        let credential = PassIssuer(key: key, kid: Self.kid).issueCredential(
+            claims(member: member, serial: serial, holder: device.publicKey)
+        )
+        let proof = HolderProof.make(credential: credential, key: device, now: shownAt)
+        return HolderBoundPass(credential: credential, proof: proof).text
+    }
+
+    func claims(member: String, serial: UInt64, holder: P256.Signing.PublicKey? = nil) -> PassClaims {
         var id = [UInt8](repeating: 0xD0, count: 8)
         withUnsafeBytes(of: serial.bigEndian) { id.append(contentsOf: $0) }
-        return try PassIssuer(key: key, kid: Self.kid).issue(
-            PassClaims(
-                issuer: Self.issuer,
-                member: member,
-                audience: [door],
-                expiresAt: now + 86400,
-                notBefore: now - 3600,
-                issuedAt: now - 60,
-                passID: id
-            )
+        return PassClaims(
+            issuer: Self.issuer,
+            member: member,
+            audience: [door],
+            expiresAt: now + 86400,
+            notBefore: now - 3600,
+            issuedAt: now - 60,
+            passID: id,
+            holderKey: holder
         )
     }
 }

@@ -31,6 +31,8 @@ public final class Entrance: Sendable {
     private let doorInbox: DoorInbox
     private let wallClock: @Sendable () -> Double
     private let clockTrusted: @Sendable () -> Bool
+    private let holderBound: HolderBoundPolicy
+    private let proofWindow: Double
     private let report: @Sendable (EntranceDecision) -> Void
     private let ended = DispatchSemaphore(value: 0)
     private let limiter: Mutex<ScanRateLimiter>
@@ -38,13 +40,15 @@ public final class Entrance: Sendable {
 
     /// `wallClock` gives the UNIX time decisions are taken at, and `clockTrusted` whether it can
     /// be believed (HQSync's `ClockTrust`); `report` runs on the decision thread after the door
-    /// was commanded.
+    /// was commanded. `holderBound` and `proofWindow` are the door's AG2 policy (docs/token.md).
     public init(
         door: String,
         decider: AccessDecider,
         doorInbox: DoorInbox,
         wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         clockTrusted: @escaping @Sendable () -> Bool = { true },
+        holderBound: HolderBoundPolicy = .optional,
+        proofWindow: Double = 30,
         rateLimiter: ScanRateLimiter = ScanRateLimiter(),
         report: @escaping @Sendable (EntranceDecision) -> Void = { _ in }
     ) {
@@ -53,6 +57,8 @@ public final class Entrance: Sendable {
         self.doorInbox = doorInbox
         self.wallClock = wallClock
         self.clockTrusted = clockTrusted
+        self.holderBound = holderBound
+        self.proofWindow = proofWindow
         self.limiter = Mutex(rateLimiter)
         self.report = report
     }
@@ -81,7 +87,14 @@ public final class Entrance: Sendable {
                     why: "this code was denied repeatedly, or codes that are not passes keep arriving"
                 )
             } else {
-                let decision = try decider.decide(code.text, door: door, now: wallClock(), clockTrusted: clockTrusted())
+                let decision = try decider.decide(
+                    code.text,
+                    door: door,
+                    now: wallClock(),
+                    clockTrusted: clockTrusted(),
+                    holderBound: holderBound,
+                    proofWindow: proofWindow
+                )
                 outcome.decision = decision
                 limiter.withLock { $0.record(code.text, granted: decision.granted, at: tick) }
                 if decision.granted { doorInbox.send(.stimulus(.grant), to: door) }

@@ -52,6 +52,10 @@ public struct GatewayConfig: Sendable {
     public var cameras: [String: CameraSettings]
     /// Doors whose frames come from a folder of PGM files instead of a camera, by door id.
     public var frameFolders: [String: FrameFolder]
+    /// Each door's holder-bound policy, by door id (`holder_bound`; "optional" by default).
+    public var holderBound: [String: HolderBoundPolicy] = [:]
+    /// How far an AG2 proof's time may be from the gateway's trusted clock, in seconds.
+    public var proofWindow: Double = 30
 
     /// What drives the doors.
     public enum DoorIOKind: String, Sendable, CaseIterable {
@@ -72,10 +76,10 @@ public struct GatewayConfig: Sendable {
         }
     }
 
-    static let gatewayKeys: Set<String> = ["db", "device_key", "on_stale", "listen", "door_io"]
+    static let gatewayKeys: Set<String> = ["db", "device_key", "on_stale", "listen", "door_io", "proof_window_s"]
     static let doorKeys: Set<String> = [
         "id", "relay", "dps", "rex", "tamper", "green", "red", "buzzer", "pulse_s", "max_energised_s", "held_open_s",
-        "rex_unlocks", "camera",
+        "rex_unlocks", "camera", "holder_bound",
     ]
     static let cameraKeys: Set<String> = ["device", "size", "fps", "format", "controls", "frames"]
 
@@ -115,6 +119,7 @@ public struct GatewayConfig: Sendable {
         }
         var cameras: [String: CameraSettings] = [:]
         var frameFolders: [String: FrameFolder] = [:]
+        var holderBound: [String: HolderBoundPolicy] = [:]
         for name in doors.keys.sorted() {
             guard let door = doors[name]?.table else {
                 throw GatewayConfigError(
@@ -133,11 +138,28 @@ public struct GatewayConfig: Sendable {
                 )
             }
             let id = try string(door, "id", under: "doors.\(name).") ?? name
+            if let text = try string(door, "holder_bound", under: "doors.\(name).") {
+                guard let policy = HolderBoundPolicy(rawValue: text) else {
+                    throw GatewayConfigError(
+                        key: "doors.\(name).holder_bound",
+                        value: "\"\(text)\"",
+                        allowed: "\"optional\" or \"required\""
+                    )
+                }
+                holderBound[id] = policy
+            }
             if camera["frames"] != nil {
                 frameFolders[id] = try frameFolder(camera, under: "doors.\(name).camera.")
             } else {
                 cameras[id] = try cameraSettings(camera, under: "doors.\(name).camera.")
             }
+        }
+        var proofWindow = 30.0
+        if let value = gateway["proof_window_s"] {
+            guard let seconds = value.int.map(Double.init) ?? value.double, (5...300).contains(seconds) else {
+                throw GatewayConfigError(key: "gateway.proof_window_s", value: "\(value)", allowed: "5–300")
+            }
+            proofWindow = seconds
         }
         // The door hardware is DoorDriver's to read and check, with its own messages.
         let board: BoardConfig
@@ -147,7 +169,7 @@ public struct GatewayConfig: Sendable {
         do { try board.validate() } catch {
             throw GatewayConfigError(key: "doors", value: "(invalid)", allowed: "\(error)")
         }
-        return GatewayConfig(
+        var config = GatewayConfig(
             database: database,
             deviceKey: deviceKey,
             stalePolicy: stalePolicy,
@@ -157,6 +179,9 @@ public struct GatewayConfig: Sendable {
             cameras: cameras,
             frameFolders: frameFolders
         )
+        config.holderBound = holderBound
+        config.proofWindow = proofWindow
+        return config
     }
 
     static func frameFolder(_ table: TOMLTable, under prefix: String) throws(GatewayConfigError) -> FrameFolder {

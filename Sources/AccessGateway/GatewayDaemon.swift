@@ -265,7 +265,8 @@ public final class GatewayDaemon: Sendable {
 
     func cameraServices() -> [DoorCameraService] {
         var services: [DoorCameraService] = []
-        let scan = ScanSettings()
+        // An AG2 code is single-use: held in view, it must be decided once, not again as `replayed`.
+        let scan = ScanSettings(prefixCooldowns: ["AG2:": .seconds(Int64(2 * config.proofWindow + 5))])
         for door in config.board.doors.values.sorted(by: { $0.id < $1.id }) {
             let id = door.id
             let open: @Sendable () throws -> any FrameSource
@@ -280,6 +281,7 @@ public final class GatewayDaemon: Sendable {
                 continue
             }
             let (decider, inbox, clock, metrics, logger) = (decider, doorThread.inbox, clock, metrics, logger)
+            let (policy, window) = (config.holderBound[id] ?? .optional, config.proofWindow)
             services.append(
                 DoorCameraService(
                     door: id,
@@ -295,6 +297,8 @@ public final class GatewayDaemon: Sendable {
                         decider: decider,
                         doorInbox: inbox,
                         clockTrusted: { clock.status.trusted },
+                        holderBound: policy,
+                        proofWindow: window,
                         report: { outcome in Self.report(outcome, metrics: metrics, logger: logger) }
                     )
                 }

@@ -35,8 +35,17 @@ public struct AG1Pass: Sendable {
         guard !body.isEmpty else { throw malformed("pass text is empty after \(AG1.prefix)") }
         let cose: [UInt8]
         do { cose = try Base45.decode(Substring(body)) } catch { throw malformed(error.description) }
+        try self.init(cose: cose)
+    }
+
+    /// Parses the COSE_Sign1 bytes of a pass, as an AG2 credential carries them. The failures are
+    /// those of ``init(text:)`` after Base45.
+    public init(cose: [UInt8]) throws(Failure) {
+        func malformed(_ detail: String) -> Failure { Failure(reason: .malformed, detail: detail) }
         do throws(AccessTokenError) {
-            let parsed = try COSESign1(cbor: cose, decoder: CBORDecoder(limits: .init(maxDepth: 8, maxItems: 512)))
+            // Any pass within the text limit is far smaller than this many bytes.
+            let limits = CBORDecoder.Limits(maxDepth: 8, maxItems: 512, maxBytes: AG1.maxTextLength)
+            let parsed = try COSESign1(cbor: cose, decoder: CBORDecoder(limits: limits))
             guard parsed.payload != nil else { throw .detachedPayload }
             try parsed.checkCritical()
             // RFC 9052 §3: a label must not sit in both buckets; the profile holds senders to it.
@@ -114,6 +123,16 @@ public struct PassVerifier: Sendable {
         return verify(pass, door: door, now: now)
     }
 
+    /// Decides on an AG1 credential given as COSE_Sign1 bytes (the first half of an AG2 pass),
+    /// with the same checks as the text form after Base45. The verdict's claims carry `holderKey`.
+    public func verify(credential bytes: [UInt8], door: String, now: Double) -> PassVerdict {
+        let pass: AG1Pass
+        do { pass = try AG1Pass(cose: bytes) } catch {
+            return PassVerdict(reason: error.reason, detail: error.detail)
+        }
+        return verify(pass, door: door, now: now)
+    }
+
     public func verify(_ pass: AG1Pass, door: String, now: Double) -> PassVerdict {
         var verdict = PassVerdict(reason: .granted, detail: "granted", algorithm: pass.algorithm)
         func deny(_ reason: AccessReason, _ detail: String) -> PassVerdict {
@@ -176,6 +195,21 @@ public struct PassIssuer: Sendable {
 
     /// Signs `claims` and returns the QR text.
     public func issue(_ claims: PassClaims) throws(AccessTokenError) -> String {
+        let text = AG1.prefix + Base45.encode(try sign(claims))
+        guard text.utf8.count <= AG1.maxTextLength else {
+            throw .malformed("the pass would be \(text.utf8.count) characters; the limit is \(AG1.maxTextLength)")
+        }
+        return text
+    }
+
+    /// Signs `claims` and returns the credential's COSE_Sign1 bytes (tag 18), for an AG2 pass;
+    /// `claims.holderKey` becomes its `cnf`. The algorithm must fit the key: ``issue(_:)`` reports
+    /// a mismatch as an error, this traps.
+    public func issueCredential(_ claims: PassClaims) -> [UInt8] {
+        do { return try sign(claims) } catch { preconditionFailure("PassIssuer: \(error)") }
+    }
+
+    private func sign(_ claims: PassClaims) throws(AccessTokenError) -> [UInt8] {
         guard key.publicKey.fits(algorithm) else { throw .keyMismatch("\(algorithm.name) with this key") }
         let kidEntry = CBORMapEntry(.int(COSEHeader.kid), .bytes(Array(kid.utf8)))
         var protected = [CBORMapEntry(.int(COSEHeader.alg), .int(algorithm.rawValue))]
@@ -186,10 +220,6 @@ public struct PassIssuer: Sendable {
             payload: claims.cwtPayload()
         )
         try message.sign(with: key)
-        let text = AG1.prefix + Base45.encode(message.encoded())
-        guard text.utf8.count <= AG1.maxTextLength else {
-            throw .malformed("the pass would be \(text.utf8.count) characters; the limit is \(AG1.maxTextLength)")
-        }
-        return text
+        return message.encoded()
     }
 }

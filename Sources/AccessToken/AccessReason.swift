@@ -11,6 +11,10 @@ public enum AccessReason: String, Sendable, CaseIterable, Codable {
     case expired
     case notYetValid = "not_yet_valid"
     case wrongDoor = "wrong_door"
+    // Holder-bound (AG2) proof checks, after every AG1 check of the credential.
+    case proofInvalid = "proof_invalid"
+    case proofStale = "proof_stale"
+    case replayed
     // Snapshot, door and gateway checks (later modules).
     case revoked
     case memberBlocked = "member_blocked"

@@ -24,6 +24,8 @@ public enum AccessTokenError: Error, Sendable, Equatable, CustomStringConvertibl
     case badMember(String, String)
     /// The JWK is of a type or use this gateway cannot sign or verify with.
     case unsupportedKey(String)
+    /// An AG2 holder proof is refused: the decision reason is `proof_invalid`.
+    case proofInvalid(String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,7 @@ public enum AccessTokenError: Error, Sendable, Equatable, CustomStringConvertibl
         case .missingMember(let m): return "JWK member \"\(m)\" is missing"
         case .badMember(let m, let why): return "JWK member \"\(m)\" is invalid: \(why)"
         case .unsupportedKey(let why): return "unsupported key: \(why)"
+        case .proofInvalid(let why): return "invalid holder proof: \(why)"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Crypto
+
 /// The CWT claims (RFC 8392) of an AG1 pass.
 public struct PassClaims: Sendable, Equatable {
     /// CWT claim labels used by the AG1 profile.
@@ -9,6 +11,8 @@ public struct PassClaims: Sendable, Equatable {
         public static let nbf: Int64 = 5
         public static let iat: Int64 = 6
         public static let cti: Int64 = 7
+        /// The confirmation claim (RFC 8747): `{1: COSE_Key}`, the holder's key of an AG2 credential.
+        public static let cnf: Int64 = 8
         public static let bookingID: Int64 = -65537
         public static let maxUses: Int64 = -65538
     }
@@ -28,6 +32,14 @@ public struct PassClaims: Sendable, Equatable {
     public var passID: [UInt8]
     public var bookingID: String?
     public var maxUses: UInt64?
+    /// The holder's device key (`cnf`): set for a holder-bound credential, which AG2 proofs must
+    /// be signed with.
+    public var holderKey: P256.Signing.PublicKey? {
+        get { holder?.key }
+        set { holder = newValue.map(HolderKey.init) }
+    }
+    // Stored wrapped, so that the synthesized Equatable compares the key by its x963 bytes.
+    private var holder: HolderKey?
 
     public init(
         issuer: String,
@@ -38,7 +50,8 @@ public struct PassClaims: Sendable, Equatable {
         issuedAt: Double? = nil,
         passID: [UInt8],
         bookingID: String? = nil,
-        maxUses: UInt64? = nil
+        maxUses: UInt64? = nil,
+        holderKey: P256.Signing.PublicKey? = nil
     ) {
         self.issuer = issuer
         self.member = member
@@ -49,6 +62,7 @@ public struct PassClaims: Sendable, Equatable {
         self.passID = passID
         self.bookingID = bookingID
         self.maxUses = maxUses
+        self.holderKey = holderKey
     }
 
     /// The pass id as lowercase hex, as logs and snapshots name it.
@@ -116,6 +130,11 @@ extension PassClaims {
         } else {
             maxUses = nil
         }
+        if let cnf = map[label: Label.cnf] {
+            holder = HolderKey(key: try HolderCOSEKey.holderKey(cnf: cnf))
+        } else {
+            holder = nil
+        }
     }
 
     /// The claims as a CWT claims map.
@@ -135,6 +154,7 @@ extension PassClaims {
         if let notBefore { map.append(CBORMapEntry(.int(Label.nbf), date(notBefore))) }
         if let issuedAt { map.append(CBORMapEntry(.int(Label.iat), date(issuedAt))) }
         map.append(CBORMapEntry(.int(Label.cti), .bytes(passID)))
+        if let holderKey { map.append(CBORMapEntry(.int(Label.cnf), HolderCOSEKey.cnf(holderKey))) }
         if let bookingID { map.append(CBORMapEntry(.int(Label.bookingID), .text(bookingID))) }
         if let maxUses { map.append(CBORMapEntry(.int(Label.maxUses), .unsigned(maxUses))) }
         return CBOREncoder.encode(.map(map))

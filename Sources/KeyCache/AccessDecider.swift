@@ -26,12 +26,20 @@ public enum StaleSnapshotPolicy: String, Sendable, CaseIterable {
     case deny
 }
 
+/// Whether a door takes static passes, or only holder-bound (AG2) passes (docs/token.md).
+public enum HolderBoundPolicy: String, Sendable, CaseIterable {
+    /// AG1 passes are decided as ever; an AG2 pass must also carry a valid, fresh, unseen proof.
+    case optional
+    /// Only AG2 passes with a valid proof: a static pass, bound or not, is `proof_invalid`.
+    case required
+}
+
 /// Decides on passes at a door with the stored snapshot, counts pass uses, and records every
 /// decision in the audit chain before returning it.
 ///
 /// The order (docs/hq-protocol.md, "The decision"): the pass's signature checks; an untrusted
 /// clock → `clock_untrusted`, else expiry; the door (the pass's audience, and the door being in the
-/// snapshot) → `wrong_door`; a stale snapshot under the `deny` policy → `snapshot_stale` (noted
+/// snapshot) → `wrong_door`; the holder binding (AG2) → `proof_invalid`, `proof_stale`, `replayed`; a stale snapshot under the `deny` policy → `snapshot_stale` (noted
 /// in the event under `grant`); then `revoked`, `member_blocked`, `booking_inactive`, `lockdown`
 /// (the snapshot's door mode or HQ's command), `outside_schedule`, `uses_exhausted`. A rescan at the
 /// same door within the debounce window counts one use.
@@ -59,21 +67,33 @@ public final class AccessDecider: Sendable {
         self.debounce = debounce
     }
 
-    /// Decides on pass `text` at `door` with the clock at `now`, and records the decision.
-    /// `clockTrusted` false (no synchronised clock, no recent agreement with HQ) turns every
-    /// decision that depends on time into `clock_untrusted`, after the signature checks.
+    /// Decides on pass `text` (AG1, or AG2 with a holder proof) at `door` with the clock at
+    /// `now`, and records the decision. `clockTrusted` false (no synchronised clock, no recent
+    /// agreement with HQ) turns every decision that depends on time into `clock_untrusted`, after
+    /// the signature checks. `holderBound` is the door's policy; an AG2 proof must be within
+    /// `proofWindow` seconds of `now`.
     public func decide(
         _ text: String,
         door: String,
         now: Double,
-        clockTrusted: Bool = true
+        clockTrusted: Bool = true,
+        holderBound: HolderBoundPolicy = .optional,
+        proofWindow: Double = 30
     ) throws(KeyCacheError)
         -> AccessDecision
     {
         // Milliseconds of the year 9999 still fit an Int64; anything else is a broken clock.
         guard now.isFinite, now >= 0, now < 253_402_300_800 else { throw .badClock("time \(now) is not a UNIX time") }
+        let holder = HolderCheck(policy: holderBound, window: proofWindow)
         return try store.write { db in
-            var outcome = try self.evaluate(text, door: door, now: now, clockTrusted: clockTrusted, db: db)
+            var outcome = try self.evaluate(
+                text,
+                door: door,
+                now: now,
+                clockTrusted: clockTrusted,
+                holder: holder,
+                db: db
+            )
             let event = try AuditChain.append(
                 AuditEntry(
                     tsMs: Int64((now * 1000).rounded(.down)),
@@ -135,11 +155,18 @@ public final class AccessDecider: Sendable {
         return (verifier, info)
     }
 
+    /// A door's holder-binding policy and proof window, for one decision.
+    struct HolderCheck {
+        var policy: HolderBoundPolicy
+        var window: Double
+    }
+
     private func evaluate(
         _ text: String,
         door: String,
         now: Double,
         clockTrusted: Bool,
+        holder: HolderCheck,
         db: Database
     ) throws
         -> AccessDecision
@@ -153,7 +180,15 @@ public final class AccessDecider: Sendable {
         guard let (verifier, info) = try verifier(db) else {
             return deny(.snapshotStale, "no snapshot has been imported")
         }
-        let verdict = verifier.verify(text, door: door, now: now)
+        // An AG2 pass is an AG1 credential plus the holder's proof: the credential gets every AG1 check.
+        var bound: HolderBoundPass?
+        let verdict: PassVerdict
+        if text.hasPrefix(HolderBoundPass.prefix) {
+            do { bound = try HolderBoundPass.parse(text) } catch { return deny(.malformed, "\(error)") }
+            verdict = verifier.verify(credential: bound!.credential, door: door, now: now)
+        } else {
+            verdict = verifier.verify(text, door: door, now: now)
+        }
         if let claims = verdict.claims {
             decision.member = claims.member
             decision.pass = claims.passIDHex
@@ -173,6 +208,7 @@ public final class AccessDecider: Sendable {
                 arguments: [door]
             )
         else { return deny(.wrongDoor, "door \(door) is not in snapshot \(info.seq)") }
+        if let (reason, why) = try holderProblem(bound, claims, holder, now: now, db) { return deny(reason, why) }
         if info.isStale(now: now) {
             let note = "snapshot \(info.seq) is \(Int(info.age(now: now))) s old; max_age is \(info.maxAge)"
             if stalePolicy == .deny { return deny(.snapshotStale, note) }
@@ -204,6 +240,52 @@ public final class AccessDecider: Sendable {
             return deny(.usesExhausted, why)
         }
         return decision
+    }
+
+    /// Why the holder binding refuses the pass (`proof_invalid`, `proof_stale`, `replayed`), or
+    /// nil. A proof that verifies is remembered, whatever the rest of the decision, so that the
+    /// same proof never counts twice at this gateway.
+    private func holderProblem(
+        _ bound: HolderBoundPass?,
+        _ claims: PassClaims,
+        _ holder: HolderCheck,
+        now: Double,
+        _ db: Database
+    ) throws -> (AccessReason, String)? {
+        guard let bound else {
+            // A bound credential without its proof is a copied credential, whatever the door's policy.
+            if claims.holderKey != nil {
+                return (.proofInvalid, "this pass is bound to the member's device and needs its live proof (AG2)")
+            }
+            if holder.policy == .required {
+                return (.proofInvalid, "this door admits only holder-bound passes (AG2), shown live from the member's device")
+            }
+            return nil
+        }
+        guard let key = claims.holderKey else {
+            return (.proofInvalid, "the credential names no holder key (cnf) to check the proof with")
+        }
+        let proof: HolderProof
+        do { proof = try HolderProof.verify(bound.proof, credential: bound.credential, holderKey: key) } catch {
+            return (.proofInvalid, "\(error)")
+        }
+        let offset = now - proof.issuedAt
+        if abs(offset) > holder.window {
+            return (
+                .proofStale,
+                "the proof was made \(Int(offset.rounded())) s from the gateway's clock; allowed ±\(Int(holder.window)) s"
+            )
+        }
+        // Keyed by what was signed, not by the signature bytes: an ECDSA signature can be re-encoded.
+        let seen = "\(claims.passIDHex):\(Int64(proof.issuedAt.rounded(.down)))"
+        let nowMs = Int64((now * 1000).rounded(.down))
+        try db.execute(sql: "DELETE FROM proofs_seen WHERE until_ms < ?", arguments: [nowMs])
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM proofs_seen WHERE digest = ?", arguments: [seen]) == true {
+            return (.replayed, "this proof was already presented at this gateway")
+        }
+        let untilMs = Int64(((max(now, proof.issuedAt) + holder.window + 1) * 1000).rounded(.up))
+        try db.execute(sql: "INSERT INTO proofs_seen(digest, until_ms) VALUES (?, ?)", arguments: [seen, untilMs])
+        return nil
     }
 
     /// Why the pass's booking does not admit it now, or nil when it does.

@@ -92,6 +92,15 @@ public final class GatewayStore: Sendable {
                     """
             )
         }
+        // AG2 holder proofs seen at this gateway, kept while a replay could still fall in the window.
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE proofs_seen (digest TEXT PRIMARY KEY, until_ms INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX proofs_seen_until ON proofs_seen(until_ms);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -123,16 +123,24 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
 /// the same pass seen in consecutive frames gives one decision. Pure; the caller passes the time.
 public struct ScanGate: Sendable {
     public let cooldown: Duration
+    /// Longer cooldowns for codes that start with a prefix (the gateway holds single-use codes
+    /// off for as long as they could be valid, so one held in view is decided once).
+    public let prefixCooldowns: [String: Duration]
     private var decidedAt: [String: Duration] = [:]
 
     /// `cooldown`: how long a decided code is ignored, even if it leaves view and comes back.
-    public init(cooldown: Duration = .seconds(3)) {
+    public init(cooldown: Duration = .seconds(3), prefixCooldowns: [String: Duration] = [:]) {
         self.cooldown = cooldown
+        self.prefixCooldowns = prefixCooldowns
+    }
+
+    func cooldown(of text: String) -> Duration {
+        prefixCooldowns.first { text.hasPrefix($0.key) }?.value ?? cooldown
     }
 
     /// Feeds the texts found in one frame at `now`; returns those that should be decided.
     public mutating func admit(_ texts: [String], at now: Duration) -> [String] {
-        decidedAt = decidedAt.filter { now - $0.value < cooldown }
+        decidedAt = decidedAt.filter { now - $0.value < cooldown(of: $0.key) }
         var admitted: [String] = []
         for text in texts where decidedAt[text] == nil {
             decidedAt[text] = now
@@ -149,6 +157,8 @@ public struct ScanSettings: Sendable, Equatable {
     public var budget: Duration
     /// How long a decided code is ignored (``ScanGate``).
     public var cooldown: Duration
+    /// Longer cooldowns by code prefix (``ScanGate``).
+    public var prefixCooldowns: [String: Duration]
     /// How many admitted codes may wait for a decision before decoding waits.
     public var queueDepth: Int
 
@@ -156,11 +166,13 @@ public struct ScanSettings: Sendable, Equatable {
         decoders: QRDecoders = .auto,
         budget: Duration = .milliseconds(20),
         cooldown: Duration = .seconds(3),
+        prefixCooldowns: [String: Duration] = [:],
         queueDepth: Int = 4
     ) {
         self.decoders = decoders
         self.budget = budget
         self.cooldown = cooldown
+        self.prefixCooldowns = prefixCooldowns
         self.queueDepth = queueDepth
     }
 }
@@ -263,7 +275,7 @@ public final class ScanLoop: Sendable {
             return
         }
         var stream = scanner
-        var gate = ScanGate(cooldown: settings.cooldown)
+        var gate = ScanGate(cooldown: settings.cooldown, prefixCooldowns: settings.prefixCooldowns)
         let clock = ContinuousClock()
         let origin = clock.now
         while let (frame, at) = frames.next(), !state.withLock({ $0.stopping }) {

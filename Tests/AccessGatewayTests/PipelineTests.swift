@@ -53,13 +53,19 @@ final class Rig: Sendable {
     }
 
     /// Runs the pipeline over the folder at `fps` until it ends and every decision is made.
-    func run(_ folder: String, fps: Double = 60, settings: ScanSettings = ScanSettings()) {
+    func run(
+        _ folder: String,
+        fps: Double = 60,
+        settings: ScanSettings = ScanSettings(),
+        holderBound: HolderBoundPolicy = .optional
+    ) {
         let decisions = decisions
         let entrance = Entrance(
             door: site.door,
             decider: AccessDecider(store: store),
             doorInbox: door.inbox,
             wallClock: { [now = site.now] in now },
+            holderBound: holderBound,
             report: { decision in decisions.append(decision) }
         )
         let pipeline = DoorPipeline(scan: settings, entrance: entrance)
@@ -87,6 +93,24 @@ final class Rig: Sendable {
         let events = try rig.store.auditEvents(.init())
         #expect(events.map(\.reason) == ["granted"])
         #expect(events.first?.seq == decisions.first?.decision?.seq)
+    }
+
+    /// An AG2 code is single-use: held in view past the usual 3 s cooldown, the daemon's scan
+    /// settings still decide it once, instead of a grant followed by `replayed`.
+    @Test func aHolderBoundPassHeldInViewIsDecidedOnce() throws {
+        let rig = try Rig()
+        let pass = rig.site.holderBoundPass(shownAt: rig.site.now)
+        let frames = [nil] + Array(repeating: pass, count: 40)
+        let settings = ScanSettings(prefixCooldowns: ["AG2:": .seconds(65)])
+        rig.run(try rig.folder(frames), fps: 10, settings: settings, holderBound: .required)
+        #expect(rig.decisions.all.map { $0.decision?.reason } == [.granted])
+    }
+
+    @Test func withoutTheLongerCooldownTheSameAG2IsReplayed() throws {
+        let rig = try Rig()
+        let pass = rig.site.holderBoundPass(shownAt: rig.site.now)
+        rig.run(try rig.folder([nil] + Array(repeating: pass, count: 40)), fps: 10)
+        #expect(rig.decisions.all.map { $0.decision?.reason } == [.granted, .replayed])
     }
 
     @Test func aDeniedPassLeavesTheRelayLockedButIsRecorded() throws {

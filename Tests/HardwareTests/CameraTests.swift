@@ -6,6 +6,7 @@
 // path (V4L2Camera, ScanLoop, Entrance, DoorController over gpio-sim) must open the door.
 import AccessGateway
 import DoorDriver
+import Foundation
 import Glibc
 import KeyCache
 import QRCodec
@@ -66,6 +67,45 @@ final class Decisions: Sendable {
     var all: [EntranceDecision] { items.withLock { $0 } }
 }
 
+/// The gateway's capture path on vivid for door A: the demo site in a store, the door controller
+/// over gpio-sim, and the pipeline reading /dev/video0. Call ``stop()`` when done.
+final class VividGateway {
+    let store: GatewayStore
+    let door: DoorControllerThread
+    let decisions = Decisions()
+    let pipeline: DoorPipeline
+
+    init(_ sim: SimBoard, site: DemoSite, holderBound: HolderBoundPolicy = .optional, name: String) throws {
+        store = try GatewayStore(path: "/tmp/\(name)-\(getpid()).sqlite")
+        try site.install(in: store)
+        let board = BoardConfig(doors: ["a": doorA(sim, pulse: 1)])
+        door = try DoorControllerThread.start {
+            try DoorController(
+                io: try GPIODoorIO(board: board, consumer: "door-hwtest"),
+                doors: Array(board.doors.values),
+                clock: monotonic
+            ) { _, _ in }
+        }
+        let decisions = decisions
+        pipeline = DoorPipeline(
+            scan: ScanSettings(decoders: .auto, budget: .milliseconds(200)),
+            entrance: Entrance(
+                door: site.door,
+                decider: AccessDecider(store: store),
+                doorInbox: door.inbox,
+                holderBound: holderBound,
+                report: { decisions.append($0) }
+            )
+        )
+        pipeline.start { try V4L2Camera(vividCamera) }
+    }
+
+    func stop() {
+        pipeline.stop()
+        door.stop()
+    }
+}
+
 func runCameraTests(_ sim: SimBoard) {
     test("camera list finds vivid's capture node, and leaves its output node out") {
         let (devices, problems) = CameraInventory.list()
@@ -109,31 +149,10 @@ func runCameraTests(_ sim: SimBoard) {
 
     test("vivid loopback: a valid pass on the output opens the gpio-sim relay; a denied one does not") {
         let site = DemoSite(door: "SIM/A")
-        let path = "/tmp/camera-\(getpid()).sqlite"
-        let store = try GatewayStore(path: path)
-        try site.install(in: store)
-        let board = BoardConfig(doors: ["a": doorA(sim, pulse: 1)])
-        let door = try DoorControllerThread.start {
-            try DoorController(
-                io: try GPIODoorIO(board: board, consumer: "door-hwtest"),
-                doors: Array(board.doors.values),
-                clock: monotonic
-            ) { _, _ in }
-        }
-        defer { door.stop() }
-        let decisions = Decisions()
-        let pipeline = DoorPipeline(
-            scan: ScanSettings(decoders: .auto, budget: .milliseconds(200)),
-            entrance: Entrance(
-                door: site.door,
-                decider: AccessDecider(store: store),
-                doorInbox: door.inbox,
-                report: { decisions.append($0) }
-            )
-        )
+        let gateway = try VividGateway(sim, site: site, name: "camera")
+        defer { gateway.stop() }
+        let (store, decisions, pipeline) = (gateway.store, gateway.decisions, gateway.pipeline)
         let started = monotonic()
-        pipeline.start { try V4L2Camera(vividCamera) }
-        defer { pipeline.stop() }
 
         let member = try show(try passFrame(try site.pass(serial: 1)))
         guard let opened = waitFor(30, { sim.value(.relayA) == 1 }) else {
@@ -169,6 +188,24 @@ func runCameraTests(_ sim: SimBoard) {
             "  \(stats.frames) frames in \(ms(seconds(monotonic() - started))), decoded \(stats.decoded), "
                 + "decode p50 \(Int(stats.recentDecodeMs.sorted()[stats.recentDecodeMs.count / 2].rounded())) ms under TCG"
         )
+        return nil
+    }
+
+    test("vivid loopback: a holder-bound pass (AG2) opens the relay at a door that requires one") {
+        let site = DemoSite(door: "SIM/A")
+        let gateway = try VividGateway(sim, site: site, holderBound: .required, name: "camera-ag2")
+        defer { gateway.stop() }
+        let decisions = gateway.decisions
+        let text = site.holderBoundPass(shownAt: Date().timeIntervalSince1970)
+        let version = try QRMatrix.encode(text: text).version
+        let shown = try show(try passFrame(text))
+        defer { stopShowing(shown) }
+        guard let opened = waitFor(30, { sim.value(.relayA) == 1 }) else {
+            return "the relay never went high; decisions \(decisions.all.map { $0.decision?.reason.rawValue ?? "?" })"
+        }
+        _ = waitFor(5) { !decisions.all.isEmpty }
+        guard decisions.all.first?.decision?.reason == .granted else { return "decided \(decisions.all)" }
+        print("  AG2, QR version \(version): relay high \(ms(opened)) after it went on screen")
         return nil
     }
 }

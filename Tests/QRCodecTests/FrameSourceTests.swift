@@ -77,6 +77,14 @@ import Testing
         #expect(gate.admit(["A"], at: t(3)) == ["A"])
     }
 
+    @Test func aPrefixCanHoldItsCodesOffLonger() {
+        var gate = ScanGate(cooldown: .seconds(3), prefixCooldowns: ["AG2:": .seconds(65)])
+        #expect(gate.admit(["AG2:X", "AG1:Y"], at: t(0)) == ["AG2:X", "AG1:Y"])
+        #expect(gate.admit(["AG2:X", "AG1:Y"], at: t(3)) == ["AG1:Y"])
+        #expect(gate.admit(["AG2:X"], at: t(64.9)).isEmpty)
+        #expect(gate.admit(["AG2:X"], at: t(65)) == ["AG2:X"])
+    }
+
     @Test func differentCodesAreEachDecided() {
         var gate = ScanGate()
         #expect(gate.admit(["A", "B"], at: t(0)) == ["A", "B"])

@@ -1,0 +1,134 @@
+import AccessToken
+import Crypto
+import Foundation
+import KeyCache
+import QRCodec
+import TestSupport
+import Testing
+
+/// AG2 at the door: the credential gets every AG1 check, then its proof must verify under the
+/// credential's `cnf` key, be fresh on the gateway's clock, and be new at this gateway.
+@Suite struct HolderBoundDecisionTests {
+    static let t0 = World.t0
+    let world: World
+    let device = P256.Signing.PrivateKey()
+    let credential: [UInt8]
+
+    init() throws {
+        world = try World(doors: [
+            ["id": "L1/front", "mode": "normal", "tz": "UTC"], ["id": "L1/back", "mode": "normal", "tz": "UTC"],
+        ])
+        credential = PassIssuer(key: world.key, kid: "k1").issueCredential(Self.claims(holder: device.publicKey))
+    }
+
+    static func claims(holder: P256.Signing.PublicKey?, member: String = "m-1") -> PassClaims {
+        PassClaims(
+            issuer: World.issuer,
+            member: member,
+            audience: ["L1"],
+            expiresAt: t0 + 86400,
+            notBefore: t0 - 86400,
+            issuedAt: t0 - 60,
+            passID: Array(repeating: 0xA2, count: 16),
+            holderKey: holder
+        )
+    }
+
+    /// The AG2 text a member's phone shows at `at`, its proof signed by `key` (the device's by default).
+    func shown(at: Double = t0, by key: P256.Signing.PrivateKey? = nil, credential: [UInt8]? = nil) -> String {
+        let credential = credential ?? self.credential
+        let proof = HolderProof.make(credential: credential, key: key ?? device, now: at)
+        return HolderBoundPass(credential: credential, proof: proof).text
+    }
+
+    func decide(
+        _ text: String,
+        door: String = "L1/front",
+        at: Double = t0,
+        policy: HolderBoundPolicy = .optional,
+        trusted: Bool = true
+    ) throws -> AccessDecision {
+        try world.decider.decide(text, door: door, now: at, clockTrusted: trusted, holderBound: policy)
+    }
+
+    @Test(arguments: [HolderBoundPolicy.optional, .required])
+    func aLiveProofFromTheBoundDeviceIsGranted(policy: HolderBoundPolicy) throws {
+        let decision = try decide(shown(), policy: policy)
+        #expect(decision.reason == .granted, "\(decision.detail)")
+        #expect(decision.member == "m-1" && decision.pass == String(repeating: "a2", count: 16))
+    }
+
+    @Test func theSameProofAgainIsReplayedEvenAtAnotherDoor() throws {
+        let text = shown()
+        #expect(try decide(text).reason == .granted)
+        #expect(try decide(text, at: Self.t0 + 1).reason == .replayed)
+        #expect(try decide(text, door: "L1/back", at: Self.t0 + 2).reason == .replayed)
+    }
+
+    @Test(arguments: [-31.0, 31, 40, 3600])
+    func aProofOutsideTheWindowIsStale(age: Double) throws {
+        let decision = try decide(shown(at: Self.t0 - age))
+        #expect(decision.reason == .proofStale, "\(decision.detail)")
+    }
+
+    @Test(arguments: [-30.0, 0, 29])
+    func aProofInsideTheWindowIsFresh(age: Double) throws {
+        #expect(try decide(shown(at: Self.t0 - age)).reason == .granted)
+    }
+
+    @Test func aProofFromAnotherDeviceIsInvalid() throws {
+        let decision = try decide(shown(by: P256.Signing.PrivateKey()))
+        #expect(decision.reason == .proofInvalid, "\(decision.detail)")
+    }
+
+    @Test func aProofMadeForAnotherCredentialIsInvalid() throws {
+        let other = PassIssuer(key: world.key, kid: "k1").issueCredential(
+            Self.claims(holder: device.publicKey, member: "m-2")
+        )
+        let proof = HolderProof.make(credential: other, key: device, now: Self.t0)
+        let decision = try decide(HolderBoundPass(credential: credential, proof: proof).text)
+        #expect(decision.reason == .proofInvalid, "\(decision.detail)")
+    }
+
+    @Test(arguments: [HolderBoundPolicy.optional, .required])
+    func aBoundCredentialShownWithoutItsProofIsInvalid(policy: HolderBoundPolicy) throws {
+        let staticText = AG1.prefix + Base45.encode(credential)
+        let decision = try decide(staticText, policy: policy)
+        #expect(decision.reason == .proofInvalid, "\(decision.detail)")
+    }
+
+    @Test func aRequiredDoorRefusesAStaticPass() throws {
+        let pass = try world.pass()
+        #expect(try decide(pass, policy: .required).reason == .proofInvalid)
+        #expect(try decide(pass, at: Self.t0 + 10, policy: .optional).reason == .granted)
+    }
+
+    @Test func anAG2WhoseCredentialHasNoHolderKeyIsInvalid() throws {
+        let unbound = PassIssuer(key: world.key, kid: "k1").issueCredential(Self.claims(holder: nil))
+        let decision = try decide(shown(credential: unbound))
+        #expect(decision.reason == .proofInvalid, "\(decision.detail)")
+    }
+
+    @Test func anUntrustedClockDecidesNoProof() throws {
+        #expect(try decide(shown(), trusted: false).reason == .clockUntrusted)
+    }
+
+    @Test func theCredentialStillGetsEveryAG1Check() throws {
+        // Signed by a key the snapshot does not hold.
+        let stranger = PassIssuer(key: SigningKey.generate(.es256), kid: "k1").issueCredential(
+            Self.claims(holder: device.publicKey)
+        )
+        #expect(try decide(shown(credential: stranger)).reason == .badSignature)
+        #expect(try decide(shown(at: Self.t0 + 90_000), at: Self.t0 + 90_000).reason == .expired)
+        #expect(try decide("AG2:NOT-BASE45!").reason == .malformed)
+    }
+
+    @Test func everyAG2DecisionIsRecorded() throws {
+        let text = shown()
+        _ = try decide(text)
+        _ = try decide(text, at: Self.t0 + 1)
+        let events = try world.store.auditEvents(.init())
+        #expect(events.map(\.reason) == ["granted", "replayed"])
+        #expect(events.allSatisfy { $0.pass == String(repeating: "a2", count: 16) })
+    }
+}
