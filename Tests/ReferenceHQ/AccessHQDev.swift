@@ -14,8 +14,9 @@ struct AccessHQDev: AsyncParsableCommand {
             in docs/openapi.yaml) on Hummingbird and SQLite: enrolment codes, signed snapshots built \
             from a seed file, device-token checks, audit upload with chain verification, signed \
             commands, and member passes. It is a reference, not the production HQ: it serves plain \
-            HTTP (put TLS in front of it, or use loopback), and POST /v1/passes, GET /v1/events and \
-            the events page at / take no authentication.
+            HTTP (put TLS in front of it, or use loopback), and POST /v1/passes, GET /v1/events, \
+            the events page at / and the member pass page at /m/<member> (with its credential \
+            endpoint) take no authentication.
 
             The database is made on first use, with HQ's root key (ES256, kid hq-root-1), its \
             pass-signing key (ES256, kid hq-pass-1) and its issuer name. Every command takes --db; \

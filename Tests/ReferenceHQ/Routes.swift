@@ -3,7 +3,8 @@ import Hummingbird
 import ServiceLifecycle
 
 /// The HTTP API of docs/hq-protocol.md ("HTTP API, version 1"), and the reference-only
-/// endpoints: `POST /v1/passes`, `GET /v1/events` and the events page at `/`.
+/// endpoints: `POST /v1/passes`, `GET /v1/events`, the events page at `/` and the member pass page
+/// at `/m/{member}` (MemberRoutes.swift).
 struct HQRoutes: Sendable {
     let db: HQDatabase
     /// Nil when deltas are off: every snapshot answer is then a full snapshot.
@@ -24,6 +25,11 @@ struct HQRoutes: Sendable {
         router.post("/v1/passes") { request, _ in try await issuePass(request) }
         router.get("/v1/events") { request, _ in try await listEvents(request) }
         router.get("/") { request, _ in try await page(request) }
+        router.get("/m/:member") { request, context in try await memberPage(request, context: context) }
+        router.post("/m/:member/credential") { request, context in
+            try await memberCredential(request, context: context)
+        }
+        router.get("/qr.svg") { request, _ in try qrSVG(request) }
         return router
     }
 

@@ -12,6 +12,13 @@ struct ServeCommand: AsyncParsableCommand {
             with port 0 the port is the one the system chose. With --seed, and no snapshot in the \
             database yet, the seed is published as snapshot 1; after that, publish new versions \
             with 'access-hq-dev snapshot'. Seed format: see 'access-hq-dev snapshot --help'.
+
+            It also prints "member pages: http://HOST:PORT/m/<member>": the member pass page, which \
+            makes a device key in the browser, registers it (POST /m/<member>/credential) and shows \
+            the rotating AG2 code, drawn by GET /qr.svg?text=…. The page has no login: anyone who \
+            knows a member id gets that member's credential. It is a reference for development and \
+            tests, not production. Browsers give WebCrypto only to secure pages: open it on \
+            localhost, or put TLS in front of the server for a phone.
             """
     )
 
@@ -66,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let bound = channel.localAddress?.port ?? port
                 let shown = host.contains(":") ? "[\(host)]" : host
                 // Unbuffered, so that a test waiting for this line sees it at once.
-                FileHandle.standardOutput.write(Data("listening on http://\(shown):\(bound)\n".utf8))
+                let base = "http://\(shown):\(bound)"
+                FileHandle.standardOutput.write(Data("listening on \(base)\nmember pages: \(base)/m/<member>\n".utf8))
             }
         )
         // Stops on SIGTERM or SIGINT, letting requests in flight finish (long polls end at once).
