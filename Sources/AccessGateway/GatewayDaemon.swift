@@ -80,7 +80,9 @@ public final class GatewayDaemon: Sendable {
         self.intervals = intervals
         self.finalUpload = finalUpload
         do {
-            store = try GatewayStore(path: config.database, create: true)
+            let (opened, recovery) = try GatewayStore.openRecovering(path: config.database)
+            store = opened
+            if let recovery { logger.critical("database recovered: \(recovery)") }
         } catch { throw .store(error) }
         decider = AccessDecider(store: store, stalePolicy: config.stalePolicy)
         let store = self.store
