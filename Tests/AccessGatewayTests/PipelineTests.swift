@@ -24,8 +24,9 @@ final class Rig: Sendable {
     let relay = Recorded<Bool>()
     let decisions = Recorded<EntranceDecision>()
 
-    init(pulseSeconds: Double = 0.2) throws {
-        store = try GatewayStore(path: try TestPaths.temporaryDirectory().appendingPathComponent("g.sqlite").path)
+    init(pulseSeconds: Double = 0.2, directory: String? = nil) throws {
+        let folder = try directory ?? TestPaths.temporaryDirectory().path
+        store = try GatewayStore(path: folder + "/g.sqlite")
         try site.install(in: store)
         let id = site.door
         let relay = relay
