@@ -121,7 +121,8 @@ let package = Package(
         .testTarget(
             name: "HQSyncTests",
             dependencies: [
-                "HQSync", "KeyCache", "AccessToken", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "HQSync", "KeyCache", "AccessToken", "QRCodec", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

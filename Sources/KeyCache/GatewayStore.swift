@@ -38,6 +38,19 @@ public final class GatewayStore: Sendable {
             guard create || FileManager.default.fileExists(atPath: path) else {
                 throw KeyCacheError.database("no database at \(path); import a snapshot first, or pass --db")
             }
+            // Member ids, pass ids and the audit log are for the service alone, whatever the umask.
+            // SQLite gives the -wal and -shm files the database's mode, so it is set first (an empty
+            // file is an empty database).
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            for file in [path, path + "-wal", path + "-shm"] {
+                if let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int,
+                    mode & 0o077 != 0
+                {
+                    try FileManager.default.setAttributes([.posixPermissions: mode & 0o700], ofItemAtPath: file)
+                }
+            }
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
         } catch let error as KeyCacheError {
@@ -185,7 +198,7 @@ public final class GatewayStore: Sendable {
     /// shutdown. Any later use of the store throws.
     public func close() throws(KeyCacheError) {
         do {
-            try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try pool.close()
         } catch { throw .database("\(error)") }
     }

@@ -81,6 +81,18 @@ import Testing
         #expect(events.first?.detail.contains(report.quarantined) == true)
     }
 
+    @Test func theDatabaseIsReadableByItsOwnerOnlyWhateverTheUmask() throws {
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
+        let old = umask(0o022)
+        defer { umask(old) }
+        let store = try GatewayStore(path: path)
+        try store.setGatewayID("gw-1")
+        for file in [path, path + "-wal"] {
+            let mode = try #require(FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(file) has mode \(String(mode, radix: 8))")
+        }
+    }
+
     @Test func aMissingDirectoryIsAnErrorNotARecovery() {
         #expect(throws: KeyCacheError.self) {
             _ = try GatewayStore.openRecovering(path: "/nonexistent-dir/gateway.sqlite")
