@@ -401,9 +401,15 @@ extension GatewaySync {
         await loop(every: interval) { try await self.uploadBacklog() }
     }
 
-    /// Long-polls for commands, `wait` seconds at a time, until cancelled.
+    /// Long-polls for commands, `wait` seconds at a time, until cancelled. Polls start at least a
+    /// second apart: an HQ or proxy that answers a long-poll at once must not make it a busy loop.
     public func runCommandLoop(wait: Int = Intervals().commandWait) async {
-        await loop(every: .zero) { try await self.pollCommands(wait: wait) }
+        await loop(every: .zero) {
+            let started = ContinuousClock.now
+            try await self.pollCommands(wait: wait)
+            let rest = started + .seconds(1) - ContinuousClock.now
+            if rest > .zero { try? await Task.sleep(for: rest) }
+        }
     }
 
     /// Asks the snapshot loop to pull now (HQ's `resync` command, `gatewayctl sync now`).

@@ -49,7 +49,7 @@ public final class HQClient: Sendable {
     public init(
         location: HQLocation,
         identity: DeviceIdentity,
-        http: HTTPClient = .shared,
+        http: HTTPClient = HQClient.sharedHTTP,
         timeout: Duration = .seconds(15),
         onDate: @escaping @Sendable (_ hqDate: Double, _ localNow: Double) -> Void = { _, _ in }
     ) {
@@ -62,10 +62,47 @@ public final class HQClient: Sendable {
         self.onDate = onDate
     }
 
+    /// AsyncHTTPClient's shared configuration, except that a connection that cannot be made (refused,
+    /// a failed TLS handshake) fails the request at once with its cause. By default the client
+    /// retries it quietly until the request's deadline, which turns every failure into a wait of
+    /// the whole timeout and hides why; retries are the loops' (``Backoff``). Never shut down.
+    public static let sharedHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// A request that did not complete within its timeout.
+    struct TimedOut: Error, CustomStringConvertible {
+        var limit: TimeAmount
+        var description: String { "no complete answer within \(Double(limit.nanoseconds) / 1e9) s" }
+    }
+
+    /// Runs `work`, cancelling it once `limit` has passed. AsyncHTTPClient's deadline covers the
+    /// request only until the response head, and its read timeout restarts with every byte: a
+    /// server that trickles its answer (slowloris) would otherwise hold a sync loop for ever.
+    static func bounded<T: Sendable>(
+        by limit: TimeAmount,
+        _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(max(0, limit.nanoseconds)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw TimedOut(limit: limit) }
+            return value
+        }
+    }
+
     struct Reply {
         var status: HTTPResponseStatus
         var headers: HTTPHeaders
         var body: [UInt8]
+        /// When the response head arrived, on the local clock.
+        var arrived: Double
 
         /// The `error` code and message of an error body, when there is one.
         var problem: (code: String, message: String) {
@@ -98,14 +135,22 @@ public final class HQClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         let reply: Reply
+        let (http, total, prepared) = (self.http, override ?? timeout, request)
         do {
-            let response = try await http.execute(request, timeout: override ?? timeout)
-            var buffer = try await response.body.collect(upTo: limit)
-            reply = Reply(
-                status: response.status,
-                headers: response.headers,
-                body: buffer.readBytes(length: buffer.readableBytes) ?? []
-            )
+            // The whole exchange, head and body, within the timeout.
+            reply = try await Self.bounded(by: total) {
+                let response = try await http.execute(prepared, timeout: total)
+                // HQ dates its answer when it writes the head: compare with the head's arrival,
+                // not the end of a body that may take long on a slow link.
+                let arrived = Date().timeIntervalSince1970
+                var buffer = try await response.body.collect(upTo: limit)
+                return Reply(
+                    status: response.status,
+                    headers: response.headers,
+                    body: buffer.readBytes(length: buffer.readableBytes) ?? [],
+                    arrived: arrived
+                )
+            }
         } catch {
             let text = String(describing: error)
             if text.localizedCaseInsensitiveContains("ssl") || text.localizedCaseInsensitiveContains("tls")
@@ -117,7 +162,7 @@ public final class HQClient: Sendable {
             throw .unreachable("\(location): \(text)")
         }
         if let date = reply.headers.first(name: "Date").flatMap(Self.httpDate) {
-            onDate(date, Date().timeIntervalSince1970)
+            onDate(date, reply.arrived)
         }
         switch reply.status.code {
         case 401: throw .unauthorised(reply.problem.message)
@@ -240,14 +285,18 @@ public final class HQClient: Sendable {
             throw .badResponse("commands: HTTP \(reply.status.code): \(reply.problem.message)")
         }
         let object = try Self.object(reply, "commands")
+        // Both are always there: an answer without them is not HQ's, and moves no cursor.
+        guard let entries = object["commands"] as? [[String: Any]], let next = object["cursor"] as? NSNumber else {
+            throw .badResponse("commands: the answer lacks a commands array or a cursor")
+        }
         var commands: [(Int64, [UInt8])] = []
-        for entry in object["commands"] as? [[String: Any]] ?? [] {
+        for entry in entries {
             guard let cursor = (entry["cursor"] as? NSNumber)?.int64Value, let text = entry["signed"] as? String,
                 let bytes = Base64URL.decode(text)
             else { throw .badResponse("commands: an entry lacks cursor or signed") }
             commands.append((cursor, bytes))
         }
-        return (commands, (object["cursor"] as? NSNumber)?.int64Value ?? after)
+        return (commands, next.int64Value)
     }
 }
 
