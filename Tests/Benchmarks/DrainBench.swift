@@ -12,49 +12,15 @@ func drainBenchmark(directory: String, hqBinary: String, events: Int) async thro
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: work) }
     let store = try GatewayStore(path: "\(work)/gateway.sqlite")
-    let seed =
-        #"{"issuer":"hq.bench.example","doors":[{"id":"B/D","name":"D","mode":"normal","tz":"UTC"}],"members":[],"bookings":[],"revoked":[]}"#
-    try Data(seed.utf8).write(to: URL(fileURLWithPath: "\(work)/seed.json"))
-    let port = 20000 + Int(getpid() % 20000)
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: hqBinary)
-    server.arguments = [
-        "serve", "--db", "\(work)/hq.sqlite", "--listen", "127.0.0.1:\(port)", "--seed", "\(work)/seed.json",
-        "--issuer", "hq.bench.example",
-    ]
-    let announcements = Pipe()
-    server.standardOutput = announcements
-    FileManager.default.createFile(atPath: "\(work)/hq.log", contents: nil)
-    server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(work)/hq.log"))
-    try server.run()
-    defer {
-        kill(server.processIdentifier, SIGKILL)
-        server.waitUntilExit()
-    }
-    // The server creates its database; an admin command run before that would create it first.
-    var heard = ""
-    while !heard.contains("listening on"), server.isRunning {
-        heard += String(decoding: announcements.fileHandleForReading.availableData, as: UTF8.self)
-    }
-    let code = try output(hqBinary, ["code", "--db", "\(work)/hq.sqlite", "--doors", "B/D"])
-    let clock = ClockTrust()
-    var enrolled: (EnrolmentRecord, DeviceIdentity)?
-    for _ in 0..<100 where enrolled == nil && server.isRunning {
-        enrolled = try? await GatewaySync.provision(
-            store: store,
-            keyPath: "\(work)/key.pem",
-            hq: try HQLocation("http://127.0.0.1:\(port)"),
-            code: code,
-            name: "bench",
-            clock: clock
-        )
-        if enrolled == nil { try await Task.sleep(for: .milliseconds(100)) }
-    }
-    guard let (record, identity) = enrolled else {
-        let log = (try? String(contentsOfFile: "\(work)/hq.log", encoding: .utf8)) ?? ""
-        throw BenchFailure("could not enrol with access-hq-dev (running: \(server.isRunning)): \(log.suffix(500))")
-    }
-    let sync = try GatewaySync(store: store, enrolment: record, identity: identity, clock: clock)
+    let hq = try await ReferenceHQ.start(
+        hqBinary: hqBinary,
+        work: work,
+        issuer: "hq.bench.example",
+        doors: ["B/D"],
+        store: store
+    )
+    defer { hq.stop() }
+    let sync = hq.sync
     let fill = ContinuousClock.now
     var written = 0
     while written < events {
@@ -85,6 +51,87 @@ func drainBenchmark(directory: String, hqBinary: String, events: Int) async thro
         "events": uploaded, "seconds": seconds, "events_per_s": Double(uploaded) / seconds,
         "fill_seconds": Double(filled.components.seconds), "rss_mb_before": rssBefore, "rss_mb_after": residentMB(),
     ]
+}
+
+/// `access-hq-dev` on a loopback port the system chose, publishing a seed with `doors`, and the
+/// gateway's `store` enrolled with it: `sync` talks to it. Its files go to `work` (`hq.log`).
+final class ReferenceHQ {
+    let server: Process
+    let sync: GatewaySync
+
+    private init(server: Process, sync: GatewaySync) {
+        self.server = server
+        self.sync = sync
+    }
+
+    static func start(
+        hqBinary: String,
+        work: String,
+        issuer: String,
+        doors: [String],
+        store: GatewayStore
+    ) async throws -> ReferenceHQ {
+        let seed: [String: Any] = [
+            "issuer": issuer, "members": [], "bookings": [], "revoked": [],
+            "doors": doors.map {
+                ["id": $0, "name": String($0.split(separator: "/").last ?? ""), "mode": "normal", "tz": "UTC"]
+            },
+        ]
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: "\(work)/seed.json"))
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: hqBinary)
+        server.arguments = [
+            "serve", "--db", "\(work)/hq.sqlite", "--listen", "127.0.0.1:0", "--seed", "\(work)/seed.json",
+            "--issuer", issuer,
+        ]
+        let announcements = Pipe()
+        server.standardOutput = announcements
+        _ = FileManager.default.createFile(atPath: "\(work)/hq.log", contents: nil)
+        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(work)/hq.log"))
+        try server.run()
+        func fail(_ why: String) -> BenchFailure {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+            let log = (try? String(contentsOfFile: "\(work)/hq.log", encoding: .utf8)) ?? ""
+            return BenchFailure("\(why): \(log.suffix(500))")
+        }
+        // The server creates its database; an admin command run before that would create it first.
+        var heard = ""
+        func announced() -> String? {
+            heard.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+                .first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst("listening on ".count)) }
+        }
+        while announced() == nil, server.isRunning {
+            heard += String(decoding: announcements.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        guard let base = announced() else { throw fail("access-hq-dev did not start") }
+        let code = try output(hqBinary, ["code", "--db", "\(work)/hq.sqlite", "--doors", doors.joined(separator: ",")])
+        let clock = ClockTrust()
+        var enrolled: (EnrolmentRecord, DeviceIdentity)?
+        for _ in 0..<100 where enrolled == nil && server.isRunning {
+            enrolled = try? await GatewaySync.provision(
+                store: store,
+                keyPath: "\(work)/key.pem",
+                hq: try HQLocation(base),
+                code: code,
+                name: "bench",
+                clock: clock
+            )
+            if enrolled == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard let (record, identity) = enrolled else {
+            throw fail("could not enrol with access-hq-dev (running: \(server.isRunning))")
+        }
+        return ReferenceHQ(
+            server: server,
+            sync: try GatewaySync(store: store, enrolment: record, identity: identity, clock: clock)
+        )
+    }
+
+    func stop() {
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+    }
 }
 
 struct BenchFailure: Error, CustomStringConvertible {

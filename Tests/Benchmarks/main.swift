@@ -8,6 +8,8 @@ import QRCodec
 //   ag-bench pipeline DIR [TRIALS]       scan → relay latency, in-memory door, store file in DIR
 //   ag-bench idle [SECONDS]              CPU of the scan loop on a 30 fps stream with no code
 //   ag-bench drain DIR HQ_BINARY [N]     upload of an N-event backlog to access-hq-dev on loopback
+//   ag-bench load DIR HQ_BINARY [SECONDS] [RATE]   sustained scans (default 600 s at 50 fps) from a
+//                                        looped PGM folder, the upload loop draining to access-hq-dev
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "keycache" {
@@ -42,6 +44,14 @@ if arguments.first == "pipeline" {
 if arguments.first == "drain", arguments.count > 2 {
     let events = arguments.count > 3 ? Int(arguments[3]) ?? 1_000_000 : 1_000_000
     try printJSON(["drain": try await drainBenchmark(directory: arguments[1], hqBinary: arguments[2], events: events)])
+    exit(0)
+}
+if arguments.first == "load", arguments.count > 2 {
+    let seconds = arguments.count > 3 ? Double(arguments[3]) ?? 600 : 600
+    let rate = arguments.count > 4 ? Double(arguments[4]) ?? 50 : 50
+    try printJSON(
+        ["load": try await loadBenchmark(directory: arguments[1], hqBinary: arguments[2], seconds: seconds, rate: rate)]
+    )
     exit(0)
 }
 if arguments.first == "idle" {
