@@ -4,7 +4,7 @@ SWIFT ?= swift
 SHARED ?= $(abspath ../shared)
 export AG_SHARED := $(SHARED)
 
-.PHONY: all deps build test unit hwtest demo bench format clean deb
+.PHONY: all deps build test unit hwtest demo bench format clean deb fuzz load
 
 all: build
 
@@ -62,3 +62,20 @@ deb:
 	$(SWIFT) build -c release --static-swift-stdlib --product gatewayctl
 	@deb="$$(scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)")" && \
 		scripts/test-deb.sh "$$deb"
+
+## libFuzzer targets for the parsers (CBOR, COSE_Sign1, AG1/AG2 passes, Base45, snapshot JSON, HQ
+## commands), FUZZ_SECONDS each; not part of `make test`. Records runs in Tests/Fuzz/runs.csv and
+## the Fuzzing section of docs/BENCHMARKS.md; findings land in Tests/Fuzz/regressions.
+FUZZ_SECONDS ?= 300
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## Sustained load: LOAD_RATE scans/s for LOAD_SECONDS from the looped folder camera, the audit upload
+## draining to access-hq-dev meanwhile; rewrites only the load section of docs/BENCHMARKS.md.
+LOAD_SECONDS ?= 600
+LOAD_RATE ?= 50
+load: deps
+	$(SWIFT) build -c release --product ag-bench
+	$(SWIFT) build -c release --product access-hq-dev
+	python3 scripts/bench.py --only load --load-seconds $(LOAD_SECONDS) --load-rate $(LOAD_RATE) \
+		--bin "$$($(SWIFT) build -c release --show-bin-path)" --out docs/BENCHMARKS.md

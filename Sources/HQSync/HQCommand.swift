@@ -39,22 +39,46 @@ public struct HQCommand: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
+    /// A member of the command object, typed as the JSON types it. (JSONSerialization cannot be
+    /// used: on Linux its numbers 0 and 1 bridge to Bool, so `"seconds": 1` was refused as not a
+    /// number, and `"on": 1` taken for true.)
+    private enum Member: Decodable {
+        case text(String)
+        case number(Double)
+        case bool(Bool)
+        /// null, an array, an object, or a number beyond Double.
+        case other
+
+        init(from decoder: Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let b = try? value.decode(Bool.self) {
+                self = .bool(b)
+            } else if let n = try? value.decode(Double.self) {
+                self = .number(n)
+            } else if let s = try? value.decode(String.self) {
+                self = .text(s)
+            } else {
+                self = .other
+            }
+        }
+    }
+
     /// Parses the JSON of a command; every field is checked, and a bad one is named.
     public static func parse(_ json: [UInt8]) throws(HQSyncError) -> HQCommand {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
+        guard let object = try? JSONDecoder().decode([String: Member].self, from: Data(json)) else {
             throw .refused("the command is not a JSON object")
         }
         func text(_ key: String) throws(HQSyncError) -> String {
-            guard let value = object[key] as? String, !value.isEmpty, value.count <= 128 else {
+            guard case .text(let value)? = object[key], !value.isEmpty, value.count <= 128 else {
                 throw .refused("the command's \(key) is missing or not a short string")
             }
             return value
         }
         func number(_ key: String) throws(HQSyncError) -> Double {
-            guard let value = object[key] as? NSNumber,
-                !(value is Bool), value.doubleValue.isFinite
-            else { throw .refused("the command's \(key) is missing or not a number") }
-            return value.doubleValue
+            guard case .number(let value)? = object[key], value.isFinite else {
+                throw .refused("the command's \(key) is missing or not a number")
+            }
+            return value
         }
         let action: Action
         switch try text("kind") {
@@ -65,7 +89,9 @@ public struct HQCommand: Sendable, Equatable {
             }
             action = .unlock(door: try text("door"), seconds: seconds)
         case "lockdown":
-            guard let on = object["on"] as? Bool else { throw .refused("a lockdown command needs on: true or false") }
+            guard case .bool(let on)? = object["on"] else {
+                throw .refused("a lockdown command needs on: true or false")
+            }
             action = .lockdown(door: object["door"] == nil ? nil : try text("door"), on: on)
         case "resync":
             action = .resync

@@ -14,10 +14,15 @@ public struct DoorSchedule: Sendable {
 
     /// "HH:MM" → minutes since midnight; "24:00" is 1440.
     static func minutes(_ text: String) -> Int? {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
-            (0...23).contains(h) && (0...59).contains(m) || (h == 24 && m == 0)
+        // Four ASCII digits: Int("+1") and Int("-0") would read a sign as part of a two-digit field.
+        let c = Array(text.utf8)
+        func digit(_ i: Int) -> Int? { (0x30...0x39).contains(c[i]) ? Int(c[i] - 0x30) : nil }
+        guard c.count == 5, c[2] == UInt8(ascii: ":"), let h1 = digit(0), let h0 = digit(1), let m1 = digit(3),
+            let m0 = digit(4)
         else { return nil }
+        let h = h1 * 10 + h0
+        let m = m1 * 10 + m0
+        guard (0...23).contains(h) && (0...59).contains(m) || (h == 24 && m == 0) else { return nil }
         return h * 60 + m
     }
 

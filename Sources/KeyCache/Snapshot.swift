@@ -260,10 +260,12 @@ extension SnapshotRecords {
             throw .badSnapshot("booking \(booking.id) ends before it starts")
         }
         for revocation in revoked ?? [] {
-            let hex = revocation.pass
+            // ASCII only: Character.isHexDigit also takes fullwidth digits, which no pass id's hex
+            // would ever equal, so such a revocation would be accepted and never hold.
+            let hex = revocation.pass.utf8
             guard hex.count >= 16 && hex.count <= 64 && hex.count % 2 == 0,
-                hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase })
-            else { throw .badSnapshot("revoked pass \"\(hex)\" is not 8–32 bytes of lowercase hex") }
+                hex.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+            else { throw .badSnapshot("revoked pass \"\(revocation.pass)\" is not 8–32 bytes of lowercase hex") }
         }
     }
 }

@@ -138,3 +138,36 @@ public enum AG1Vectors {
         }
     }()
 }
+
+/// One input of a fuzz target: a reproducer that `make fuzz` found (Tests/Fuzz/regressions/<target>)
+/// or a committed edge input (Tests/Fuzz/edge/<target>).
+public struct FuzzInput: Sendable, CustomStringConvertible {
+    public var target: String
+    public var path: String
+    public var bytes: [UInt8]
+
+    public var description: String { "\(target)/\(path)" }
+}
+
+public enum FuzzInputs {
+    public static let root = TestPaths.packageRoot.appendingPathComponent("Tests/Fuzz")
+    public static let targets = ["cbor", "cose", "ag1", "base45", "snapshot", "hqcommand"]
+
+    public static func folder(_ kind: String, _ target: String) -> URL {
+        root.appendingPathComponent(kind).appendingPathComponent(target)
+    }
+
+    /// Every regression and edge input of `target`, by name.
+    public static func of(_ target: String) -> [FuzzInput] {
+        ["regressions", "edge"].flatMap { kind -> [FuzzInput] in
+            let dir = folder(kind, target)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            return names.filter { !$0.hasPrefix(".") }.sorted().compactMap { name in
+                guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent(name).path) else {
+                    return nil
+                }
+                return FuzzInput(target: target, path: "\(kind)/\(name)", bytes: Array(data))
+            }
+        }
+    }
+}
