@@ -197,7 +197,8 @@ func within<T: Sendable>(
         /// The most requests (or, for TLS, connections) one loop's path may see in the window.
         var most = 10
         /// Some loops succeed (a long-poll answered at once): one success clears the shared
-        /// `lastError`, so it may be nil at the end.
+        /// `lastError`, so it may be nil at the end. For the slow modes a loaded machine may not
+        /// have timed out yet when the window ends; theClientsTimeoutCutsOffSlowloris covers them.
         var mayClear = false
         var description: String { scheme == "http" ? mode : "\(mode) over \(scheme)" }
     }
@@ -207,9 +208,9 @@ func within<T: Sendable>(
         Fault(mode: "500", error: ["bad answer from HQ"]),
         Fault(mode: "garbage", error: ["bad answer from HQ", "refused:"]),
         Fault(mode: "truncated", error: ["HQ unreachable"]),
-        Fault(mode: "slow", error: ["HQ unreachable"], most: 3),
-        Fault(mode: "slowhead", error: ["HQ unreachable"], most: 3),
-        Fault(mode: "hold", error: ["HQ unreachable"], most: 3),
+        Fault(mode: "slow", error: ["HQ unreachable"], most: 3, mayClear: true),
+        Fault(mode: "slowhead", error: ["HQ unreachable"], most: 3, mayClear: true),
+        Fault(mode: "hold", error: ["HQ unreachable"], most: 3, mayClear: true),
         Fault(mode: "tls", scheme: "https", error: ["TLS:"]),
         Fault(mode: "plain", scheme: "https", error: ["TLS:"]),
         Fault(mode: "fastempty", error: ["bad answer from HQ"], mayClear: true),
@@ -365,7 +366,8 @@ func within<T: Sendable>(
         let gatewayID = record.gatewayID
         let held = try await offPool { try hq.events(gateway: gatewayID).map { $0["hash"] as? String } }
         #expect(held == ours.prefix(held.count).map(\.hash))
-        #expect(Int64(held.count) == cursor)
+        // HQ may hold a batch whose acknowledgement was still on its way when the loops stopped.
+        #expect(Int64(held.count) >= cursor)
         #expect(try gateway.store.integrityCheck() == "ok")
     }
 
@@ -395,7 +397,8 @@ func within<T: Sendable>(
                 Issue.record("\(mode): expected unreachable, got \(error)")
                 return
             }
-            #expect(took >= .milliseconds(1500) && took < .seconds(5), "\(mode): gave up after \(took): \(error)")
+            // Bounded well below the 20 s a trickle would otherwise last; slack for a loaded machine.
+            #expect(took >= .milliseconds(1500) && took < .seconds(12), "\(mode): gave up after \(took): \(error)")
         }
     }
 
