@@ -148,21 +148,7 @@ extension GatewayStore {
                 )
                 var expected = cursor + 1
                 while let row = try rows.next() {
-                    let event = AuditEvent(
-                        seq: row["seq"],
-                        tsMs: row["ts_ms"],
-                        gateway: row["gateway"],
-                        door: row["door"],
-                        kind: row["kind"],
-                        granted: row["granted"],
-                        reason: row["reason"],
-                        member: row["member"],
-                        pass: row["pass"],
-                        booking: row["booking"],
-                        detail: row["detail"],
-                        prevHash: row["prev_hash"],
-                        hash: row["hash"]
-                    )
+                    let event = AuditEvent(row: row)
                     guard event.seq == expected, events.last.map({ $0.hash == event.prevHash }) ?? true,
                         event.hash == AuditEvent.chainHash(
                         prevHash: event.prevHash,
