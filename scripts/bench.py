@@ -5,8 +5,12 @@ Decoding: a corpus from ../shared/tools/qrcorpus/gen_corpus.py, timed on one cor
 with `gatewayctl qr decode --json` (its `ms` is the decode alone) and, in the same run, with the
 plain-zbar C harness zbar_bench.c. Verification: ag-bench, full AG1 verification per pass.
 
+AG2 against AG1: ag-bench ag2, and the decode rate of version-14 against version-8 codes on a corpus
+from scripts/ag2_corpus.py, decoded by gatewayctl, plain zbar and zxing-cpp's Python binding. The
+first table puts every figure beside its anchor from the same run.
+
 Sections between marker comments (`<!-- name -->` … `<!-- /name -->`) can be rewritten alone with
-`--only NAME[,NAME]` (pipeline, keycache, drain, load), leaving the rest of the file as it is. A full
+`--only NAME[,NAME]` (pipeline, keycache, drain, load, ag2), leaving the rest of the file as it is. A full
 run rewrites the file but keeps the marked blocks it does not make itself (`load`, which
 `make load` writes; `fuzz`, which `make fuzz` writes).
 """
@@ -58,13 +62,103 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}"
 
 
-def keycache_section(bin_dir):
+BUILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build-bench")
+
+
+def read_manifest(corpus):
+    """The frames of a qrcorpus manifest (dicts by column) and the expected text per payload key."""
+    with open(os.path.join(corpus, "manifest.tsv")) as f:
+        reader = csv.reader(f, delimiter="\t")
+        header = next(reader)
+        frames = [dict(zip(header, row)) for row in reader]
+    for rec in frames:
+        if not os.path.isabs(rec["path"]):
+            rec["path"] = os.path.join(corpus, rec["path"])
+    keys = sorted({rec["payload"] for rec in frames})
+    return frames, {k: open(os.path.join(corpus, f"payload_{k}.txt")).read() for k in keys}
+
+
+def time_plain_zbar(shared, corpus, repeats):
+    """Plain libzbar (../shared/tools/qrcorpus/zbar_bench.c) on one core: {setting: {id: (ok, ms, wrong)}}."""
+    os.makedirs(BUILD, exist_ok=True)
+    zbar_bin = os.path.join(BUILD, "zbar_bench")
+    cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "zbar"], capture_output=True, text=True).stdout.split()
+    sh(["gcc", "-O2", "-Wall", "-o", zbar_bin, os.path.join(shared, "tools", "qrcorpus", "zbar_bench.c")] + cflags)
+    out = os.path.join(BUILD, f"zbar-{os.path.basename(corpus.rstrip('/'))}.csv")
+    print(f"timing plain zbar on {corpus} ...", flush=True)
+    sh(one_core([zbar_bin, os.path.join(corpus, "manifest.tsv"), corpus, out, str(repeats)]))
+    results = {}
+    with open(out) as f:
+        for row in csv.DictReader(f):
+            results.setdefault(row["decoder"], {})[row["id"]] = (row["ok"] == "1", float(row["median_ms"]),
+                                                                 row["wrong"] == "1")
+    return results
+
+
+def time_zxing_pip(corpus, repeats):
+    """zxing-cpp's Python binding (scripts/zxing_bench.py) on one core: ({id: (ok, ms, wrong)}, its
+    name), or (None, why) when the package is missing."""
+    out = os.path.join(BUILD, f"zxing-{os.path.basename(corpus.rstrip('/'))}.csv")
+    print(f"timing zxing-cpp (pip) on {corpus} ...", flush=True)
+    proc = subprocess.run(one_core([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                 "zxing_bench.py"),
+                                    os.path.join(corpus, "manifest.tsv"), corpus, out, str(repeats)]),
+                          capture_output=True, text=True)
+    if proc.returncode == 3:
+        return None, proc.stderr.strip()
+    if proc.returncode != 0:
+        sys.exit(f"zxing_bench.py failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    results, name = {}, "zxing-cpp (pip)"
+    with open(out) as f:
+        for row in csv.DictReader(f):
+            name = row["decoder"]
+            results[row["id"]] = (row["ok"] == "1", float(row["median_ms"]), row["wrong"] == "1")
+    return results, name
+
+
+def time_gatewayctl(bin_dir, frames, payloads, decoder, repeats):
+    """`gatewayctl qr decode --json --decoder DECODER` on one core, `repeats` passes over the frames:
+    {id: (ok, median ms, wrong)}; its `ms` is the decode alone."""
+    ctl = os.path.join(bin_dir, "gatewayctl")
+    times = {r["id"]: [] for r in frames}
+    results = {}
+    print(f"timing gatewayctl qr decode --decoder {decoder} ({len(frames)} frames) ...", flush=True)
+    for _ in range(repeats):
+        # In chunks: a corpus of a thousand paths would make one very long command line.
+        for start in range(0, len(frames), 400):
+            chunk = frames[start:start + 400]
+            proc = subprocess.run(one_core([ctl, "qr", "decode", "--json", "--decoder", decoder]
+                                           + [r["path"] for r in chunk]), capture_output=True, text=True)
+            # Exit status 1 only means some frames held no readable code.
+            if proc.returncode not in (0, 1):
+                sys.exit(f"gatewayctl failed ({proc.returncode}): {proc.stderr[-2000:]}")
+            lines = [json.loads(l) for l in proc.stdout.splitlines()]
+            assert len(lines) == len(chunk), "gatewayctl printed one line per frame"
+            for rec, line in zip(chunk, lines):
+                expected = payloads[rec["payload"]]
+                times[rec["id"]].append(line["ms"])
+                results[rec["id"]] = (expected in line["texts"], any(t != expected for t in line["texts"]))
+    return {fid: (ok, statistics.median(times[fid]), wrong) for fid, (ok, wrong) in results.items()}
+
+
+def decode_summary(results, subset):
+    """(success %, median ms, p95 ms, wrong payloads) of `results` over the frames `subset`."""
+    ids = [r["id"] for r in subset]
+    ok = sum(1 for i in ids if results[i][0])
+    wrong = sum(1 for i in ids if results[i][2] and not results[i][0])
+    ms = [results[i][1] for i in ids]
+    return ok / len(ids) * 100, statistics.median(ms), pct(ms, 0.95), wrong
+
+
+def keycache_section(bin_dir, results=None):
     """The store's figures, from ag-bench keycache on a generated 1 M-booking snapshot."""
     work = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build-bench", "keycache")
     os.makedirs(work, exist_ok=True)
     print("timing the KeyCache store ...", flush=True)
     r = json.loads(subprocess.run(one_core([os.path.join(bin_dir, "ag-bench"), "keycache", work, "1"]),
                                   capture_output=True, text=True, check=True).stdout)
+    if results is not None:
+        results["keycache"] = r
 
     def verdict(value, target, unit):
         return f"{value:.2f} {unit}", f"≤ {target} {unit}", "met" if value <= target else "**missed**"
@@ -92,7 +186,7 @@ def keycache_section(bin_dir):
     return out
 
 
-def pipeline_section(bin_dir):
+def pipeline_section(bin_dir, results=None):
     """Scan → relay latency and idle CPU, from ag-bench pipeline and ag-bench idle."""
     work = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build-bench", "pipeline")
     os.makedirs(work, exist_ok=True)
@@ -106,6 +200,8 @@ def pipeline_section(bin_dir):
     runs += [("one core", r) for r in run(one_core([bench, "pipeline", work, "150"]))["pipeline"]]
     print("timing the idle scan loop ...", flush=True)
     idle = run([bench, "idle", "10"])["idle"]
+    if results is not None:
+        results["pipeline"], results["idle"] = runs, idle
     out = ["## Scan → relay\n",
            "From the first 640×480 frame that shows a pass being handed to the pipeline, to the in-memory relay "
            "asserted. In between: the capture thread's latest-frame mailbox, decoding within the per-frame budget, "
@@ -132,7 +228,7 @@ def pipeline_section(bin_dir):
     return out
 
 
-def drain_section(bin_dir):
+def drain_section(bin_dir, results=None):
     """The audit backlog's drain to the reference HQ on loopback, from ag-bench drain."""
     work = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build-bench", "drain")
     os.makedirs(work, exist_ok=True)
@@ -140,6 +236,8 @@ def drain_section(bin_dir):
     r = json.loads(subprocess.run([os.path.join(bin_dir, "ag-bench"), "drain", work,
                                    os.path.join(bin_dir, "access-hq-dev"), "1000000"],
                                   capture_output=True, text=True, check=True).stdout)["drain"]
+    if results is not None:
+        results["drain"] = r
     verdict = "met" if r["events_per_s"] >= 20000 else "**missed**"
     return ["## Audit drain\n",
             "A backlog of 1,000,000 events (as after a long outage) uploaded by `GatewaySync.uploadBacklog` to "
@@ -265,7 +363,250 @@ def load_section(bin_dir, seconds, rate, saved=None):
     return out
 
 
-SECTIONS = {"pipeline": pipeline_section, "keycache": keycache_section, "drain": drain_section, "load": load_section}
+AG2_CORPUS = "/tmp/ag-ag2-corpus"
+
+
+def ag2_section(bin_dir, shared, results):
+    """AG2 against AG1: ag-bench ag2 (token checks, decisions, decode and decision per frame), and the
+    decode rate on a qrcorpus-style corpus of version-14 AG2 codes beside version-8 codes
+    (scripts/ag2_corpus.py), read by gatewayctl, plain zbar and zxing-cpp in the same run."""
+    work = os.path.join(BUILD, "ag2")
+    os.makedirs(work, exist_ok=True)
+    print("timing AG2 against AG1 ...", flush=True)
+    r = json.loads(subprocess.run(one_core([os.path.join(bin_dir, "ag-bench"), "ag2", work, "3000", "200"]),
+                                  capture_output=True, text=True, check=True).stdout)["ag2"]
+    results["ag2"] = r
+    a1, a2 = r["ag1"], r["ag2"]
+    text_file = os.path.join(work, "ag2.txt")
+    with open(text_file, "w") as f:
+        f.write(a2["pass"]["text"])
+    print("rendering the AG2 decode corpus ...", flush=True)
+    sh([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ag2_corpus.py"),
+        "--shared", shared, "--ag2-text", text_file, "--out", AG2_CORPUS], stdout=subprocess.DEVNULL)
+    frames, payloads = read_manifest(AG2_CORPUS)
+    plain = time_plain_zbar(shared, AG2_CORPUS, 1)
+    zxing, zxing_name = time_zxing_pip(AG2_CORPUS, 1)
+    decoders = [("gatewayctl auto", time_gatewayctl(bin_dir, frames, payloads, "auto", 1)),
+                ("gatewayctl zbar", time_gatewayctl(bin_dir, frames, payloads, "zbar", 1)),
+                ("plain zbar d1, inverted tried", plain["zbar_d1_inv"])]
+    if zxing is not None:
+        decoders.append((zxing_name, zxing))
+
+    # Compare only draws that exist for both versions (a larger symbol may not fit a frame).
+    def pair_key(rec):
+        size = rec["side_px"] if rec["sizing"] == "side" else rec["module_px"]
+        return rec["sizing"], rec["width"], rec["height"], size, rec["variant"], rec["id"].rsplit("_", 1)[1]
+
+    keys = {}
+    for rec in frames:
+        keys.setdefault(pair_key(rec), set()).add(rec["payload"])
+    paired = [rec for rec in frames if keys[pair_key(rec)] == {"A", "B"}]
+    versions = {rec["payload"]: rec["qr_version"] for rec in frames}
+
+    def rate(res, subset):
+        return decode_summary(res, subset)[0] if subset else float("nan")
+
+    def cells(subset):
+        out = []
+        for _, res in decoders:
+            v8 = rate(res, [x for x in subset if x["payload"] == "A"])
+            v14 = rate(res, [x for x in subset if x["payload"] == "B"])
+            out.append(f"{v8:.0f} % / {v14:.0f} %")
+        return out
+
+    def ratio(a, b):
+        return f"{b / a:.2f}×" if a else ""
+
+    lines = ["## AG2 holder-bound passes against AG1\n",
+             f"`ag-bench ag2` on one core: {r['iterations']} passes of each kind after 100 warm-up runs, from the "
+             "demo site (ES256). An AG1 pass is one signature; an AG2 is the same credential (with `cnf`, shaped as "
+             "HQ issues it: no `nbf`, a 12-byte id) plus the device's ES256 proof, so two signatures. *Token checks* "
+             "are parse, the credential's AG1 checks and, for AG2, the proof under the `cnf` key and its time. "
+             "*Decision* is `AccessDecider.decide` on a real store file: every store check and the audit event "
+             "appended durably (synchronous=FULL), and for AG2 the proof remembered against replay. *Per frame*: "
+             f"{a1['frame']['frames']} textured 640×480 frames of each, the code at 4 px per module "
+             f"({a1['frame']['code_px']} px and {a2['frame']['code_px']} px wide), read with the still decoder chain "
+             "(`auto`) and then decided.\n",
+             f"| figure | AG1 (QR version {a1['pass']['qr_version']}, {a1['pass']['chars']} chars) | "
+             f"AG2 (QR version {a2['pass']['qr_version']}, {a2['pass']['chars']} chars) | AG2 / AG1 |",
+             "|---|---|---|---|"]
+    rows = [("token checks, median", a1["token_us"]["median"], a2["token_us"]["median"], "µs", 1),
+            ("token checks, p99", a1["token_us"]["p99"], a2["token_us"]["p99"], "µs", 1),
+            ("decision on the store, median", a1["decision_ms"]["median"], a2["decision_ms"]["median"], "ms", 3),
+            ("decision on the store, p99", a1["decision_ms"]["p99"], a2["decision_ms"]["p99"], "ms", 3),
+            ("per frame: decode, median", a1["frame"]["decode_ms"]["median"], a2["frame"]["decode_ms"]["median"], "ms", 2),
+            ("per frame: decode + decision, median", a1["frame"]["total_ms"]["median"],
+             a2["frame"]["total_ms"]["median"], "ms", 2),
+            ("per frame: decode + decision, p99", a1["frame"]["total_ms"]["p99"], a2["frame"]["total_ms"]["p99"], "ms", 2)]
+    for name, x, y, unit, digits in rows:
+        lines.append(f"| {name} | {x:.{digits}f} {unit} | {y:.{digits}f} {unit} | {ratio(x, y)} |")
+    lines.append(f"| frames not read | {a1['frame']['missed']} of {a1['frame']['frames']} | "
+                 f"{a2['frame']['missed']} of {a2['frame']['frames']} | |")
+    lines.append("")
+
+    side = [x for x in paired if x["sizing"] == "side"]
+    module = [x for x in paired if x["sizing"] == "module"]
+    names = " | ".join(f"{n}: v{versions['A']} / v{versions['B']}" for n, _ in decoders)
+    lines += ["### Decode rate: version 14 against version 8\n",
+              f"`scripts/ag2_corpus.py` draws frames with the shared generator's own `render` (backgrounds, the 11 "
+              f"variants, 640×480 and 1280×720, two placements each): the shared corpus's payload A (180 chars, "
+              f"version {versions['A']}) and this run's AG2 pass ({len(payloads['B'])} chars, version {versions['B']}), "
+              "from the same random draws. Each cell: the share of version-8 frames read / the share of version-14 frames read; one pass "
+              "per frame. Only draws where both symbols fit the frame are counted.\n",
+              "**Same symbol side** on the frame (the phone at the same distance), so version-14 modules are 57/81 "
+              "as wide:\n",
+              f"| symbol side | px per module, v{versions['A']} / v{versions['B']} | frames | {names} |",
+              "|---|---|---|" + "---|" * len(decoders)]
+    for px in sorted({int(x["side_px"]) for x in side}):
+        subset = [x for x in side if int(x["side_px"]) == px]
+        a = next(x["module_px"] for x in subset if x["payload"] == "A")
+        b = next(x["module_px"] for x in subset if x["payload"] == "B")
+        lines.append(f"| {px} px | {float(a):.1f} / {float(b):.1f} | {len(subset) // 2} | " + " | ".join(cells(subset)) + " |")
+    lines.append(f"| all | | {len(side) // 2} | " + " | ".join(f"**{c}**" for c in cells(side)) + " |")
+    lines += ["", "By variant, same symbol side, all sides:\n",
+              f"| variant | frames | {names} |", "|---|---|" + "---|" * len(decoders)]
+    for v in sorted({x["variant"] for x in side}):
+        subset = [x for x in side if x["variant"] == v]
+        lines.append(f"| {v} | {len(subset) // 2} | " + " | ".join(cells(subset)) + " |")
+    lines += ["", "**Same px per module** (a larger screen, or the phone held closer):\n",
+              f"| px per module | frames | {names} |", "|---|---|" + "---|" * len(decoders)]
+    for m in sorted({float(x["module_px"]) for x in module}):
+        subset = [x for x in module if float(x["module_px"]) == m]
+        lines.append(f"| {m:.0f} | {len(subset) // 2} | " + " | ".join(cells(subset)) + " |")
+    lines.append(f"| all | {len(module) // 2} | " + " | ".join(f"**{c}**" for c in cells(module)) + " |")
+
+    auto = decoders[0][1]
+    v8_side = rate(auto, [x for x in side if x["payload"] == "A"])
+    v14_side = rate(auto, [x for x in side if x["payload"] == "B"])
+    v8_mod = rate(auto, [x for x in module if x["payload"] == "A"])
+    v14_mod = rate(auto, [x for x in module if x["payload"] == "B"])
+    med = {k: decode_summary(auto, [x for x in side if x["payload"] == k])[1] for k in "AB"}
+    sides = sorted({int(x["side_px"]) for x in side})
+
+    def gap_at(px):
+        at = [x for x in side if int(x["side_px"]) == px]
+        return rate(auto, [x for x in at if x["payload"] == "A"]) - rate(auto, [x for x in at if x["payload"] == "B"])
+
+    def v14_module_px(px):
+        return float(next(x["module_px"] for x in side if int(x["side_px"]) == px and x["payload"] == "B"))
+
+    worst = max(sides, key=gap_at)
+    # The smallest side from which every larger one reads version 14 within 3 points of version 8.
+    close = next((px for i, px in enumerate(sides) if all(gap_at(q) <= 3 for q in sides[i:])), None)
+    results["ag2_rates"] = dict(v8_side=v8_side, v14_side=v14_side, v8_module=v8_mod, v14_module=v14_mod,
+                                median_v8=med["A"], median_v14=med["B"])
+    v8, v14 = versions["A"].split("-")[0], versions["B"].split("-")[0]
+    text = (f"With `auto`, at the same symbol side, version {v14} reads {v14_side:.1f} % of frames against "
+            f"{v8_side:.1f} % for version {v8}: {v8_side - v14_side:.1f} points fewer. The gap is widest at "
+            f"{worst} px ({gap_at(worst):.0f} points), where version-{v14} modules are {v14_module_px(worst):.1f} px "
+            "wide")
+    if close is not None:
+        text += (f"; from {close} px ({v14_module_px(close):.1f} px per module) up, version {v14} reads within 3 "
+                 f"points of version {v8}")
+    text += ". "
+    if abs(v8_mod - v14_mod) < 2:
+        text += (f"At the same px per module the two read alike ({v8_mod:.1f} % and {v14_mod:.1f} %): the gap is the "
+                 "smaller modules, not the version. ")
+    else:
+        text += f"At the same px per module the gap is {v8_mod - v14_mod:.1f} points ({v14_mod:.1f} % against {v8_mod:.1f} %). "
+    text += (f"Decoding took a median of {med['B']:.2f} ms per version-{v14} frame against {med['A']:.2f} ms (one "
+             "pass; unread frames, which run every fallback, included). At the door this means an AG2 must be "
+             "shown about 1.4 times as large (81/57 modules) as a version-8 code for the same read rate: the member "
+             "page draws it at 90 % of the phone's width, and the scan loop keeps trying every frame while it is "
+             "in view.")
+    lines += ["", text, ""]
+    return lines
+
+
+def summary_section(decoders, decode_figures, sizes, verify, results, out):
+    """The first table: every figure of the run beside its anchor from the same run and its target."""
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    rows = []
+    by_name = dict(decoders)
+    auto = "gatewayctl auto (zxing-cpp, zbar, sharpened zxing)"
+    zxing = next((n for n, _ in decoders if n.startswith("zxing-cpp")), None)
+    for (w, h) in sizes:
+        s, med = decode_figures[(w, h, auto)]
+        anchors = [f"plain zbar {decode_figures[(w, h, 'plain zbar zbar_d1')][0]:.1f} %",
+                   f"with inverted {decode_figures[(w, h, 'plain zbar zbar_d1_inv')][0]:.1f} %"]
+        if zxing:
+            anchors.append(f"{zxing} {decode_figures[(w, h, zxing)][0]:.1f} %")
+        rows.append((f"QR decode success, {w}×{h}", f"{s:.1f} %", ", ".join(anchors), "≥ 92 % (goal 95 %)",
+                     verdict(s >= 92)))
+        anchors = [f"plain zbar {decode_figures[(w, h, 'plain zbar zbar_d1')][1]:.2f} ms"]
+        if zxing:
+            anchors.append(f"{zxing} {decode_figures[(w, h, zxing)][1]:.2f} ms")
+        target = "≤ 2 ms" if (w, h) == (640, 480) else ""
+        rows.append((f"QR decode median per frame, {w}×{h}", f"{med:.2f} ms", ", ".join(anchors), target,
+                     verdict(med <= 2) if target else ""))
+    pipe = {(r["decoders"], cores): r for cores, r in results["pipeline"]}
+    for cores in ("both cores", "one core"):
+        a, z = pipe[("auto", cores)], pipe[("zbar", cores)]
+        rows.append((f"scan → relay p99, {cores}", f"{a['scan_to_relay_ms_p99']:.2f} ms (p50 {a['scan_to_relay_ms_p50']:.2f})",
+                     f"zbar-only chain {z['scan_to_relay_ms_p99']:.2f} ms", "≤ 10 ms", verdict(a["scan_to_relay_ms_p99"] <= 10)))
+    idle = {r["decoders"]: r for r in results["idle"]}
+    rows.append(("CPU, 30 fps with no code in view", f"{idle['auto']['cpu_percent_of_one_core']:.1f} % of one core",
+                 f"zbar-only chain {idle['zbar']['cpu_percent_of_one_core']:.1f} %", "", ""))
+    rows.append(("AG1 pass verification, median", f"{verify['ES256']['median_us']:.1f} µs (ES256)",
+                 f"Ed25519 {verify['Ed25519']['median_us']:.1f} µs", "", ""))
+    a1, a2 = results["ag2"]["ag1"], results["ag2"]["ag2"]
+    rows.append(("AG2 decision on the store, median", f"{a2['decision_ms']['median']:.3f} ms",
+                 f"AG1 {a1['decision_ms']['median']:.3f} ms ({a2['decision_ms']['median'] / a1['decision_ms']['median']:.2f}×)",
+                 "", ""))
+    rows.append(("AG2 decode + decision per 640×480 frame, median", f"{a2['frame']['total_ms']['median']:.2f} ms",
+                 f"AG1 {a1['frame']['total_ms']['median']:.2f} ms", "", ""))
+    g = results["ag2_rates"]
+    rows.append(("AG2 (QR version 14) decode success, same symbol side", f"{g['v14_side']:.1f} %",
+                 f"version 8 {g['v8_side']:.1f} %", "", ""))
+    k = results["keycache"]
+    rows.append(("decision p99, 1 M bookings (no QR decode)", f"{k['decision_p99_ms']:.3f} ms",
+                 f"p50 {k['decision_p50_ms']:.3f} ms", "≤ 1 ms", verdict(k["decision_p99_ms"] <= 1)))
+    rows.append(("decision p99 while a full apply runs", f"{k['during_apply_p99_ms']:.2f} ms",
+                 f"at rest {k['decision_p99_ms']:.3f} ms", "", ""))
+    rows.append(("full snapshot apply (1 M bookings)", f"{k['apply_ms'] / 1000:.2f} s",
+                 f"its JSON parse {k['parse_ms'] / 1000:.2f} s", "≤ 3 s", verdict(k["apply_ms"] <= 3000)))
+    rows.append(("delta of 1 k changes", f"{k['delta_1k_ms']:.1f} ms", "", "≤ 50 ms", verdict(k["delta_1k_ms"] <= 50)))
+    rows.append(("durable audit append per event", f"{k['append_full_ms']:.3f} ms (synchronous=FULL)",
+                 f"synchronous=NORMAL {k['append_normal_ms']:.3f} ms", "≤ 0.2 ms", verdict(k["append_full_ms"] <= 0.2)))
+    d = results["drain"]
+    rows.append(("audit drain, 1 M events to HQ on loopback", f"{d['events_per_s']:,.0f} events/s", "", "≥ 20,000 /s",
+                 verdict(d["events_per_s"] >= 20000)))
+    rows.append(("gateway RSS across the drain", f"{d['rss_mb_before']:.0f} → {d['rss_mb_after']:.0f} MB", "", "", ""))
+    load = os.path.join(BUILD, "load", "load.json")
+    if os.path.exists(load):
+        L = json.load(open(load))
+        first, last = L["per_minute"][0], L["per_minute"][-1]
+        rows.append((f"sustained {L['rate_fps']:g} scans/s for {L['seconds'] / 60:.0f} min (`make load`, {L['date']})",
+                     f"RSS {L['rss_mb_first']:.0f} → {L['rss_mb_last']:.0f} MB ({L['rss_mb_per_min_after_1min']:+.2f} MB/min); "
+                     f"valid p99 {last['valid_p99_ms']:.2f} ms in the last minute",
+                     f"first minute p99 {first['valid_p99_ms']:.2f} ms", "< 1 MB/min; last p99 ≤ 2 × first",
+                     verdict(L["rss_mb_per_min_after_1min"] < 1 and last["valid_p99_ms"] <= 2 * first["valid_p99_ms"])))
+    else:
+        rows.append(("sustained load", "not run on this machine", "", "`make load`", ""))
+    runs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fuzz", "runs.csv")
+    if os.path.exists(runs):
+        totals = {}
+        for row in csv.DictReader(open(runs)):
+            totals[row["target"]] = totals.get(row["target"], 0) + int(row["executions"])
+        least = min(totals, key=totals.get)
+        rows.append(("fuzzing, executions per target (`make fuzz`, all recorded runs)",
+                     f"least {totals[least] / 1e6:.1f} M ({least}), most {max(totals.values()) / 1e6:.1f} M",
+                     "", "≥ 10 M each", verdict(min(totals.values()) >= 10_000_000)))
+    lines = ["## Every figure beside its anchor\n",
+             "Each measured figure with its anchor from the same `make bench` run (plain zbar, zxing-cpp's Python "
+             "binding, the zbar-only chain, AG1, or the figure at rest) and the target set for it. The sections "
+             "below have the detail. Load and fuzzing have their own commands (`make load`, `make fuzz`); their "
+             "rows are read from those runs' records.\n",
+             "| figure | measured | anchor, same run | target | |", "|---|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    lines.append("")
+    return lines
+
+
+SECTIONS = {"pipeline": pipeline_section, "keycache": keycache_section, "drain": drain_section, "load": load_section,
+            "ag2": None}
 
 
 def splice(text, name, block):
@@ -332,8 +673,10 @@ def main():
         if unknown:
             ap.error(f"--only: no section {', '.join(unknown)} (sections: {', '.join(SECTIONS)})")
         for name in names:
+            if name == "ag2" and not args.shared:
+                ap.error("--only ag2 needs --shared")
             block = (load_section(args.bin, args.load_seconds, args.load_rate, args.load_json) if name == "load"
-                     else SECTIONS[name](args.bin))
+                     else ag2_section(args.bin, args.shared, {}) if name == "ag2" else SECTIONS[name](args.bin))
             # Read just before writing: another tool may have rewritten its own block meanwhile.
             text = open(args.out).read() if os.path.exists(args.out) else "# Benchmarks\n"
             with open(args.out, "w") as f:
@@ -351,101 +694,46 @@ def main():
             cmd += ["--seed", str(args.seed)]
         print("generating corpus:", " ".join(cmd), flush=True)
         sh(cmd)
+    frames, payloads = read_manifest(args.corpus)
 
-    frames = []
-    with open(manifest) as f:
-        reader = csv.reader(f, delimiter="\t")
-        header = next(reader)
-        for row in reader:
-            rec = dict(zip(header, row))
-            frames.append(rec)
-    payload = {k: open(os.path.join(args.corpus, f"payload_{k}.txt")).read() for k in "AB"}
-    cols = list(frames[0].keys())
-    id_key, path_key, w_key, h_key, pay_key, var_key = cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]
-
-    def frame_path(rec):
-        p = rec[path_key]
-        return p if os.path.isabs(p) else os.path.join(args.corpus, p)
-
-    # Plain zbar, same frames, same run.
-    build = os.path.join(os.path.dirname(os.path.abspath(args.out)), "..", ".build-bench")
-    os.makedirs(build, exist_ok=True)
-    zbar_bin = os.path.join(build, "zbar_bench")
-    cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "zbar"], capture_output=True, text=True).stdout.split()
-    sh(["gcc", "-O2", "-Wall", "-o", zbar_bin, os.path.join(tools, "zbar_bench.c")] + cflags)
-    zbar_csv = os.path.join(build, "zbar.csv")
-    print("timing plain zbar ...", flush=True)
-    sh(one_core([zbar_bin, manifest, args.corpus, zbar_csv, str(ZBAR_REPEATS)]))
-    zbar = {}
-    with open(zbar_csv) as f:
-        for row in csv.DictReader(f):
-            zbar.setdefault(row["decoder"], {})[row["id"]] = (row["ok"] == "1", float(row["median_ms"]), row["wrong"] == "1")
-
-    # gatewayctl qr decode --json, several passes, one core, for each decoder chain.
-    ctl = os.path.join(args.bin, "gatewayctl")
-    paths = [frame_path(r) for r in frames]
-
-    def run_gatewayctl(decoder):
-        times = {r[id_key]: [] for r in frames}
-        results = {}
-        print(f"timing gatewayctl qr decode --decoder {decoder} ...", flush=True)
-        for _ in range(REPEATS):
-            proc = subprocess.run(one_core([ctl, "qr", "decode", "--json", "--decoder", decoder] + paths),
-                                  capture_output=True, text=True)
-            # Exit status 1 only means some frames held no readable code.
-            if proc.returncode not in (0, 1):
-                sys.exit(f"gatewayctl failed ({proc.returncode}): {proc.stderr[-2000:]}")
-            lines = [json.loads(l) for l in proc.stdout.splitlines()]
-            assert len(lines) == len(frames), "gatewayctl printed one line per frame"
-            for rec, line in zip(frames, lines):
-                expected = payload[rec[pay_key][0]]
-                times[rec[id_key]].append(line["ms"])
-                results[rec[id_key]] = (expected in line["texts"], None, any(t != expected for t in line["texts"]))
-        return {fid: (ok, statistics.median(times[fid]), wrong) for fid, (ok, _, wrong) in results.items()}
-
+    # Every decoder on the same frames in the same run: ours, plain zbar and zxing-cpp's binding.
+    zbar = time_plain_zbar(args.shared, args.corpus, ZBAR_REPEATS)
+    zxing, zxing_name = time_zxing_pip(args.corpus, REPEATS)
     decoders = [
-        ("gatewayctl auto (zxing-cpp, zbar, sharpened zxing)", run_gatewayctl("auto")),
-        ("gatewayctl zbar (both polarities)", run_gatewayctl("zbar")),
+        ("gatewayctl auto (zxing-cpp, zbar, sharpened zxing)", time_gatewayctl(args.bin, frames, payloads, "auto", REPEATS)),
+        ("gatewayctl zbar (both polarities)", time_gatewayctl(args.bin, frames, payloads, "zbar", REPEATS)),
     ] + [(f"plain zbar {name}", zbar[name]) for name in ["zbar_d1", "zbar_d1_inv", "zbar_d2", "zbar_d3"] if name in zbar]
+    if zxing is not None:
+        decoders.append((zxing_name, zxing))
 
-    def summary(results, subset):
-        ids = [r[id_key] for r in subset]
-        ok = sum(1 for i in ids if results[i][0])
-        wrong = sum(1 for i in ids if results[i][2])
-        ms = [results[i][1] for i in ids]
-        return ok / len(ids) * 100, statistics.median(ms), pct(ms, 0.95), wrong
+    sizes = sorted({(int(r["width"]), int(r["height"])) for r in frames})
+    variants = sorted({r["variant"] for r in frames})
 
-    sizes = sorted({(int(r[w_key]), int(r[h_key])) for r in frames})
-    variants = sorted({r[var_key] for r in frames})
-
+    print("timing AG1 pass verification ...", flush=True)
     verify = json.loads(subprocess.run(one_core([os.path.join(args.bin, "ag-bench"), "3000"]), capture_output=True,
                                        text=True, check=True).stdout)
 
     lines = []
-    lines.append("# Benchmarks\n")
-    lines.append(f"Written by `make bench` on {datetime.date.today().isoformat()}.\n")
-    lines.append(f"- Machine: {machine()}. Shared and noisy: compare medians and ratios, not single figures.")
-    lines.append("- Every timing is on one core (`taskset -c 0`), release build.")
-    lines.append(f"- Corpus: `gen_corpus.py` from `../shared/tools/qrcorpus`, {len(frames)} frames"
-                 f"{'' if args.seed is None else f', seed {args.seed}'} (default seed unless noted).")
-    lines.append(f"- gatewayctl: `qr decode --json --decoder auto|zbar`, whose `ms` is the decode alone; median of {REPEATS} passes per frame.")
-    lines.append(f"- plain zbar: `zbar_bench.c` in the same run, median of {ZBAR_REPEATS} scans per frame.\n")
     lines.append("## QR decoding\n")
+    decode_figures = {}
     for (w, h) in sizes:
-        subset = [r for r in frames if int(r[w_key]) == w and int(r[h_key]) == h]
+        subset = [r for r in frames if int(r["width"]) == w and int(r["height"]) == h]
         lines.append(f"### {w}×{h} ({len(subset)} frames)\n")
         lines.append("| decoder | success | median ms | p95 ms | wrong payloads |")
         lines.append("|---|---|---|---|---|")
         for name, res in decoders:
-            s, med, p95, wrong = summary(res, subset)
+            s, med, p95, wrong = decode_summary(res, subset)
+            decode_figures[(w, h, name)] = (s, med)
             lines.append(f"| {name} | {s:.1f} % | {med:.2f} | {p95:.2f} | {wrong} |")
         lines.append("")
+    if zxing is None:
+        lines.append(f"zxing-cpp's Python binding was not installed, so it has no column: {zxing_name}\n")
     lines.append("### Success by variant, all sizes\n")
     lines.append("| variant | frames | " + " | ".join(n for n, _ in decoders) + " |")
     lines.append("|---|---|" + "---|" * len(decoders))
     for v in variants:
-        subset = [r for r in frames if r[var_key] == v]
-        cells = [f"{summary(res, subset)[0]:.0f} %" for _, res in decoders]
+        subset = [r for r in frames if r["variant"] == v]
+        cells = [f"{decode_summary(res, subset)[0]:.0f} %" for _, res in decoders]
         lines.append(f"| {v} | {len(subset)} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("## AG1 pass verification\n")
@@ -457,15 +745,27 @@ def main():
         r = verify[alg]
         lines.append(f"| {alg} | {int(r['chars'])} chars | {r['median_us']:.1f} | {r['p95_us']:.1f} |")
     lines.append("")
-    made = ["pipeline", "keycache", "drain"]
+    made = ["ag2", "pipeline", "keycache", "drain"]
+    results = {}
     for name in made:
-        lines += [f"<!-- {name} -->"] + SECTIONS[name](args.bin) + [f"<!-- /{name} -->", ""]
+        block = ag2_section(args.bin, args.shared, results) if name == "ag2" else SECTIONS[name](args.bin, results)
+        lines += [f"<!-- {name} -->"] + block + [f"<!-- /{name} -->", ""]
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-notes.md")
     if os.path.exists(notes):
         lines.append(open(notes).read().rstrip() + "\n")
-    write_keeping(args.out, "\n".join(lines), made)
-    print("wrote", args.out)
 
+    head = ["# Benchmarks\n",
+            f"Written by `make bench` on {datetime.date.today().isoformat()}.\n",
+            f"- Machine: {machine()}. Shared and noisy: compare medians and ratios, not single figures.",
+            "- Timings are on one core (`taskset -c 0`), release build, unless a section says otherwise.",
+            f"- Corpus: `gen_corpus.py` from `../shared/tools/qrcorpus`, {len(frames)} frames"
+            f"{'' if args.seed is None else f', seed {args.seed}'} (default seed unless noted).",
+            f"- gatewayctl: `qr decode --json --decoder auto|zbar`, whose `ms` is the decode alone; median of {REPEATS} passes per frame.",
+            f"- plain zbar: `zbar_bench.c` in the same run, median of {ZBAR_REPEATS} scans per frame; "
+            f"zxing-cpp: its Python binding from pip (`scripts/zxing_bench.py`), median of {REPEATS}.\n"]
+    head += summary_section(decoders, decode_figures, sizes, verify, results, args.out)
+    write_keeping(args.out, "\n".join(head + lines), made)
+    print("wrote", args.out)
 
 if __name__ == "__main__":
     main()

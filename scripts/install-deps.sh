@@ -2,7 +2,8 @@
 # Installs what the build, the tests and the demo need: Debian packages and python packages.
 # Idempotent and quick when everything is already there.
 #   scripts/install-deps.sh          build + test + demo dependencies
-#   scripts/install-deps.sh bench    also the corpus generator's python packages
+#   scripts/install-deps.sh bench    also the corpus generator's python packages and zxing-cpp's
+#                                    Python binding, the benchmark's second decode anchor
 #   scripts/install-deps.sh deb      also what `make deb` needs
 set -euo pipefail
 
@@ -11,7 +12,7 @@ APT_PACKAGES=(pkg-config libzbar-dev libqrencode-dev libgpiod-dev libsqlite3-dev
 PIP_PACKAGES=(cwt==3.3.0)
 if [ "${1:-}" = bench ]; then
     APT_PACKAGES+=(util-linux)
-    PIP_PACKAGES+=(numpy opencv-python-headless segno)
+    PIP_PACKAGES+=(numpy opencv-python-headless segno zxing-cpp==3.1.1)
 fi
 # `make deb`: dpkg-shlibdeps computes Depends; lintian checks the package.
 if [ "${1:-}" = deb ]; then
@@ -37,7 +38,7 @@ pip_install() {
 need_pip=()
 for p in "${PIP_PACKAGES[@]}"; do
     module=${p%%=*}
-    case "$module" in opencv-python-headless) module=cv2 ;; esac
+    case "$module" in opencv-python-headless) module=cv2 ;; zxing-cpp) module=zxingcpp ;; esac
     python3 -c "import ${module//-/_}" 2>/dev/null || need_pip+=("$p")
 done
 if [ ${#need_pip[@]} -gt 0 ]; then

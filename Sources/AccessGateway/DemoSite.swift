@@ -54,15 +54,17 @@ public struct DemoSite: Sendable {
         return HolderBoundPass(credential: credential, proof: proof).text
     }
 
+    /// A static pass has a 16-byte id and `nbf`; a bound credential is shaped as HQ issues it, with
+    /// a 12-byte id and no `nbf`, so that its AG2 code stays at QR version 14 (docs/token.md).
     func claims(member: String, serial: UInt64, holder: P256.Signing.PublicKey? = nil) -> PassClaims {
-        var id = [UInt8](repeating: 0xD0, count: 8)
+        var id = [UInt8](repeating: 0xD0, count: holder == nil ? 8 : 4)
         withUnsafeBytes(of: serial.bigEndian) { id.append(contentsOf: $0) }
         return PassClaims(
             issuer: Self.issuer,
             member: member,
             audience: [door],
             expiresAt: now + 86400,
-            notBefore: now - 3600,
+            notBefore: holder == nil ? now - 3600 : nil,
             issuedAt: now - 60,
             passID: id,
             holderKey: holder

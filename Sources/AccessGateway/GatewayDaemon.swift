@@ -256,7 +256,7 @@ public final class GatewayDaemon: Sendable {
         switch command.action {
         case .unlock(let door, let seconds):
             logger.notice("HQ unlock", metadata: ["door": "\(door)", "seconds": "\(seconds)", "id": "\(command.id)"])
-            inbox.send(.stimulus(.remoteUnlock), to: door)
+            inbox.send(.stimulus(.remoteUnlock(seconds: seconds)), to: door)
         case .lockdown(let door, let on):
             logger.notice("HQ lockdown \(on ? "on" : "off")", metadata: ["door": "\(door ?? "*")", "id": "\(command.id)"])
             inbox.send(.stimulus(.mode(on ? .lockdown : .normal)), to: door)

@@ -76,8 +76,9 @@ public enum DoorEvent: Sendable, Equatable {
 public enum DoorStimulus: Sendable, Equatable {
     /// A granted scan.
     case grant
-    /// An unlock commanded from HQ, for the normal pulse.
-    case remoteUnlock
+    /// An unlock commanded from HQ: one pulse of `seconds` (the door's own pulse when not a positive
+    /// number), bounded like every pulse by the door's maximum and ended by the door closing.
+    case remoteUnlock(seconds: Double)
     case rex(pressed: Bool)
     case doorPosition(open: Bool)
     case tamper(active: Bool)
@@ -160,7 +161,7 @@ public struct DoorStateMachine: Sendable {
                 events.append(.alarm(alarm, raised: on))
             }
         }
-        func startPulse(_ cause: UnlockCause) {
+        func startPulse(_ cause: UnlockCause, for length: Duration) {
             // A flood of unlocks (a stuck button, a runaway upstream) gets a locked gap, not a held relay.
             if let cooldownUntil, now < cooldownUntil {
                 events.append(.grantRefused("relay_cooldown"))
@@ -168,7 +169,8 @@ public struct DoorStateMachine: Sendable {
             }
             let run = pulseRunStarted ?? now
             pulseRunStarted = run
-            pulseUntil = min(now + timing.pulse, run + timing.maxEnergised)
+            // A short pulse inside a longer one (a grant during a remote unlock) does not cut it short.
+            pulseUntil = min(max(pulseUntil ?? now, now + length), run + timing.maxEnergised)
             unlockCause = cause
         }
         func endPulse(_ cause: LockCause) {
@@ -178,17 +180,25 @@ public struct DoorStateMachine: Sendable {
         }
 
         switch stimulus {
-        case .grant, .remoteUnlock:
+        case .grant:
             if mode == .lockdown {
                 events.append(.grantRefused("lockdown"))
             } else {
-                if stimulus == .grant && mode == .firstPersonIn && scheduleActive { firstPersonArrived = true }
-                startPulse(stimulus == .grant ? .grant : .remote)
+                if mode == .firstPersonIn && scheduleActive { firstPersonArrived = true }
+                startPulse(.grant, for: timing.pulse)
+            }
+        case .remoteUnlock(let seconds):
+            if mode == .lockdown {
+                events.append(.grantRefused("lockdown"))
+            } else {
+                // The cap is the door's maximum anyway; 300 s only keeps the conversion in range.
+                let usable = seconds.isFinite && seconds > 0
+                startPulse(.remote, for: usable ? .milliseconds(Int64(min(seconds, 300) * 1000)) : timing.pulse)
             }
         case .rex(let pressed):
             guard pressed else { break }
             events.append(.rexPressed(unlocks: rexUnlocks))
-            if rexUnlocks { startPulse(.rex) } else { shuntUntil = now + timing.rexShunt }
+            if rexUnlocks { startPulse(.rex, for: timing.pulse) } else { shuntUntil = now + timing.rexShunt }
         case .doorPosition(let open):
             guard open != doorOpen else { break }
             doorOpen = open

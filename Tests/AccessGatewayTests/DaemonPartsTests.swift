@@ -1,6 +1,7 @@
 @testable import AccessGateway
 import DoorDriver
 import Foundation
+import HQSync
 import Logging
 import Testing
 
@@ -139,5 +140,47 @@ import Testing
         #expect(ListenAddress("[::1]:9464") == ListenAddress(host: "::1", port: 9464))
         #expect(ListenAddress("[::1]:9464")?.description == "[::1]:9464")
         #expect(ListenAddress("host:70000") == nil)
+    }
+}
+
+@Suite struct HQCommandToDoorTests {
+    /// A door over the in-memory board, a 2 s pulse, and a clock the test moves in 10 ms steps.
+    final class Door {
+        var now: Duration = .zero
+        let io = MemoryDoorIO(outputs: ["A/1": [.relay]], inputs: [])
+        var controller: DoorController!
+
+        init() throws {
+            let config = DoorConfig(id: "A/1", relay: LineConfig(chip: "memory", line: "0"), pulseSeconds: 2)
+            controller = try DoorController(
+                io: io,
+                doors: [config],
+                clock: { [unowned self] in self.now },
+                onEvent: { _, _ in }
+            )
+        }
+
+        func run(to seconds: Double) throws {
+            while now < .milliseconds(Int64(seconds * 1000)) {
+                now += .milliseconds(10)
+                try controller.step(edges: try io.wait(timeout: .zero))
+            }
+        }
+    }
+
+    @Test func anUnlockHoldsTheDoorForTheSecondsHQAsked() throws {
+        let door = try Door()
+        let command = HQCommand(
+            id: "c-1",
+            gateway: "gw",
+            action: .unlock(door: "A/1", seconds: 6),
+            issuedAt: 0,
+            expiresAt: 60
+        )
+        GatewayDaemon.carryOut(command, inbox: door.controller.inbox, logger: Logger(label: "test"))
+        try door.run(to: 5.9)
+        #expect(door.io.output(.relay, of: "A/1"), "still unlocked past the door's own 2 s pulse")
+        try door.run(to: 6.1)
+        #expect(!door.io.output(.relay, of: "A/1"))
     }
 }

@@ -8,6 +8,8 @@ import QRCodec
 //   ag-bench pipeline DIR [TRIALS]       scan → relay latency, in-memory door, store file in DIR
 //   ag-bench idle [SECONDS]              CPU of the scan loop on a 30 fps stream with no code
 //   ag-bench drain DIR HQ_BINARY [N]     upload of an N-event backlog to access-hq-dev on loopback
+//   ag-bench ag2 DIR [N] [FRAMES]        AG2 against AG1: token checks and decisions (N each), decode
+//                                        and decision per 640×480 frame (FRAMES each)
 //   ag-bench load DIR HQ_BINARY [SECONDS] [RATE]   sustained scans (default 600 s at 50 fps) from a
 //                                        looped PGM folder, the upload loop draining to access-hq-dev
 
@@ -52,6 +54,16 @@ if arguments.first == "load", arguments.count > 2 {
     try printJSON(
         ["load": try await loadBenchmark(directory: arguments[1], hqBinary: arguments[2], seconds: seconds, rate: rate)]
     )
+    exit(0)
+}
+if arguments.first == "ag2" {
+    try printJSON([
+        "ag2": try ag2Benchmark(
+            directory: arguments.count > 1 ? arguments[1] : NSTemporaryDirectory(),
+            iterations: arguments.count > 2 ? Int(arguments[2]) ?? 3000 : 3000,
+            frames: arguments.count > 3 ? Int(arguments[3]) ?? 200 : 200
+        )
+    ])
     exit(0)
 }
 if arguments.first == "idle" {

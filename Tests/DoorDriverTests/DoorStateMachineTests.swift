@@ -116,6 +116,51 @@ struct Script {
         #expect(s.machine.relayEnergised)
     }
 
+    @Test func aRemoteUnlockHoldsForTheSecondsHQAsked() {
+        var s = Script(pulse: 5, dps: false)
+        s.at(0, .remoteUnlock(seconds: 12))
+        s.at(11.9, .tick)
+        #expect(s.machine.relayEnergised)
+        s.at(12, .tick)
+        #expect(s.events.map(\.1) == [.unlocked(.remote), .locked(.pulseEnded)])
+        #expect(s.times(of: .locked(.pulseEnded)) == [12])
+    }
+
+    @Test func aRemoteUnlockStopsAtTheDoorsMaximum() {
+        var s = Script(pulse: 5, maxEnergised: 8, dps: false)
+        s.at(0, .remoteUnlock(seconds: 30))
+        s.at(8, .tick)
+        #expect(!s.machine.relayEnergised)
+        #expect(s.times(of: .locked(.maximumReached)) == [8])
+    }
+
+    @Test func aGrantDuringARemoteUnlockDoesNotShortenIt() {
+        var s = Script(pulse: 5, dps: false)
+        s.at(0, .remoteUnlock(seconds: 20))
+        s.at(2, .grant)
+        s.at(7, .tick)
+        #expect(s.machine.relayEnergised)
+        s.at(20, .tick)
+        #expect(s.times(of: .locked(.pulseEnded)) == [20])
+    }
+
+    @Test(arguments: [0, -3, Double.nan, Double.infinity])
+    func aRemoteUnlockWithoutAUsableLengthPulsesForTheDoorsPulse(seconds: Double) {
+        var s = Script(pulse: 5, dps: false)
+        s.at(0, .remoteUnlock(seconds: seconds))
+        s.at(5, .tick)
+        #expect(s.events.map(\.1) == [.unlocked(.remote), .locked(.pulseEnded)])
+        #expect(s.times(of: .locked(.pulseEnded)) == [5])
+    }
+
+    @Test func lockdownRefusesARemoteUnlock() {
+        var s = Script()
+        s.at(0, .mode(.lockdown))
+        s.at(1, .remoteUnlock(seconds: 10))
+        #expect(!s.machine.relayEnergised)
+        #expect(s.times(of: .grantRefused("lockdown")) == [1])
+    }
+
     @Test func theFireAlarmReleasesTheDoorEvenInLockdown() {
         var s = Script()
         s.at(0, .mode(.lockdown))
