@@ -10,10 +10,13 @@ Tests/Fuzz/findings.md, when present, is included as the list of findings and th
 import argparse
 import csv
 import os
-import platform
+import sys
 
 BEGIN, END = "<!-- fuzz -->", "<!-- /fuzz -->"
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The machine is described as make bench describes it.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+from bench import machine  # noqa: E402
 
 ENTRY = {
     "cbor": "`CBORDecoder.decode`; encode/decode round trip",
@@ -23,19 +26,6 @@ ENTRY = {
     "snapshot": "`SnapshotDocument.parse` (full and delta) and what apply reads; JSONEncoder round trip (no `apply`)",
     "hqcommand": "`HQCommand.parse`; `HQCommand.open` (`SignedDocument.open`) under a pinned root key",
 }
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}"
 
 
 def reproducers(target):
