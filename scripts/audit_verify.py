@@ -73,6 +73,14 @@ def main():
     db.row_factory = sqlite3.Row
     state = dict(db.execute("SELECT key, value FROM gateway_state").fetchall())
     start = int(state.get("checkpoint_seq", "0"))
+    cursor, head_seq = int(state.get("upload_cursor", "0")), int(state.get("head_seq", "0"))
+    # HQ acknowledged every event up to the cursor: pruning never passes it, and the head never is below it.
+    if start > cursor:
+        print(f"broken at seq {cursor + 1}: events up to {start} are gone, but HQ only acknowledged {cursor}")
+        return 1
+    if head_seq < cursor:
+        print(f"broken at seq {head_seq + 1}: the head is below the upload cursor {cursor}")
+        return 1
     rows = db.execute("SELECT * FROM audit_events ORDER BY seq")
     error, expected, prev, count = walk(rows, start, state.get("checkpoint_hash", "0" * 64))
     if error:

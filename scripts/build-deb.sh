@@ -51,6 +51,8 @@ install -D -m 0644 "$top/scripts/deb/lintian-overrides" "$pkg/usr/share/lintian/
 doc=$pkg/usr/share/doc/access-gateway
 # Uncompressed: the unit's Documentation= names this path.
 install -D -m 0644 "$top/docs/install.md" "$doc/install.md"
+# The drop-in that narrows the unit to loopback and HQ, for sites that know HQ's addresses.
+install -D -m 0644 "$top/systemd/hq-only.conf" "$doc/hq-only.conf"
 
 # The binaries link the Swift runtime and the Swift packages statically: their licences go into the
 # copyright file, each distinct text once. The packages are SwiftPM's checkouts beside the bin dir.

@@ -85,7 +85,7 @@ if [[ $out == access-gateway* ]]; then # a real build, not a stand-in binary
 fi
 
 echo "== a provisioned gateway: an edited config, a database and a device key"
-sed -i 's/^on_stale = "grant"/on_stale = "deny"/' "$R/etc/access-gateway/gateway.toml"
+sed -i 's/^on_stale = "deny"/on_stale = "grant"/' "$R/etc/access-gateway/gateway.toml"
 echo '# edited on site' >>"$R/etc/access-gateway/gateway.toml"
 head -c 65536 /dev/urandom >"$R/var/lib/access-gateway/gateway.sqlite"
 printf -- '-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n' "$(head -c 48 /dev/urandom | base64)" \

@@ -501,14 +501,24 @@ public struct Doctor: Sendable {
         let summary =
             "seq \(info.seq) from \(info.issuer), \(Self.age(info.age(now: now))) old "
             + "(max age \(Self.age(Double(info.maxAge)))), \(info.doors) doors, \(info.members) members"
-        guard info.isStale(now: now) else { return .ok("snapshot", summary) }
+        let bound = Self.offlineBound(info, now: now, policy: config.stalePolicy)
+        guard info.isStale(now: now) else { return .ok("snapshot", "\(summary); \(bound)") }
         // Past max_age the doors follow on_stale: deny refuses everyone, grant keeps going.
         return DoctorCheck(
             name: "snapshot",
             status: config.stalePolicy == .deny ? .fail : .warn,
-            detail: "stale: \(summary); on_stale = \(config.stalePolicy.rawValue)",
+            detail: "stale: \(summary); \(bound)",
             fix: "check the hq check, then `\(Self.ctl(config))sync now`"
         )
+    }
+
+    /// How long until the offline bound (the snapshot's `max_age`) is reached, or since when it
+    /// has been, and what `on_stale` then does: for `doctor` and the daemon's status line.
+    static func offlineBound(_ info: SnapshotInfo, now: Double, policy: StaleSnapshotPolicy) -> String {
+        let left = Double(info.maxAge) - info.age(now: now)
+        if left >= 0 { return "offline bound in \(age(left))" }
+        let then = policy == .deny ? "passes denied snapshot_stale" : "on_stale = grant keeps granting"
+        return "offline bound reached \(age(-left)) ago: \(then)"
     }
 
     static func age(_ seconds: Double) -> String {

@@ -96,7 +96,7 @@ public final class Entrance: Sendable {
                     proofWindow: proofWindow
                 )
                 outcome.decision = decision
-                limiter.withLock { $0.record(code.text, granted: decision.granted, at: tick) }
+                limiter.withLock { $0.record(code.text, reason: decision.reason, at: tick) }
                 if decision.granted { doorInbox.send(.stimulus(.grant), to: door) }
             }
         } catch {

@@ -30,7 +30,7 @@ public struct GatewayConfigError: Error, Sendable, Equatable, CustomStringConver
 /// [gateway]
 /// db = "/var/lib/access-gateway/gateway.sqlite"
 /// device_key = "/var/lib/access-gateway/device-key.pem"
-/// on_stale = "grant"                # grant | deny, past the snapshot's max_age
+/// on_stale = "deny"                 # deny (default) | grant, past the snapshot's max_age
 /// listen = "127.0.0.1:9464"         # /metrics and /healthz
 /// door_io = "gpio"                  # gpio | memory (the demo and tests: no door is driven)
 ///
@@ -94,7 +94,7 @@ public struct GatewayConfig: Sendable {
         try unknownKeys(gateway, allowed: gatewayKeys, under: "gateway.")
         let database = try string(gateway, "db", under: "gateway.") ?? GatewayStore.defaultPath
         let deviceKey = try string(gateway, "device_key", under: "gateway.") ?? "/var/lib/access-gateway/device-key.pem"
-        let staleText = try string(gateway, "on_stale", under: "gateway.") ?? StaleSnapshotPolicy.grant.rawValue
+        let staleText = try string(gateway, "on_stale", under: "gateway.") ?? StaleSnapshotPolicy.deny.rawValue
         guard let stalePolicy = StaleSnapshotPolicy(rawValue: staleText) else {
             throw GatewayConfigError(
                 key: "gateway.on_stale",

@@ -217,11 +217,14 @@ public final class GatewayDaemon: Sendable {
 
     /// One line for `systemctl status`.
     func statusLine() -> String {
-        let info = try? store.snapshotInfo()
+        let info = try? store.snapshotHeader()
         let backlog = (try? store.uploadBacklog()) ?? 0
         let failing = health.checks().filter { !$0.ok }.map(\.name)
         var line = "\(config.board.doors.count) doors"
-        line += info.map { ", snapshot \($0.seq)" } ?? ", no snapshot"
+        let now = Date().timeIntervalSince1970
+        line +=
+            info.map { ", snapshot \($0.seq), \(Doctor.offlineBound($0, now: now, policy: config.stalePolicy))" }
+            ?? ", no snapshot"
         line += ", backlog \(backlog)"
         line += clock.status.trusted ? "" : ", clock untrusted"
         line += failing.isEmpty ? ", healthy" : ", failing: \(failing.joined(separator: ", "))"
@@ -346,8 +349,9 @@ public final class GatewayDaemon: Sendable {
         let router = Router()
         let (metrics, health, store, clock) = (self.metrics, self.health, self.store, self.clock)
         router.get("metrics") { _, _ -> Response in
-            // The gauges are read when scraped, so they are never older than the scrape.
-            let info = try? store.snapshotInfo()
+            // The gauges are read when scraped, so they are never older than the scrape; each is
+            // a kept value (the header, head less cursor), never a count over a table.
+            let info = try? store.snapshotHeader()
             metrics.snapshotAge(info.map { Date().timeIntervalSince1970 - Double($0.generatedAt) })
             metrics.backlog((try? store.uploadBacklog()) ?? 0)
             metrics.clockTrusted(clock.status.trusted)

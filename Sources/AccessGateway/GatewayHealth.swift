@@ -22,11 +22,20 @@ public final class GatewayHealth: Sendable {
     private let doorsProblem = Mutex<String?>("the door controller has not started")
     /// How long a camera may go without a frame before it counts as down.
     public let frameTimeout: Duration
+    /// The store's write probe runs at most once per this interval; checks in between serve its
+    /// last result, so polling `/healthz` cannot turn into a stream of durable writes.
+    public let storeProbeInterval: Duration
     private let storeProbe: @Sendable () -> String?
+    private let lastProbe = Mutex<(at: ContinuousClock.Instant, problem: String?)?>(nil)
 
     /// `storeProbe` writes to the store and returns nil, or why it could not.
-    public init(frameTimeout: Duration = .seconds(5), storeProbe: @escaping @Sendable () -> String?) {
+    public init(
+        frameTimeout: Duration = .seconds(5),
+        storeProbeInterval: Duration = .seconds(5),
+        storeProbe: @escaping @Sendable () -> String?
+    ) {
         self.frameTimeout = frameTimeout
+        self.storeProbeInterval = storeProbeInterval
         self.storeProbe = storeProbe
     }
 
@@ -86,9 +95,20 @@ public final class GatewayHealth: Sendable {
         }
         let doors = doorsProblem.withLock { $0 }
         result.append(Check(name: "doors", ok: doors == nil, detail: doors ?? "the lines are held"))
-        let store = storeProbe()
+        let store = storeProblem(now: now)
         result.append(Check(name: "store", ok: store == nil, detail: store ?? "writable"))
         return result
+    }
+
+    /// The store probe's result: the cached one while it is younger than the interval.
+    private func storeProblem(now: ContinuousClock.Instant) -> String? {
+        // Held across the probe, so that concurrent checks wait for one probe rather than each taking one.
+        lastProbe.withLock { last in
+            if let last, now - last.at < storeProbeInterval, now >= last.at { return last.problem }
+            let problem = storeProbe()
+            last = (now, problem)
+            return problem
+        }
     }
 
     /// The `/healthz` body: `{"ok": …, "checks": [{"name", "ok", "detail"}]}`.

@@ -1,19 +1,31 @@
+import AccessToken
 import Foundation
 
 /// Decides which scans are refused `rate_limited` before any other check: a pass that keeps being
 /// denied (a shared screenshot, someone trying a revoked pass again and again), and a flood of
-/// codes that are not passes at all. A member's valid pass is never denied, so it never counts
-/// against anyone, and garbage never counts against a real pass.
+/// codes that are not passes at all. A member's valid pass denied for a reason that passes (the
+/// clock, a lockdown, the schedule, a stale snapshot) never counts, and garbage never counts
+/// against a real pass.
+///
+/// A pass is known by what its signature covers, the COSE payload bytes (for AG2, the
+/// credential's: its proof changes every few seconds), never by its text: the unprotected header
+/// and the CBOR encoding are not signed, so one denied pass can be written as endless texts. A
+/// text with a pass prefix whose payload cannot be read is garbage.
 ///
 /// Pure; the caller passes the time. Memory is bounded: old entries are forgotten.
 public struct ScanRateLimiter: Sendable {
-    /// Denials of one code within `window` after which that code is refused unchecked.
+    /// Denials of one pass within `window` after which that pass is refused unchecked.
     public var deniedLimit: Int
-    /// Codes that are not passes (no `AG1:` prefix) within `window` after which such codes are refused unchecked.
+    /// Codes that are not passes within `window` after which such codes are refused unchecked.
     public var garbageLimit: Int
     public var window: Duration
-    private var denials: [String: [Duration]] = [:]
+    private var denials: [[UInt8]: [Duration]] = [:]
     private var garbage: [Duration] = []
+
+    /// Denials of a valid pass that say nothing about the pass: it will be granted once they pass.
+    public static let passingReasons: Set<AccessReason> = [
+        .granted, .clockUntrusted, .lockdown, .outsideSchedule, .snapshotStale,
+    ]
 
     public init(deniedLimit: Int = 3, garbageLimit: Int = 20, window: Duration = .seconds(60)) {
         self.deniedLimit = deniedLimit
@@ -24,20 +36,26 @@ public struct ScanRateLimiter: Sendable {
     /// Whether the scan of `text` at `now` is refused unchecked.
     public mutating func refuses(_ text: String, at now: Duration) -> Bool {
         forget(before: now - window)
-        if !Self.looksLikePass(text) { return garbage.count >= garbageLimit }
-        return (denials[text]?.count ?? 0) >= deniedLimit
+        guard let key = Self.signedPayload(of: text) else { return garbage.count >= garbageLimit }
+        return (denials[key]?.count ?? 0) >= deniedLimit
     }
 
     /// Records how the scan of `text` at `now` was decided.
-    public mutating func record(_ text: String, granted: Bool, at now: Duration) {
-        if !Self.looksLikePass(text) {
+    public mutating func record(_ text: String, reason: AccessReason, at now: Duration) {
+        guard let key = Self.signedPayload(of: text) else {
             garbage.append(now)
-        } else if !granted {
-            denials[text, default: []].append(now)
+            return
         }
+        if !Self.passingReasons.contains(reason) { denials[key, default: []].append(now) }
     }
 
-    static func looksLikePass(_ text: String) -> Bool { text.hasPrefix("AG1:") || text.hasPrefix("AG2:") }
+    /// The bytes a pass's signature covers: an AG1 pass's COSE payload, or an AG2 credential's.
+    /// Nil for anything that does not parse as a pass (no signature is checked here).
+    static func signedPayload(of text: String) -> [UInt8]? {
+        if text.hasPrefix(AG1.prefix) { return (try? AG1Pass(text: text))?.message.payload }
+        guard text.hasPrefix(HolderBoundPass.prefix), let bound = try? HolderBoundPass.parse(text) else { return nil }
+        return (try? AG1Pass(cose: bound.credential))?.message.payload
+    }
 
     private mutating func forget(before cutoff: Duration) {
         garbage.removeAll { $0 < cutoff }
@@ -45,7 +63,7 @@ public struct ScanRateLimiter: Sendable {
             let kept = times.filter { $0 >= cutoff }
             denials[code] = kept.isEmpty ? nil : kept
         }
-        // A flood of distinct denied codes must not grow without bound.
+        // A flood of distinct denied passes must not grow without bound.
         if denials.count > 10_000 { denials.removeAll() }
     }
 }

@@ -59,8 +59,12 @@ public struct DeviceIdentity: Sendable {
     public var thumbprint: String { Self.thumbprint(of: publicJWK) }
 
     /// The thumbprint in groups of four, as the installer reads it out to the HQ admin.
-    public var fingerprint: String {
-        let hex = Array(SHA256.hash(data: Data(Self.canonicalJWK(publicJWK).utf8))).prefix(10).hexString
+    public var fingerprint: String { Self.fingerprint(of: publicJWK) }
+
+    /// A public key's fingerprint in groups of four: the device's, or HQ's root key, which the
+    /// installer compares with what HQ's admin reads from HQ.
+    public static func fingerprint(of jwk: [String: String]) -> String {
+        let hex = Array(SHA256.hash(data: Data(canonicalJWK(jwk).utf8))).prefix(10).hexString
         return stride(from: 0, to: hex.count, by: 4).map { start in
             let from = hex.index(hex.startIndex, offsetBy: start)
             return String(hex[from..<hex.index(from, offsetBy: 4)])
@@ -68,7 +72,9 @@ public struct DeviceIdentity: Sendable {
     }
 
     static func canonicalJWK(_ jwk: [String: String]) -> String {
-        "{\"crv\":\"\(jwk["crv"] ?? "")\",\"kty\":\"\(jwk["kty"] ?? "")\",\"x\":\"\(jwk["x"] ?? "")\",\"y\":\"\(jwk["y"] ?? "")\"}"
+        // RFC 7638's required members: an OKP key (Ed25519) has no y.
+        if jwk["kty"] == "OKP" { return "{\"crv\":\"\(jwk["crv"] ?? "")\",\"kty\":\"OKP\",\"x\":\"\(jwk["x"] ?? "")\"}" }
+        return "{\"crv\":\"\(jwk["crv"] ?? "")\",\"kty\":\"\(jwk["kty"] ?? "")\",\"x\":\"\(jwk["x"] ?? "")\",\"y\":\"\(jwk["y"] ?? "")\"}"
     }
 
     /// RFC 7638: SHA-256 over the required members in lexical order, base64url.

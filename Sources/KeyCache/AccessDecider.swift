@@ -18,11 +18,14 @@ public struct AccessDecision: Sendable, Equatable {
     public var staleSnapshot: String?
 }
 
-/// What to do once the snapshot is older than its `max_age` (HQ unreachable for that long).
+/// What to do once the snapshot is older than its `max_age` (HQ unreachable for that long): the
+/// offline bound. `deny` is the default everywhere, so that blocking the board's HQ traffic cannot
+/// freeze revocations for longer than `max_age`.
 public enum StaleSnapshotPolicy: String, Sendable, CaseIterable {
     /// Keep granting valid passes on the last snapshot; each decision's event says it was stale.
+    /// An explicit choice: revocations made since the last sync are not seen.
     case grant
-    /// Deny every pass with `snapshot_stale`.
+    /// Deny every pass with `snapshot_stale`. The default.
     case deny
 }
 
@@ -42,12 +45,15 @@ public enum HolderBoundPolicy: String, Sendable, CaseIterable {
 /// snapshot) → `wrong_door`; the holder binding (AG2) → `proof_invalid`, `proof_stale`, `replayed`; a stale snapshot under the `deny` policy → `snapshot_stale` (noted
 /// in the event under `grant`); then `revoked`, `member_blocked`, `booking_inactive`, `lockdown`
 /// (the snapshot's door mode or HQ's command), `outside_schedule`, `uses_exhausted`. A rescan at the
-/// same door within the debounce window counts one use.
+/// same door within the debounce window (3 s, the scan gate's cooldown) is the same presentation:
+/// granted, and not counted again. Use counts are this board's: boards do not share them.
 public final class AccessDecider: Sendable {
     public let store: GatewayStore
     /// Clock skew for pass times and booking windows, in seconds.
     public let skew: Double
-    /// A rescan of the same pass at the same door within this many seconds counts as one use.
+    /// A rescan of the same pass at the same door within this many seconds of its counted use is
+    /// the same presentation (one use). It matches the scan gate's 3 s cooldown: any longer and a
+    /// single-use pass shown again after the cooldown would open the door twice.
     public let debounce: Double
 
     public let stalePolicy: StaleSnapshotPolicy
@@ -58,8 +64,8 @@ public final class AccessDecider: Sendable {
     public init(
         store: GatewayStore,
         skew: Double = 60,
-        debounce: Double = 5,
-        stalePolicy: StaleSnapshotPolicy = .grant
+        debounce: Double = 3,
+        stalePolicy: StaleSnapshotPolicy = .deny
     ) {
         self.store = store
         self.stalePolicy = stalePolicy
@@ -342,7 +348,7 @@ public final class AccessDecider: Sendable {
         )
         let uses: Int64 = row?["uses"] ?? 0
         // A clock that went back is no reason for a free use: only a rescan just after counts once.
-        if let row, row["last_door"] == door, (0..<Int64(debounce * 1000)).contains(nowMs - (row["last_ms"] as Int64)) {
+        if let row, row["last_door"] == door, (0...Int64(debounce * 1000)).contains(nowMs - (row["last_ms"] as Int64)) {
             // The same pass shown again at the same door: one entry, not two. The window does not slide.
             return nil
         }

@@ -245,6 +245,15 @@ extension GatewayStore {
                     why: "events up to \(expectedSeq) are gone, but HQ only acknowledged \(acknowledged)"
                 )
             }
+            // HQ acknowledged every event up to the cursor: a head below it means acknowledged events
+            // were cut, and the head rewritten to match.
+            let claimedHead = Int64(try Self.state(db, "head_seq") ?? "0") ?? 0
+            if claimedHead < acknowledged {
+                return .broken(
+                    seq: claimedHead + 1,
+                    why: "the head is seq \(claimedHead), below the upload cursor \(acknowledged): events HQ acknowledged are gone"
+                )
+            }
             var prevHash = try Self.state(db, "checkpoint_hash") ?? AuditChain.genesis
             var count = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
@@ -317,12 +326,13 @@ extension GatewayStore {
         }
     }
 
-    /// How many events HQ has not acknowledged yet, counted without reading them.
+    /// How many events HQ has not acknowledged yet: the head's seq less the upload cursor (seqs
+    /// have no gaps), read without touching the events, so every scrape costs the same.
     public func uploadBacklog() throws(KeyCacheError) -> Int {
         try read { db in
             let cursor = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE seq > ?", arguments: [cursor])
-                ?? 0
+            let head = Int64(try Self.state(db, "head_seq") ?? "0") ?? 0
+            return Int(max(0, head - cursor))
         }
     }
 

@@ -117,7 +117,7 @@ extension GatewayStore {
             )
         }
         try drainRetiredTables()
-        return try read { db in try Self.info(db)! }
+        return try recordCountsAfterSwap()
     }
 
     /// Empties the tables a swap retired, a batch per transaction, then drops them.
@@ -152,7 +152,7 @@ extension GatewayStore {
                     """,
                 arguments: [delta.seq, delta.generatedAt, delta.maxAge, Int64(now * 1000)]
             )
-            return try Self.info(db)!
+            return try Self.recordCounts(db)!
         }
     }
 
@@ -163,13 +163,8 @@ extension GatewayStore {
 
     static func info(_ db: Database) throws -> SnapshotInfo? {
         guard var info = try header(db) else { return nil }
-        func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
-        info.keys = try count("signing_keys")
-        info.doors = try count("doors")
-        info.members = try count("members")
-        info.bookings = try count("bookings")
-        info.revoked = try count("revoked")
-        return info
+        if try fillRecordedCounts(&info, db) { return info }
+        return try countTables(db)
     }
 
     /// The stored seq, issuer and times, without the counts (which scan whole tables).

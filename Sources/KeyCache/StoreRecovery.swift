@@ -13,11 +13,15 @@ public struct StoreRecovery: Sendable, Equatable, CustomStringConvertible {
     public var lostThroughSeq: Int64?
     /// Whether the gateway's state (enrolment, upload cursor, HQ lockdowns) was read back.
     public var keptState: Bool
+    /// Pass use counts read back (`pass_usage`): a used-up pass stays used up.
+    public var keptPassUses: Int = 0
+    /// AG2 proofs seen read back (`proofs_seen`): a seen proof stays `replayed`.
+    public var keptProofs: Int = 0
 
     public var description: String {
         var text = "the database was damaged (\(problem)); it was moved to \(quarantined). "
         text += keptState ? "The enrolment and upload position were kept" : "Nothing of its state could be read"
-        text += ", \(salvagedEvents) unsent audit events were kept"
+        text += ", \(salvagedEvents) unsent audit events, \(keptPassUses) pass use counts and \(keptProofs) seen proofs were kept"
         if let lost = lostThroughSeq { text += ", and unsent events up to seq \(lost) could not be read" }
         text += ". The snapshot is pulled again from HQ."
         if !keptState { text += " Enrol the gateway again: gatewayctl provision." }
@@ -27,12 +31,13 @@ public struct StoreRecovery: Sendable, Equatable, CustomStringConvertible {
 
 extension GatewayStore {
     /// State that describes the snapshot, dropped on recovery so that the next sync pulls it whole.
-    static let snapshotStateKeys: Set<String> = ["snapshot_etag", "health_probe"]
+    static let snapshotStateKeys: Set<String> = ["snapshot_etag", "health_probe", "snapshot_counts"]
 
     /// Opens the store at `path`; if it is damaged (not a database, or `PRAGMA quick_check` fails),
     /// moves it aside as `PATH.corrupt-TIME` with its WAL, starts a new one, and keeps what can be
-    /// read of the old one: the gateway's state and the audit events HQ has not acknowledged, with
-    /// their seqs and hashes, so the chain HQ holds goes on unbroken. The snapshot tables are not
+    /// read of the old one: the gateway's state, the audit events HQ has not acknowledged, with
+    /// their seqs and hashes, so the chain HQ holds goes on unbroken, and the pass use counts and
+    /// seen AG2 proofs, so that a damaged file gives no fresh use and no replay. The snapshot tables are not
     /// kept: a damaged snapshot is not trusted, and the next sync replaces it.
     public static func openRecovering(
         path: String,
@@ -65,11 +70,25 @@ extension GatewayStore {
             lostThroughSeq: salvage.claimedHead.flatMap { head in
                 head > (salvage.events.last?.seq ?? salvage.cursor) ? head : nil
             },
-            keptState: !salvage.state.isEmpty
+            keptState: !salvage.state.isEmpty,
+            keptPassUses: salvage.passUses.count,
+            keptProofs: salvage.proofs.count
         )
         try store.write { db in
             for (key, value) in salvage.state where !snapshotStateKeys.contains(key) {
                 try setState(db, key, value)
+            }
+            for row in salvage.passUses {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO pass_usage(pass, uses, last_door, last_ms) VALUES (?, ?, ?, ?)",
+                    arguments: [row["pass"], row["uses"], row["last_door"], row["last_ms"]]
+                )
+            }
+            for row in salvage.proofs {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO proofs_seen(digest, until_ms) VALUES (?, ?)",
+                    arguments: [row["digest"], row["until_ms"]]
+                )
             }
             for event in salvage.events {
                 try db.execute(
@@ -128,6 +147,8 @@ extension GatewayStore {
         var cursorHash: String?
         var claimedHead: Int64?
         var events: [AuditEvent] = []
+        var passUses: [Row] = []
+        var proofs: [Row] = []
 
         init(path: String) {
             var configuration = Configuration()
@@ -159,6 +180,18 @@ extension GatewayStore {
                 }
             }
             if cursorHash == nil, let first = events.first { cursorHash = first.prevHash }
+            passUses = Self.readable(queue, "SELECT pass, uses, last_door, last_ms FROM pass_usage")
+            proofs = Self.readable(queue, "SELECT digest, until_ms FROM proofs_seen")
+        }
+
+        /// The rows of `sql` up to the first unreadable page: each kept row stands on its own.
+        static func readable(_ queue: DatabaseQueue, _ sql: String) -> [Row] {
+            var rows: [Row] = []
+            try? queue.read { db in
+                let cursor = try Row.fetchCursor(db, sql: sql)
+                while let row = try cursor.next() { rows.append(row.copy()) }
+            }
+            return rows
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HQSync
 import KeyCache
 
 struct LogCommand: ParsableCommand {
@@ -113,19 +114,59 @@ struct LogCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the hash chain of the audit log.",
-            discussion: "Exit 0 when intact, 1 naming the first bad seq when an event was altered, removed or inserted."
+            abstract: "Check the hash chain of the audit log, and compare its newest events with HQ's copy.",
+            discussion: """
+                Exit 0 when intact, 1 naming the first bad seq when an event was altered, removed or \
+                inserted, or its head is below the upload cursor. When the gateway is enrolled, HQ's \
+                newest event of this gateway must then be in the log with the same hash: exit 1 when \
+                it is not (the newest events were cut). Without HQ (not enrolled, unreachable, or \
+                --offline) an intact chain exits 0 and says what was not cross-checked.
+                """
         )
 
         @OptionGroup var store: StoreOptions
 
+        @Option(help: "The device key file (default: device-key.pem beside the database).")
+        var key: String?
+
+        @Flag(help: "Do not ask HQ: check the chain in the database only.")
+        var offline = false
+
         func run() throws {
-            switch try store.open().verifyAuditChain() {
+            let db = try store.open()
+            switch try db.verifyAuditChain() {
             case .intact(let events):
                 print("\(events) events checked: the chain is intact")
             case .broken(let seq, let why):
                 print("chain broken at seq \(seq): \(why)")
                 throw ExitCode(1)
+            }
+            switch offline ? .notChecked("--offline") : crossCheck(db) {
+            case .agrees(let seq) where seq == 0:
+                print("HQ holds no events of this gateway yet: nothing to cross-check")
+            case .agrees(let seq):
+                print("HQ's copy agrees: its newest event, seq \(seq), is in the log with the same hash")
+            case .disagrees(let why):
+                print("HQ's copy disagrees: \(why)")
+                throw ExitCode(1)
+            case .notChecked(let why):
+                print(
+                    "not cross-checked with HQ (\(why)): the newest events could have been cut "
+                        + "by whoever can write the database"
+                )
+            }
+        }
+
+        func crossCheck(_ db: GatewayStore) -> AuditCrossCheck {
+            do {
+                guard let record = try EnrolmentRecord.load(from: db) else {
+                    return .notChecked("this gateway is not enrolled")
+                }
+                let identity = try DeviceIdentity.load(path: deviceKeyPath(store, key), create: false)
+                let sync = try GatewaySync(store: db, enrolment: record, identity: identity, clock: ClockTrust())
+                return try runBlocking { await sync.crossCheckAuditLog() }
+            } catch {
+                return .notChecked("\(error)")
             }
         }
     }

@@ -110,8 +110,8 @@ struct DecideCommand: ParsableCommand {
     @Flag(help: "Decide every line of standard input, until it ends.")
     var lines = false
 
-    @Option(help: "Past the snapshot's max_age: grant (keep deciding, noted in the log) or deny (snapshot_stale).")
-    var onStale: String = StaleSnapshotPolicy.grant.rawValue
+    @Option(help: "Past the snapshot's max_age: deny (snapshot_stale, the default) or grant (keep deciding, noted in the log).")
+    var onStale: String = StaleSnapshotPolicy.deny.rawValue
 
     @Argument(help: "The pass text, or - to read it from standard input.")
     var text: String?

@@ -46,8 +46,11 @@ struct ProvisionCommand: ParsableCommand {
     @Option(help: "HQ's base URL, e.g. https://hq.example.com.")
     var hq: String
 
-    @Option(help: "The one-time enrolment code from HQ.")
-    var code: String
+    @Option(help: "The one-time enrolment code from HQ, or - to read it from standard input (a code on the command line is visible to other local users).")
+    var code: String?
+
+    @Option(help: "A file holding the one-time enrolment code.")
+    var codeFile: String?
 
     @Option(help: "A name for this gateway, shown at HQ.")
     var name: String = ProcessInfo.processInfo.hostName
@@ -55,9 +58,31 @@ struct ProvisionCommand: ParsableCommand {
     @Option(help: "The device key file (default: device-key.pem beside the database).")
     var key: String?
 
+    func validate() throws {
+        guard (code == nil) != (codeFile == nil) else {
+            throw ValidationError("give the enrolment code with --code CODE, --code - (standard input) or --code-file FILE")
+        }
+    }
+
+    /// The code from wherever it was given, without surrounding white space.
+    func enrolmentCode() throws -> String {
+        let text: String
+        if let codeFile {
+            text = String(decoding: try readFile(codeFile), as: UTF8.self)
+        } else if code == "-" {
+            text = readStandardInputLine()
+        } else {
+            text = code ?? ""
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw UsageFailure("the enrolment code is empty") }
+        return trimmed
+    }
+
     func run() throws {
         let location: HQLocation
         do { location = try HQLocation(hq) } catch { throw UsageFailure("\(error)") }
+        let code = try enrolmentCode()
         let db = try store.open(create: true)
         let keyPath = deviceKeyPath(store, key)
         let identity: DeviceIdentity
@@ -66,7 +91,7 @@ struct ProvisionCommand: ParsableCommand {
         print("fingerprint \(identity.fingerprint)   (confirm it with the HQ admin)")
         if let matrix = try? QRMatrix.encode(text: identity.thumbprint) { print(matrix.terminalText()) }
         let clock = ClockTrust()
-        let (code, name) = (code, name)
+        let name = name
         let record: EnrolmentRecord
         do {
             record = try runBlocking {
@@ -83,6 +108,9 @@ struct ProvisionCommand: ParsableCommand {
             throw UsageFailure(Self.advice(error))
         }
         print("enrolled as \(record.gatewayID) with \(record.issuer); doors: \(record.doors.joined(separator: ", "))")
+        // The installer reads this to the HQ admin, who compares it with HQ's own (a man in the
+        // middle at enrolment would have handed over another root key).
+        print("hq root fingerprint \(DeviceIdentity.fingerprint(of: record.rootJWK))   (confirm it with the HQ admin)")
         let status = clock.status
         if !status.trusted { print("warning: the clock is not trusted (\(status.detail)); passes will be refused") }
         let sync = try GatewaySync(store: db, enrolment: record, identity: identity, clock: clock)

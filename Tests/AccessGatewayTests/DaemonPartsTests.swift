@@ -2,7 +2,10 @@
 import DoorDriver
 import Foundation
 import HQSync
+import KeyCache
+import TestSupport
 import Logging
+import Synchronization
 import Testing
 
 @Suite struct SystemdNotifierTests {
@@ -95,6 +98,25 @@ import Testing
         #expect(String(decoding: GatewayHealth.json(health.checks()), as: UTF8.self).hasPrefix("{\"checks\""))
     }
 
+    /// `/healthz` may be polled often: the write probe runs at most once per interval, and the
+    /// checks in between serve its last result.
+    @Test func theStoreProbeRunsAtMostOncePerIntervalAndIsServedFromCache() {
+        let probes = Mutex(0)
+        let health = GatewayHealth(storeProbeInterval: .seconds(5)) {
+            probes.withLock { $0 += 1 }
+            return probes.withLock { $0 } == 1 ? "disk I/O error" : nil
+        }
+        health.doors(nil)
+        let start = ContinuousClock.now
+        for step in 0..<100 {
+            let store = health.checks(now: start + .milliseconds(step * 40)).first { $0.name == "store" }
+            #expect(store?.detail == "disk I/O error")
+        }
+        #expect(probes.withLock { $0 } == 1)
+        let later = health.checks(now: start + .seconds(6)).first { $0.name == "store" }
+        #expect(later?.ok == true && probes.withLock { $0 } == 2)
+    }
+
     @Test func doorsThatLostTheirLinesAreDownAndStopTheWatchdog() {
         let health = GatewayHealth { nil }
         health.doors("the door controller stopped: line 17 failed")
@@ -182,5 +204,36 @@ import Testing
         #expect(door.io.output(.relay, of: "A/1"), "still unlocked past the door's own 2 s pulse")
         try door.run(to: 6.1)
         #expect(!door.io.output(.relay, of: "A/1"))
+    }
+}
+
+@Suite struct OfflineBoundStatusTests {
+    /// A daemon over in-memory doors and a demo snapshot generated `age` seconds ago (max age 7 d).
+    static func daemon(age: Double) throws -> GatewayDaemon {
+        let directory = try TestPaths.temporaryDirectory()
+        let config = try GatewayConfig.parse(
+            """
+            [gateway]
+            db = "\(directory.path)/gateway.sqlite"
+            device_key = "\(directory.path)/device-key.pem"
+            door_io = "memory"
+
+            [doors.front]
+            id = "DEMO/FRONT"
+            relay = { chip = "gpiochip0", line = 3 }
+            camera = { frames = "\(directory.path)" }
+            """
+        )
+        let store = try GatewayStore(path: config.database)
+        try DemoSite(now: Date().timeIntervalSince1970 - age + 60).install(in: store)
+        try store.close()
+        return try GatewayDaemon(config: config, logger: Logger(label: "test"))
+    }
+
+    @Test(arguments: [(3600.0, "offline bound in 6 d"), (9 * 86400.0, "offline bound reached 2 d ago: passes denied")])
+    func theStatusLineSaysHowLongUntilTheOfflineBound(age: Double, expected: String) throws {
+        let daemon = try Self.daemon(age: age)
+        defer { daemon.doorThread.stop() }
+        #expect(daemon.statusLine().contains(expected), "\(daemon.statusLine())")
     }
 }

@@ -14,6 +14,25 @@ import Testing
         #expect(score <= 2.5, "\(line)")
     }
 
+    /// The unit leaves addresses open (HQ's are not known when it is built); the drop-in that
+    /// sites install once they know HQ's ranges denies everything else, loopback excepted.
+    @Test func theHQOnlyDropInDeniesEveryAddressButLoopbackAndHQs() throws {
+        let unit = try String(contentsOfFile: Self.unit, encoding: .utf8)
+        let dropIn = try String(
+            contentsOfFile: TestPaths.packageRoot.appendingPathComponent("systemd/hq-only.conf").path,
+            encoding: .utf8
+        )
+        let settings = dropIn.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix("[") && !$0.isEmpty }
+        #expect(settings.first == "IPAddressDeny=any" && settings.contains("IPAddressAllow=localhost"))
+        // The unit as systemd merges it with the drop-in: the allow list is then in force.
+        let merged = unit.replacingOccurrences(of: "[Install]", with: settings.joined(separator: "\n") + "\n\n[Install]")
+        let file = try TestPaths.temporaryDirectory().appendingPathComponent("access-gateway.service")
+        try merged.write(to: file, atomically: true, encoding: .utf8)
+        let result = try runTool("systemd-analyze", ["security", "--offline=true", file.path])
+        let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("IPAddressDeny=") })
+        #expect(line.contains("defines IP address allow list"), "\(line)")
+    }
+
     @Test func theUnitKeepsWhatTheDaemonNeeds() throws {
         let text = try String(contentsOfFile: Self.unit, encoding: .utf8)
         for setting in [

@@ -188,6 +188,25 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         #expect(snapshot.status == .fail && snapshot.fix?.contains("snapshot import FILE") == true)
     }
 
+    /// How long the board can go on without HQ before the offline bound (max_age) denies passes.
+    @Test(arguments: [
+        (3600.0, "", DoctorCheck.Status.ok, "offline bound in 6 d"),
+        (9 * 86400.0, "", .fail, "offline bound reached 2 d ago: passes denied snapshot_stale"),
+        (9 * 86400.0, #"on_stale = "grant""#, .warn, "offline bound reached 2 d ago: on_stale = grant keeps granting"),
+    ])
+    func theSnapshotCheckSaysHowLongUntilTheOfflineBound(
+        age: Double,
+        extra: String,
+        status: DoctorCheck.Status,
+        expected: String
+    ) async throws {
+        let (config, directory) = try Self.site(extra: extra)
+        let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        try DemoSite(now: Date().timeIntervalSince1970 - age + 60).install(in: store)
+        let snapshot = try Self.check("snapshot", in: await Self.run(config))
+        #expect(snapshot.status == status && snapshot.detail.contains(expected), "\(snapshot.detail)")
+    }
+
     @Test func aServiceThatIsNotRunningFails() async throws {
         // A port that was free a moment ago: nothing listens there now.
         let port = try Self.closedPort()

@@ -1,5 +1,6 @@
 import AccessGateway
 import DoorDriver
+import KeyCache
 import QRCodec
 import TestSupport
 import Testing
@@ -32,6 +33,13 @@ import Testing
         #expect(front.controls == ["Auto Exposure": 1])
         let back = try #require(config.cameras["JKT1/BACK"])
         #expect(back == CameraSettings(device: "/dev/door-camera-back"))
+    }
+
+    /// The offline bound holds unless the operator chooses otherwise: past max_age, deny.
+    @Test(arguments: [("", StaleSnapshotPolicy.deny), ("on_stale = \"grant\"", .grant), ("on_stale = \"deny\"", .deny)])
+    func onStaleDefaultsToDeny(line: String, policy: StaleSnapshotPolicy) throws {
+        let text = Self.valid.replacingOccurrences(of: "on_stale = \"deny\"", with: line)
+        #expect(try GatewayConfig.parse(text).stalePolicy == policy)
     }
 
     /// Each mistake names its key.

@@ -1,4 +1,6 @@
 import AccessGateway
+import AccessToken
+import Crypto
 import DoorDriver
 import Foundation
 import KeyCache
@@ -187,38 +189,109 @@ final class Rig: Sendable {
     }
 }
 
+/// Claims for a pass at the demo site's door, valid for an hour around its time, with an 8-byte id.
+func siteClaims(
+    _ site: DemoSite,
+    member: String,
+    id: UInt8,
+    maxUses: UInt64? = nil,
+    holder: P256.Signing.PublicKey? = nil
+) -> PassClaims {
+    PassClaims(
+        issuer: DemoSite.issuer,
+        member: member,
+        audience: [site.door],
+        expiresAt: site.now + 3600,
+        issuedAt: site.now - 60,
+        passID: [id, 0, 0, 0, 0, 0, 0, 1],
+        maxUses: maxUses,
+        holderKey: holder
+    )
+}
+
 @Suite struct ScanRateLimiterTests {
     func t(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
+    static let site = DemoSite()
+    static let shared = try! site.pass(member: "m-blocked", serial: 7)
+    static let member = try! site.pass(serial: 8)
+
+    /// The same signed pass in another text: an unsigned header label added, as anyone can.
+    static func reencoded(_ text: String, _ variant: UInt64) -> String {
+        var message = try! AG1Pass(text: text).message
+        message.unprotected.append(CBORMapEntry(.unsigned(99), .unsigned(variant)))
+        return AG1.prefix + Base45.encode(message.encoded())
+    }
+
+    /// An AG2 pass on one credential, its proof made at `shownAt`.
+    static func holderBound(_ credential: [UInt8], _ device: P256.Signing.PrivateKey, shownAt: Double) -> String {
+        HolderBoundPass(credential: credential, proof: HolderProof.make(credential: credential, key: device, now: shownAt)).text
+    }
 
     @Test func aPassDeniedAgainAndAgainIsRefusedUncheckedUntilTheWindowPasses() {
         var limiter = ScanRateLimiter(deniedLimit: 3, window: .seconds(60))
         for second in 0..<3 {
-            let refused1 = limiter.refuses("AG1:SHARED", at: t(Double(second)))
+            let refused1 = limiter.refuses(Self.shared, at: t(Double(second)))
             #expect(!refused1)
-            limiter.record("AG1:SHARED", granted: false, at: t(Double(second)))
+            limiter.record(Self.shared, reason: .memberBlocked, at: t(Double(second)))
         }
-        let refused2 = limiter.refuses("AG1:SHARED", at: t(3))
+        let refused2 = limiter.refuses(Self.shared, at: t(3))
         #expect(refused2)
-        let refused3 = limiter.refuses("AG1:MEMBER", at: t(3))
+        let refused3 = limiter.refuses(Self.member, at: t(3))
         #expect(!refused3)
-        let refused4 = limiter.refuses("AG1:SHARED", at: t(61))
+        let refused4 = limiter.refuses(Self.shared, at: t(61))
         #expect(!refused4)
     }
 
-    @Test func grantsNeverCount() {
-        var limiter = ScanRateLimiter(deniedLimit: 1)
-        for second in 0..<10 { limiter.record("AG1:MEMBER", granted: true, at: t(Double(second))) }
-        let refused5 = limiter.refuses("AG1:MEMBER", at: t(10))
-        #expect(!refused5)
+    /// The COSE unprotected header and the CBOR encoding are not signed: re-encoding a denied
+    /// pass into new texts does not escape the limit, which is keyed by the signed payload.
+    @Test func aDeniedPassReencodedIsStillTheSamePass() {
+        var limiter = ScanRateLimiter(deniedLimit: 3)
+        for variant in 0..<3 {
+            let text = Self.reencoded(Self.shared, UInt64(variant))
+            #expect(text != Self.shared)
+            limiter.record(text, reason: .memberBlocked, at: t(Double(variant)))
+        }
+        let refused = limiter.refuses(Self.reencoded(Self.shared, 3), at: t(3))
+        #expect(refused)
+        let original = limiter.refuses(Self.shared, at: t(3))
+        #expect(original)
     }
 
-    @Test func aFloodOfGarbageIsLimitedWithoutTouchingPasses() {
+    /// An AG2 proof changes every few seconds: the key is the credential's payload.
+    @Test func anAG2CredentialWithFreshProofsIsOnePass() {
+        let device = P256.Signing.PrivateKey()
+        let claims = siteClaims(Self.site, member: "m-blocked", id: 0xD1, holder: device.publicKey)
+        let credential = PassIssuer(key: Self.site.key, kid: DemoSite.kid).issueCredential(claims)
+        var limiter = ScanRateLimiter(deniedLimit: 3)
+        for second in 0..<3 {
+            let text = Self.holderBound(credential, device, shownAt: Self.site.now + Double(second * 10))
+            limiter.record(text, reason: .memberBlocked, at: t(Double(second)))
+        }
+        let refused = limiter.refuses(Self.holderBound(credential, device, shownAt: Self.site.now + 30), at: t(3))
+        #expect(refused)
+    }
+
+    /// A valid pass denied for a reason that passes (the clock, a lockdown, the schedule, a stale
+    /// snapshot) is the member's own pass: it never counts, as a grant never does.
+    @Test(arguments: [AccessReason.granted, .clockUntrusted, .lockdown, .outsideSchedule, .snapshotStale])
+    func passingReasonsNeverCount(reason: AccessReason) {
+        var limiter = ScanRateLimiter(deniedLimit: 1)
+        for second in 0..<10 { limiter.record(Self.member, reason: reason, at: t(Double(second))) }
+        let refused = limiter.refuses(Self.member, at: t(10))
+        #expect(!refused)
+    }
+
+    /// A flood of codes that are not passes is refused unchecked, without touching real passes. A
+    /// text with a pass prefix that does not parse has no signed payload: it is garbage too, so
+    /// distinct texts of that kind cannot each be decided in full.
+    @Test(arguments: [("https://example.com/", "WIFI:S:cafe;;"), ("AG1:NOTBASE45", "AG1:OTHER")])
+    func aFloodOfGarbageIsLimitedWithoutTouchingPasses(flood: String, probe: String) {
         var limiter = ScanRateLimiter(garbageLimit: 5)
-        for i in 0..<5 { limiter.record("https://example.com/\(i)", granted: false, at: t(Double(i) / 10)) }
-        let refused6 = limiter.refuses("WIFI:S:cafe;;", at: t(1))
-        #expect(refused6)
-        let refused7 = limiter.refuses("AG1:MEMBER", at: t(1))
-        #expect(!refused7)
+        for i in 0..<5 { limiter.record("\(flood)\(i)", reason: .malformed, at: t(Double(i) / 10)) }
+        let refused = limiter.refuses(probe, at: t(1))
+        #expect(refused)
+        let member = limiter.refuses(Self.member, at: t(1))
+        #expect(!member)
     }
 
     @Test func theEntranceRecordsRateLimitedScansAndStillLetsAMemberIn() throws {
@@ -251,5 +324,32 @@ final class Rig: Sendable {
         )
         // Every scan is in the log, the refused ones too.
         #expect(try rig.store.auditEvents(.init()).count == 5)
+    }
+}
+
+@Suite struct EntranceUseCountTests {
+    /// Through the daemon's path (an Entrance over the store): a single-use pass shown again 2 s
+    /// later is the same presentation, and 4 s later it is used up.
+    @Test func aSingleUsePassOpensTheDoorOnce() throws {
+        let rig = try Rig()
+        let clock = Mutex(rig.site.now)
+        let decisions = Recorded<EntranceDecision>()
+        let entrance = Entrance(
+            door: rig.site.door,
+            decider: AccessDecider(store: rig.store),
+            doorInbox: rig.door.inbox,
+            wallClock: { clock.withLock { $0 } },
+            report: { decisions.append($0) }
+        )
+        let pass = try PassIssuer(key: rig.site.key, kid: DemoSite.kid).issue(
+            siteClaims(rig.site, member: "m-demo", id: 0x51, maxUses: 1)
+        )
+        for offset in [0.0, 2, 4] {
+            clock.withLock { $0 = rig.site.now + offset }
+            entrance.decide(
+                ScannedCode(symbol: QRSymbol(bytes: Array(pass.utf8), polarity: .normal), capturedAt: .now, decodeTime: .zero)
+            )
+        }
+        #expect(decisions.all.map { $0.decision?.reason } == [.granted, .granted, .usesExhausted])
     }
 }

@@ -91,6 +91,39 @@ func scenarioDatabase() throws -> String {
         #expect(verify.stdout.hasPrefix("\(scenarioCases.count + 1) events checked"))
     }
 
+    /// Past max_age the offline bound holds unless --on-stale grant is given.
+    @Test(arguments: [([String](), "snapshot_stale"), (["--on-stale", "grant"], "granted"), (["--on-stale", "deny"], "snapshot_stale")])
+    func aStaleSnapshotDeniesUnlessToldToGrant(flags: [String], expected: String) throws {
+        var snapshot = try #require(try readJSON(keycache.appendingPathComponent("snapshot.json")) as? [String: Any])
+        let (door, at, qr, _) = scenarioCases[0]
+        // Generated one second more than max_age before the case's time.
+        snapshot["generated_at"] = Int(at)! - (snapshot["max_age"] as! Int) - 1
+        let dir = try TestPaths.temporaryDirectory()
+        let file = dir.appendingPathComponent("stale.json")
+        try JSONSerialization.data(withJSONObject: snapshot).write(to: file)
+        let db = dir.appendingPathComponent("g.sqlite").path
+        #expect(try gatewayctl("--db", db, "snapshot", "import", file.path).status == 0)
+        let result = try run(
+            TestPaths.productsDirectory.appendingPathComponent("gatewayctl"),
+            ["--db", db, "decide", "--door", door, "--at", at] + flags + [qr]
+        )
+        #expect(try jsonObject(result.stdout)["reason"] as? String == expected, "\(result.stdout)")
+    }
+
+    /// A single-use pass shown again at the same door: within 3 s it is the same presentation,
+    /// at +4 s it is used up.
+    @Test(arguments: [(2, "granted"), (4, "uses_exhausted")])
+    func aSingleUsePassShownAgainIsOnePresentationThenUsedUp(after: Int, expected: String) throws {
+        let cases = try #require(try readJSON(keycache.appendingPathComponent("cases.json")) as? [[String: Any]])
+        let first = try #require(cases.first { $0["name"] as? String == "single_use_first" })
+        let (door, qr) = (first["door"] as! String, first["qr"] as! String)
+        let at = (first["at"] as! NSNumber).intValue
+        let db = try scenarioDatabase()
+        #expect(try gatewayctl("--db", db, "decide", "--door", door, "--at", "\(at)", qr).status == 0)
+        let again = try gatewayctl("--db", db, "decide", "--door", door, "--at", "\(at + after)", qr)
+        #expect(try jsonObject(again.stdout)["reason"] as? String == expected, "\(again.stdout)")
+    }
+
     @Test func decidesLinesFromStandardInput() throws {
         let db = try scenarioDatabase()
         let (door, at, qr, _) = scenarioCases[0]

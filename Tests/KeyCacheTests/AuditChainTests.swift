@@ -132,6 +132,26 @@ func sqlite3(_ store: GatewayStore, _ sql: String) throws {
     }
 
     /// An independent implementation of the documented canonical form agrees, both ways.
+    /// Cutting acknowledged events and rewriting the head to match leaves a chain that links: the
+    /// head below the upload cursor gives it away, to both verifiers.
+    @Test func aHeadBelowTheUploadCursorIsRefused() throws {
+        let store = try storeWithEvents(10)
+        try store.advanceUploadCursor(to: 8)
+        try sqlite3(
+            store,
+            """
+            DELETE FROM audit_events WHERE seq >= 7;
+            UPDATE gateway_state SET value = '6' WHERE key = 'head_seq';
+            UPDATE gateway_state SET value = (SELECT hash FROM audit_events WHERE seq = 6) WHERE key = 'head_hash';
+            """
+        )
+        let verdict = try store.verifyAuditChain()
+        #expect(verdict == .broken(seq: 7, why: "the head is seq 6, below the upload cursor 8: events HQ acknowledged are gone"))
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/audit_verify.py").path
+        let python = try runTool("python3", [script, store.path])
+        #expect(python.status == 1 && python.stdout.contains("below the upload cursor 8"), "\(python.stdout)")
+    }
+
     @Test func anIndependentVerifierAgrees() throws {
         let store = try storeWithEvents(5)
         try store.appendAudit(
@@ -162,5 +182,32 @@ func sqlite3(_ store: GatewayStore, _ sql: String) throws {
         #expect(try world.store.uploadBacklog() == 5)
         try world.store.advanceUploadCursor(to: 3)
         #expect(try world.store.uploadBacklog() == 2)
+    }
+}
+
+/// `/metrics` and the status line read these on every scrape: they come from values kept as
+/// events are appended and snapshots applied, never from counting whole tables per request.
+@Suite struct ScrapeCostTests {
+    @Test func theBacklogIsTheHeadLessTheCursorWithoutCountingEvents() throws {
+        let store = try storeWithEvents(6)
+        try store.advanceUploadCursor(to: 2)
+        // A row gone behind the store's back is the chain's business, not the gauge's: no rows are read.
+        try sqlite3(store, "DELETE FROM audit_events WHERE seq = 4")
+        #expect(try store.uploadBacklog() == 4)
+    }
+
+    @Test func snapshotCountsAreThoseKeptAtApplyTime() throws {
+        let store = try makeStore()
+        try store.apply(
+            try document(fullSnapshot(seq: 1, members: [["id": "m-1", "blocked": false], ["id": "m-2", "blocked": false]]))
+        )
+        try sqlite3(store, "INSERT INTO members(id, blocked) VALUES ('m-sneaked', 0)")
+        #expect(try store.snapshotInfo()?.members == 2)
+        let delta: [String: Any] = [
+            "format": "ag-snapshot-delta/1", "base_seq": 1, "seq": 2, "upsert": ["members": [["id": "m-3", "blocked": false]]],
+        ]
+        try store.apply(try document(delta))
+        // A delta counts what the tables hold as it is applied.
+        #expect(try store.snapshotInfo()?.members == 4)
     }
 }

@@ -173,6 +173,29 @@ struct World {
         #expect(try world.decide(pass, at: World.t0 + 121).reason == .usesExhausted)
     }
 
+    /// A repeat at the same door within 3 s (the scan gate's cooldown) is the same presentation;
+    /// after that a single-use pass is used up.
+    @Test(arguments: [
+        (1.0, AccessReason.granted), (2, .granted), (3, .granted), (3.5, .usesExhausted), (4, .usesExhausted),
+        (4.9, .usesExhausted),
+    ])
+    func aSingleUsePassOpensOncePerPresentation(after: Double, expected: AccessReason) throws {
+        let world = try World()
+        let pass = try world.pass(uses: 1)
+        #expect(try world.decide(pass).reason == .granted)
+        #expect(try world.decide(pass, at: World.t0 + after).reason == expected)
+    }
+
+    /// The same presentation is not counted again, and it does not slide: a pass held at the door
+    /// is not a new use every 3 s, but no longer the same presentation after 3 s from its counted use.
+    @Test func theSamePresentationWindowDoesNotSlide() throws {
+        let world = try World()
+        let pass = try world.pass(uses: 1)
+        #expect(try world.decide(pass).reason == .granted)
+        #expect(try world.decide(pass, at: World.t0 + 2).reason == .granted)
+        #expect(try world.decide(pass, at: World.t0 + 4).reason == .usesExhausted)
+    }
+
     @Test func aClockThatWentBackGivesNoFreeUse() throws {
         let world = try World()
         let pass = try world.pass(uses: 1)
@@ -207,23 +230,32 @@ struct World {
         #expect(try world.decide(pass, door: "L1/back", at: World.t0 + 1).reason == .usesExhausted)
     }
 
-    @Test func aStaleSnapshotKeepsGrantingByDefaultAndSaysSo() throws {
+    @Test func aStaleSnapshotDeniesByDefault() throws {
         let world = try World(generatedAt: World.t0 - 7200, maxAge: 3600)
         let decision = try world.decide(try world.pass())
+        #expect(decision.reason == .snapshotStale)
+        #expect(decision.detail.contains("max_age is 3600"), "\(decision.detail)")
+        #expect(try world.store.auditEvents(.init()).last?.reason == "snapshot_stale")
+    }
+
+    @Test func aStaleSnapshotKeepsGrantingUnderTheGrantPolicyAndSaysSo() throws {
+        let world = try World(generatedAt: World.t0 - 7200, maxAge: 3600)
+        let lenient = AccessDecider(store: world.store, stalePolicy: .grant)
+        let decision = try lenient.decide(try world.pass(), door: "L1/front", now: World.t0)
         #expect(decision.reason == .granted)
         #expect(decision.staleSnapshot?.contains("max_age is 3600") == true)
         #expect(try world.store.auditEvents(.init()).last?.detail.contains("stale_snapshot") == true)
         // Denials on a stale snapshot carry both notes.
-        let denied = try world.decide(try world.pass(member: "m-blocked"))
+        let denied = try lenient.decide(try world.pass(member: "m-blocked"), door: "L1/front", now: World.t0)
         #expect(denied.reason == .memberBlocked)
         let detail = try #require(try world.store.auditEvents(.init()).last?.detail)
         #expect(detail.contains("stale_snapshot") && detail.contains("is blocked"))
     }
 
-    @Test func aStaleSnapshotDeniesUnderTheDenyPolicy() throws {
-        let world = try World(generatedAt: World.t0 - 7200, maxAge: 3600)
-        let strict = AccessDecider(store: world.store, stalePolicy: .deny)
-        #expect(try strict.decide(try world.pass(), door: "L1/front", now: World.t0).reason == .snapshotStale)
+    @Test func theOfflineBoundIsReachedExactlyAtMaxAge() throws {
+        let world = try World(generatedAt: World.t0 - 3600, maxAge: 3600)
+        #expect(try world.decide(try world.pass()).reason == .granted)
+        #expect(try world.decide(try world.pass(id: 2), at: World.t0 + 1).reason == .snapshotStale)
     }
 
     @Test func aFreshSnapshotIsNotNoted() throws {

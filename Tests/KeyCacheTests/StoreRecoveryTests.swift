@@ -1,3 +1,4 @@
+import AccessToken
 import Foundation
 import KeyCache
 import TestSupport
@@ -67,6 +68,42 @@ import Testing
         #expect(Array(kept.prefix(6)) == Array(events.suffix(6)))
         #expect(kept.last?.reason == "store_recovered" && kept.last?.seq == 11 && kept.last?.prevHash == events.last?.hash)
         #expect(try store.verifyAuditChain() == .intact(events: 7))
+    }
+
+    /// A used-up single-use pass stays used up, and a seen AG2 proof stays seen, across a recovery:
+    /// otherwise damaging the file would hand out fresh uses and replays.
+    @Test func aRecoveryKeepsPassUsesAndSeenProofs() throws {
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
+        let store = try GatewayStore(path: path)
+        let key = SigningKey.generate(.es256)
+        let now: Double = 1_800_000_000
+        let members = (0..<3000).map { ["id": "member-\($0)-with-a-longer-id", "blocked": false] as [String: Any] }
+        let snapshot = try JSONSerialization.data(
+            withJSONObject: [
+                "format": "ag-snapshot/1", "issuer": "hq.test", "seq": 7, "generated_at": Int(now) - 60,
+                "max_age": 86400, "keys": ["keys": [key.publicJWK(kid: "k1")]],
+                "doors": [["id": "L/1", "mode": "normal", "tz": "UTC"]], "members": members, "bookings": [],
+                "revoked": [],
+            ] as [String: Any]
+        )
+        try store.apply(try SnapshotDocument.parse(snapshot))
+        let pass = try PassIssuer(key: key, kid: "k1").issue(
+            PassClaims(issuer: "hq.test", member: "m-1", audience: ["L"], expiresAt: now + 86400, passID: [1, 2, 3, 4, 5, 6, 7, 8], maxUses: 1)
+        )
+        let first = try AccessDecider(store: store).decide(pass, door: "L/1", now: now)
+        #expect(first.reason == .granted, "\(first.detail)")
+        try store.close()
+        let seen = "abcdef0123456789:1800000000"
+        #expect(try runTool("sqlite3", [path, "INSERT INTO proofs_seen VALUES ('\(seen)', 1800000100000)"]).status == 0)
+        try Self.smash(path, page: try Self.rootPage(path, "members"))
+
+        let (recovered, recovery) = try GatewayStore.openRecovering(path: path, now: now + 10)
+        let report = try #require(recovery)
+        #expect(report.keptPassUses == 1 && report.keptProofs == 1, "\(report)")
+        try recovered.apply(try SnapshotDocument.parse(snapshot))
+        #expect(try AccessDecider(store: recovered).decide(pass, door: "L/1", now: now + 60).reason == .usesExhausted)
+        let proofs = try runTool("sqlite3", [path, "SELECT digest FROM proofs_seen"])
+        #expect(proofs.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == seen)
     }
 
     @Test func aFileThatIsNoLongerADatabaseStartsAfreshAndSaysSo() throws {

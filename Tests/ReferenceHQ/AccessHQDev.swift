@@ -30,7 +30,7 @@ struct AccessHQDev: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, CodeCommand.self, EventsCommand.self, PassCommand.self, QueueCommand.self,
-            RevokeCommand.self, SnapshotCommand.self, GatewaysCommand.self,
+            RevokeCommand.self, SnapshotCommand.self, GatewaysCommand.self, RootKeyCommand.self,
         ]
     )
 

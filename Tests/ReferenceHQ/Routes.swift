@@ -22,6 +22,7 @@ struct HQRoutes: Sendable {
         router.get("/v1/snapshot") { request, _ in try await snapshot(request) }
         router.post("/v1/events") { request, _ in try await uploadEvents(request) }
         router.get("/v1/commands") { request, _ in try await commands(request) }
+        router.get("/v1/events/head") { request, _ in try await eventsHead(request) }
         router.post("/v1/passes") { request, _ in try await issuePass(request) }
         router.get("/v1/events") { request, _ in try await listEvents(request) }
         router.get("/") { request, _ in try await page(request) }
