@@ -55,6 +55,8 @@ public final class GatewayDaemon: Sendable {
     let sync: GatewaySync?
     let logger: Logger
     let notifier: SystemdNotifier
+    /// Keeps each door's state machine in the mode the decisions see.
+    let modes: DoorModeSync
     let boundPort = Mutex<Int?>(nil)
     /// Upload, snapshot and command intervals; tests shorten them.
     public let intervals: GatewaySync.Intervals
@@ -110,10 +112,10 @@ public final class GatewayDaemon: Sendable {
             }
         } catch { throw .doors(error) }
 
-        // HQ's lockdowns outlive restarts: the doors show them (red) as the decisions do.
-        for door in (try? store.lockdowns()) ?? [] {
-            doorThread.inbox.send(.stimulus(.mode(.lockdown)), to: door == "*" ? nil : door)
-        }
+        // HQ's lockdowns outlive restarts, and the snapshot's door modes hold: the doors follow
+        // them as the decisions do, from before the first scan.
+        modes = DoorModeSync(doors: doorConfigs.map(\.id), store: store, inbox: doorThread.inbox)
+        modes.apply()
 
         let enrolment: EnrolmentRecord?
         do { enrolment = try EnrolmentRecord.load(from: store) } catch {
@@ -185,6 +187,7 @@ public final class GatewayDaemon: Sendable {
             )
         }
         services.append(.init(service: NotifyService(notifier: notifier, health: health) { [self] in statusLine() }))
+        services.append(.init(service: DoorModeService(sync: modes)))
         var configuration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -262,7 +265,9 @@ public final class GatewayDaemon: Sendable {
             inbox.send(.stimulus(.remoteUnlock(seconds: seconds)), to: door)
         case .lockdown(let door, let on):
             logger.notice("HQ lockdown \(on ? "on" : "off")", metadata: ["door": "\(door ?? "*")", "id": "\(command.id)"])
-            inbox.send(.stimulus(.mode(on ? .lockdown : .normal)), to: door)
+            // Locking is at once; lifting is DoorModeSync's, which keeps a door locked while `*`
+            // or the snapshot still holds it.
+            if on { inbox.send(.stimulus(.mode(.lockdown)), to: door) }
         case .resync:
             logger.notice("HQ asked for a resync", metadata: ["id": "\(command.id)"])
         }
