@@ -1,7 +1,6 @@
 import DoorDriver
 import KeyCache
 import ServiceLifecycle
-import Synchronization
 
 /// Brings each door's state machine to the mode the decisions see, so that the relay follows it:
 /// HQ's lockdown of the door or of every door (`*`), otherwise the snapshot's door mode
@@ -14,7 +13,6 @@ public final class DoorModeSync: Sendable {
     let doors: [String]
     let store: GatewayStore
     let inbox: DoorInbox
-    private let sent = Mutex<[String: DoorDriver.DoorMode]>([:])
 
     public init(doors: [String], store: GatewayStore, inbox: DoorInbox) {
         self.doors = doors
@@ -31,8 +29,9 @@ public final class DoorModeSync: Sendable {
         return snapshotMode == .unlocked ? .unlocked : .normal
     }
 
-    /// Sends each door whose mode changed since the last call its mode. A store that cannot be
-    /// read changes nothing (the doors keep their modes; decisions fail secure on their own).
+    /// Sends each door its mode. Every time, not only on a change: a lockdown command reaches the
+    /// door outside this sync, and the state machine ignores a mode it already has. A store that
+    /// cannot be read changes nothing (the doors keep their modes; decisions fail secure on their own).
     public func apply() {
         guard let modes = try? store.snapshotDoorModes(), let lockdowns = try? store.lockdowns() else { return }
         for door in doors {
@@ -40,11 +39,7 @@ public final class DoorModeSync: Sendable {
                 snapshotMode: modes[door],
                 lockedDown: lockdowns.contains(door) || lockdowns.contains("*")
             )
-            let changed = sent.withLock { sent in
-                defer { sent[door] = mode }
-                return sent[door] != mode
-            }
-            if changed { inbox.send(.stimulus(.mode(mode)), to: door) }
+            inbox.send(.stimulus(.mode(mode)), to: door)
         }
     }
 }

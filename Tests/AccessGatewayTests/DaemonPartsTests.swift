@@ -273,6 +273,21 @@ import Testing
         #expect(!door.io.output(.relay, of: "A/1"))
     }
 
+    /// A lockdown command locks the door at once, outside the sync; lifting it must still reach it.
+    @Test func liftingALockdownReachesTheDoor() throws {
+        let (store, door, sync) = try Self.rig(mode: "normal")
+        let inbox = door.controller.inbox
+        sync.apply()
+        try store.setLockdown(door: "A/1", on: true)
+        GatewayDaemon.carryOut(Self.command(.lockdown(door: "A/1", on: true)), inbox: inbox, logger: Logger(label: "test"))
+        try store.setLockdown(door: "A/1", on: false)
+        GatewayDaemon.carryOut(Self.command(.lockdown(door: "A/1", on: false)), inbox: inbox, logger: Logger(label: "test"))
+        sync.apply()
+        GatewayDaemon.carryOut(Self.command(.unlock(door: "A/1", seconds: 5)), inbox: inbox, logger: Logger(label: "test"))
+        try door.run(to: 1)
+        #expect(door.io.output(.relay, of: "A/1"))
+    }
+
     @Test func liftingOneDoorsLockdownLeavesItLockedWhileEveryDoorIs() throws {
         let (store, door, sync) = try Self.rig(mode: "normal")
         let inbox = door.controller.inbox
