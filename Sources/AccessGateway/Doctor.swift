@@ -86,7 +86,7 @@ public struct Doctor: Sendable {
 
         /// The real board: adjtimex, libgpiod, V4L2 through zbar, a socket, the wall clock.
         public init(
-            clockSynchronised: @escaping @Sendable () -> Bool = ClockTrust.kernelReportsSynchronised,
+            clockSynchronised: @escaping @Sendable () -> Bool = ClockTrust.kernelSynchronisedOrTestOverride,
             gpioChips: @escaping @Sendable () -> [GPIOChipInfo] = GPIOInventory.scan,
             openCamera: @escaping @Sendable (CameraSettings) throws -> any FrameSource = { try V4L2Camera($0) },
             httpGet: @escaping @Sendable (String, Int, String) throws(ProbeError) -> HTTPReply = {
@@ -128,8 +128,11 @@ public struct Doctor: Sendable {
         // The service's health first: a camera it holds is busy, and that is no fault.
         let service = checkService(config)
         let cameras = checkCameras(config, serviceRunning: service.status == .ok)
-        var checks = [configCheck] + cameras + [checkGPIO(config), checkClock()]
-        switch openStore(config) {
+        let opening = openStore(config)
+        var floor: Double?
+        if case .opened(let store) = opening { floor = ClockFloor.stored(in: store) }
+        var checks = [configCheck] + cameras + [checkGPIO(config), checkClock(floor: floor)]
+        switch opening {
         case .opened(let store):
             checks += [await checkHQ(config, store), checkSnapshot(config, store), checkDisk(config)]
             checks.append(checkDatabase(store))
@@ -416,7 +419,17 @@ public struct Doctor: Sendable {
 
     // MARK: - Clock
 
-    public func checkClock() -> DoctorCheck {
+    /// `floor` is the store's ``ClockFloor``: a clock below it (less the tolerance) was stepped back,
+    /// and the gateway refuses time-based grants whatever the kernel says.
+    public func checkClock(floor: Double? = nil) -> DoctorCheck {
+        if let floor, case let behind = floor - environment.now(), behind > ClockTrust.defaultFloorTolerance {
+            return .fail(
+                "clock",
+                "the clock is \(Int(behind)) s behind the newest time it trusted (\(Int(floor))): it was stepped back",
+                fix: "find what set it back (an NTP server on the LAN, the RTC) and set it right (`timedatectl`); "
+                    + "until then every time-based grant is refused clock_untrusted, and each step back is in the audit log"
+            )
+        }
         guard environment.clockSynchronised() else {
             return .fail(
                 "clock",

@@ -70,7 +70,7 @@ public final class GatewayDaemon: Sendable {
         logger: Logger,
         metrics: GatewayMetrics = GatewayMetrics(),
         notifier: SystemdNotifier = SystemdNotifier(),
-        clock: ClockTrust = ClockTrust(),
+        clock: ClockTrust? = nil,
         intervals: GatewaySync.Intervals = GatewaySync.Intervals(),
         finalUpload: Duration = .seconds(3)
     ) throws(GatewayError) {
@@ -78,7 +78,6 @@ public final class GatewayDaemon: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.notifier = notifier
-        self.clock = clock
         self.intervals = intervals
         self.finalUpload = finalUpload
         do {
@@ -86,6 +85,14 @@ public final class GatewayDaemon: Sendable {
             store = opened
             if let recovery { logger.critical("database recovered: \(recovery)") }
         } catch { throw .store(error) }
+        // The floor lives in the store, so a clock stepped back is caught across restarts too.
+        self.clock = clock ?? ClockTrust(floor: ClockFloor(store: store))
+        if let forced = ClockTrust.kernelSyncOverride {
+            logger.warning(
+                "test override: the kernel's clock synchronisation is taken as \(forced ? "synchronised" : "not synchronised")",
+                metadata: ["variable": "\(ClockTrust.kernelSyncOverrideVariable)"]
+            )
+        }
         decider = AccessDecider(store: store, stalePolicy: config.stalePolicy)
         let store = self.store
         health = GatewayHealth { () -> String? in
@@ -127,7 +134,7 @@ public final class GatewayDaemon: Sendable {
             let commandLogger = logger
             do {
                 let identity = try DeviceIdentity.load(path: config.deviceKey, create: false)
-                sync = try GatewaySync(store: store, enrolment: enrolment, identity: identity, clock: clock) {
+                sync = try GatewaySync(store: store, enrolment: enrolment, identity: identity, clock: self.clock) {
                     command in Self.carryOut(command, inbox: inbox, logger: commandLogger)
                 }
             } catch {

@@ -90,7 +90,7 @@ struct ProvisionCommand: ParsableCommand {
         print("device key \(keyPath)")
         print("fingerprint \(identity.fingerprint)   (confirm it with the HQ admin)")
         if let matrix = try? QRMatrix.encode(text: identity.thumbprint) { print(matrix.terminalText()) }
-        let clock = ClockTrust()
+        let clock = ClockTrust(floor: ClockFloor(store: db))
         let name = name
         let record: EnrolmentRecord
         do {
@@ -151,7 +151,7 @@ struct SyncCommand: ParsableCommand {
             guard let stored = try EnrolmentRecord.load(from: db) else { throw HQSyncError.notEnrolled }
             record = stored
             let identity = try DeviceIdentity.load(path: deviceKeyPath(store, key), create: false)
-            return (db, try GatewaySync(store: db, enrolment: record, identity: identity, clock: ClockTrust()))
+            return (db, try GatewaySync(store: db, enrolment: record, identity: identity, clock: ClockTrust(floor: ClockFloor(store: db))))
         } catch { throw UsageFailure("\(error)") }
     }
 
@@ -210,7 +210,7 @@ struct SyncCommand: ParsableCommand {
             let now = Date().timeIntervalSince1970
             let cursor = try db.uploadCursor()
             let backlog = try db.uploadBacklog()
-            let clock = ClockTrust().status
+            let clock = ClockTrust(floor: ClockFloor(store: db)).status
             let fields: KeyValuePairs<String, Any?> = [
                 "gateway": record?.gatewayID, "hq": record?.hq.base, "revoked_by_hq": values["hq_revoked"] == "1",
                 "last_snapshot_sync": values["last_snapshot_sync"].flatMap(Int.init),

@@ -2,6 +2,7 @@ import AccessGateway
 import DoorDriver
 import Foundation
 import Glibc
+import HQSync
 import KeyCache
 import QRCodec
 import TestSupport
@@ -111,6 +112,21 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
             clock.fix?.contains("timedatectl set-ntp true") == true && clock.fix?.contains("clock_untrusted") == true
         )
         #expect(!DoctorReport(checks: checks).ok)
+    }
+
+    /// A clock stepped back past the store's floor fails the check, though the kernel reports sync.
+    @Test func aClockBelowItsFloorFailsThoughTheKernelReportsSync() async throws {
+        let (config, directory) = try Self.site()
+        let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        let dayAhead = Int(Date().timeIntervalSince1970) + 86400
+        try store.setStateValues([ClockFloor.stateKey: String(dayAhead)])
+        try store.close()
+        let clock = try Self.check("clock", in: await Self.run(config, Self.environment(clockSynchronised: true)))
+        #expect(clock.status == .fail)
+        #expect(clock.detail.contains("behind the newest time it trusted") && clock.detail.contains("stepped back"), "\(clock.detail)")
+        #expect(clock.fix?.contains("clock_untrusted") == true)
+        // Within the tolerance of the floor, the kernel's word stands.
+        #expect(Doctor(environment: Self.environment()).checkClock(floor: Date().timeIntervalSince1970 + 30).status == .ok)
     }
 
     @Test func aBadConfigNamesItsKeyAndSkipsWhatNeedsIt() async throws {

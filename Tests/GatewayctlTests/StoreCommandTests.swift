@@ -145,6 +145,35 @@ func scenarioDatabase() throws -> String {
     }
 }
 
+/// `decide --at T` is a trusted test clock: it checks no clock floor and raises none.
+@Suite struct DecideTestClockTests {
+    func floor(_ db: String) throws -> String {
+        let result = try runTool("sqlite3", [db, "SELECT value FROM gateway_state WHERE key = 'clock_floor'"])
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aFloorFarAheadOfAtIsNeitherCheckedNorMoved() throws {
+        let db = try scenarioDatabase()
+        // 2100-01-01: far ahead of every scenario time, so a checked floor would refuse them all.
+        let ahead = "4102444800"
+        let set = try runTool("sqlite3", [db, "INSERT INTO gateway_state(key, value) VALUES ('clock_floor', '\(ahead)')"])
+        #expect(set.status == 0, "\(set.stderr)")
+        let (door, at, qr, expected) = scenarioCases[0]
+        #expect(expected == "granted")
+        let result = try gatewayctl("--db", db, "decide", "--door", door, "--at", at, qr)
+        #expect(try jsonObject(result.stdout)["reason"] as? String == "granted", "\(result.stdout)")
+        #expect(try floor(db) == ahead)
+    }
+
+    @Test func aDecisionAtAFutureTimeRaisesNoFloor() throws {
+        let db = try scenarioDatabase()
+        let (door, _, qr, _) = scenarioCases[0]
+        _ = try gatewayctl("--db", db, "decide", "--door", door, "--at", "4102444800", qr)
+        #expect(try floor(db).isEmpty)
+    }
+}
+
 @Suite struct LogCommandTests {
     /// A database holding the whole scenario's decisions.
     func decidedDatabase() throws -> String {

@@ -246,19 +246,83 @@ struct ClockSite {
         #expect(clock.status.trusted)
     }
 
-    /// The kernel's word (NTP steering the clock) comes first, whatever HQ's Date says.
-    @Test func aSynchronisedKernelIsTrustedWhateverHQSays() {
+    /// Plain NTP is unauthenticated, so the kernel's word is cross-checked against HQ's `Date`
+    /// whenever HQ answers: a far-off HQ time is distrusted even while the kernel reports sync.
+    @Test func aSynchronisedKernelIsStillCrossCheckedWithHQ() {
         let clock = ClockTrust(kernelSynchronised: { true })
-        clock.observeHQ(date: 0, now: Date().timeIntervalSince1970)
         #expect(clock.status.trusted && clock.status.source == .kernel)
+        clock.observeHQ(date: 0, now: Date().timeIntervalSince1970)
+        #expect(!clock.status.trusted)
+        #expect(clock.status.detail.contains("though the kernel reports it synchronised"), "\(clock.status.detail)")
+        clock.observeHQ(date: Date().timeIntervalSince1970.rounded(.down), now: Date().timeIntervalSince1970)
+        #expect(clock.status.trusted && clock.status.source == .kernel)
+    }
+
+    /// Issue 16's attack: the kernel reports sync (a forged NTP answer steered it), the clock is
+    /// stepped back a day, and a pass valid only yesterday is refused `clock_untrusted`, audited
+    /// once, also after a restart; trust returns when HQ's time agrees again. Both ways: trusted
+    /// before the step by the kernel, or (kernel unsynchronised) by HQ's `Date`.
+    @Test(arguments: [true, false])
+    func aClockSteppedBackADayIsUntrustedWhateverTheKernelSays(kernelSynchronised: Bool) throws {
+        let store = try site.store()
+        let wall = SettableClock(site.now)
+        let kernel: @Sendable () -> Bool = { kernelSynchronised }
+        let clock = ClockTrust(floor: ClockFloor(store: store), kernelSynchronised: kernel, wallClock: wall.read)
+        if !kernelSynchronised { clock.observeHQ(date: site.now, now: wall.now) }
+        #expect(try decide(try site.valid, store, wall, clock) == .granted)
+        #expect(ClockFloor.stored(in: store) == site.now)
+
+        if kernelSynchronised {
+            // Half a minute's NTP correction back is within the floor's tolerance.
+            wall.set(site.now - 30)
+            #expect(clock.status.trusted, "\(clock.status)")
+        }
+
+        let yesterday = site.now - 86400
+        let onlyYesterday = try site.pass(6, from: yesterday - 3600, until: yesterday + 3600)
+        // The same store after a restart: no HQ answer yet, the kernel reporting sync.
+        let restarted = ClockTrust(floor: ClockFloor(store: store), kernelSynchronised: { true }, wallClock: wall.read)
+        wall.set(yesterday)
+        for judge in [clock, restarted] {
+            #expect(!judge.status.trusted)
+            #expect(judge.status.detail.contains("behind the newest time it trusted"), "\(judge.status.detail)")
+            #expect(try decide(onlyYesterday, store, wall, judge) == .clockUntrusted)
+        }
+        let stepBacks = try store.auditEvents(.init()).filter { $0.kind == "clock" }
+        // Once per clock (the first and the restarted one), not once per reading.
+        #expect(stepBacks.count == 2, "\(stepBacks)")
+        #expect(stepBacks.allSatisfy { $0.reason == "clock_untrusted" && !$0.granted })
+        #expect(stepBacks.allSatisfy { $0.detail.contains(String(Int(site.now))) }, "\(stepBacks)")
+        #expect(try store.verifyAuditChain() == .intact(events: try store.auditEvents(.init()).count))
+
+        // Set right again, HQ's time agrees: trusted, and yesterday's pass is expired.
+        wall.set(site.now + 5)
+        restarted.observeHQ(date: site.now + 5, now: wall.now)
+        #expect(restarted.status.trusted)
+        #expect(try decide(onlyYesterday, store, wall, restarted) == .expired)
+    }
+
+    /// The floor holds across restarts even with no HQ time at all (an unenrolled board, or HQ
+    /// cut off): only the kernel's word and the floor remain, and the floor wins.
+    @Test func aStoredFloorOutlivesARestartWithHQSilent() throws {
+        let store = try site.store()
+        try store.setStateValues([ClockFloor.stateKey: String(Int(site.now))])
+        let wall = SettableClock(site.now - 86400)
+        let clock = ClockTrust(floor: ClockFloor(store: store), kernelSynchronised: { true }, wallClock: wall.read)
+        #expect(!clock.status.trusted)
+        wall.set(site.now + 10)
+        #expect(clock.status.trusted)
+        #expect((ClockFloor(store: store).value ?? 0) >= site.now)
     }
 
     // MARK: - Through the real daemon
 
     /// The daemon on this machine, unenrolled (a local snapshot, no HQ time): it trusts its clock
-    /// only if the kernel says it is synchronised. On a board that is not, a valid pass is
-    /// `clock_untrusted` in the log and the audit log, and the relay stays off.
-    @Test func theDaemonWithoutHQTimeOnAnUnsynchronisedBoardRefusesClockUntrusted() async throws {
+    /// only if the kernel says it is synchronised. When it is not, a valid pass is
+    /// `clock_untrusted` in the log and the audit log, and the relay stays off. The kernel's
+    /// answer is the test override, so both ways run on any host.
+    @Test(arguments: [true, false])
+    func theDaemonWithoutHQTimeTrustsItsClockOnlyWhenTheKernelReportsSync(kernelSynchronised: Bool) async throws {
         let rig = try GatewayBinaryRig(door: ClockSite.door)
         let store = try GatewayStore(path: rig.database)
         try store.apply(try SnapshotDocument.parse(site.snapshotJSON), now: site.now)
@@ -272,11 +336,12 @@ struct ClockSite {
             )
             return try rig.config("clock", frames: frames, fps: 10)
         }
-        let daemon = try rig.start(config: config, log: "clock")
+        let daemon = try rig.start(config: config, log: "clock", environment: kernel(synchronised: kernelSynchronised))
         defer { daemon.kill() }
         #expect(await daemon.untilLog("reason="), "\(daemon.log)")
+        #expect(daemon.log.contains("test override"), "\(daemon.log)")
         let line = try #require(daemon.log.split(separator: "\n").first { $0.contains(" seq=") })
-        if ClockTrust.kernelReportsSynchronised() {
+        if kernelSynchronised {
             #expect(line.contains("reason=granted"), "\(line)")
         } else {
             #expect(line.contains("denied") && line.contains("reason=clock_untrusted"), "\(line)")
@@ -289,9 +354,37 @@ struct ClockSite {
         #expect(line.contains("reason=\(decided.first?.reason ?? "?")"))
     }
 
+    /// The daemon whose store holds a floor a day ahead of the clock (its clock was stepped back a
+    /// day since it last trusted it): with the kernel reporting sync, a valid pass is refused
+    /// `clock_untrusted`, and the step back is in the audit log.
+    @Test func theDaemonRefusesAClockBelowItsStoredFloorThoughTheKernelReportsSync() async throws {
+        let rig = try GatewayBinaryRig(door: ClockSite.door)
+        let store = try GatewayStore(path: rig.database)
+        try store.apply(try SnapshotDocument.parse(site.snapshotJSON), now: site.now)
+        try store.setStateValues([ClockFloor.stateKey: String(Int(site.now + 86400))])
+        try store.close()
+        let pass = try site.valid
+        let config = try await offPool {
+            let frames = try rig.frames("floor", [nil, nil, nil, pass, pass, pass] + Array(repeating: nil, count: 150), fps: 10)
+            return try rig.config("floor", frames: frames, fps: 10)
+        }
+        let daemon = try rig.start(config: config, log: "floor", environment: kernel(synchronised: true))
+        defer { daemon.kill() }
+        #expect(await daemon.untilLog("reason="), "\(daemon.log)")
+        let line = try #require(daemon.log.split(separator: "\n").first { $0.contains(" seq=") })
+        #expect(line.contains("reason=clock_untrusted"), "\(line)")
+        #expect(!daemon.log.contains("relay on"), "\(daemon.log)")
+        #expect(await daemon.stop() == 0, "\(daemon.log)")
+        let reopened = try GatewayStore(path: rig.database, create: false)
+        #expect(try reopened.auditEvents(.init()).contains { $0.kind == "clock" && $0.reason == "clock_untrusted" })
+    }
+
     /// Enrolled: the daemon's first sync brings HQ's Date, which agrees, so the pass is granted;
-    /// the same gateway behind a proxy whose Date is a day ahead refuses it `clock_untrusted`.
-    @Test func theEnrolledDaemonTrustsHQsTimeButNotADayOff() async throws {
+    /// the same gateway behind a proxy whose Date is a day ahead refuses it `clock_untrusted`,
+    /// whether or not the kernel reports the clock synchronised (HQ's time is cross-checked
+    /// either way).
+    @Test(arguments: [true, false])
+    func theEnrolledDaemonTrustsHQsTimeButNotADayOff(kernelSynchronised: Bool) async throws {
         let hq = try await offPool { try ReferenceHQ(seed: siteSeed) }
         let rig = try GatewayBinaryRig(door: "JKT1/FRONT")
         let config = try await offPool {
@@ -304,8 +397,9 @@ struct ClockSite {
             )
             return try rig.config("hq", frames: frames, fps: 10)
         }
+        let environment = kernel(synchronised: kernelSynchronised)
 
-        let honest = try rig.start(config: config, log: "honest")
+        let honest = try rig.start(config: config, log: "honest", environment: environment)
         #expect(await honest.untilLog("reason="), "\(honest.log)")
         #expect(honest.log.contains("reason=granted"), "\(honest.log)")
         #expect(await honest.stop() == 0, "\(honest.log)")
@@ -314,16 +408,16 @@ struct ClockSite {
         let store = try GatewayStore(path: rig.database, create: false)
         try store.setStateValues(["hq_url": "http://127.0.0.1:\(proxy.port)"])
         try store.close()
-        let skewed = try rig.start(config: config, log: "skewed")
+        let skewed = try rig.start(config: config, log: "skewed", environment: environment)
         defer { skewed.kill() }
         #expect(await skewed.untilLog("reason="), "\(skewed.log)")
         let line = try #require(skewed.log.split(separator: "\n").first { $0.contains(" seq=") })
-        if ClockTrust.kernelReportsSynchronised() {
-            #expect(line.contains("reason=granted"), "\(line)")
-        } else {
-            #expect(line.contains("reason=clock_untrusted"), "\(line)")
-        }
+        #expect(line.contains("reason=clock_untrusted"), "\(line)")
         #expect(await skewed.stop() == 0, "\(skewed.log)")
         #expect(!proxy.requests.isEmpty, "the daemon never asked the proxy")
+    }
+
+    func kernel(synchronised: Bool) -> [String: String] {
+        [ClockTrust.kernelSyncOverrideVariable: synchronised ? "1" : "0"]
     }
 }

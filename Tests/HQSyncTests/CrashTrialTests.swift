@@ -87,10 +87,11 @@ final class GatewayBinaryRig: @unchecked Sendable {
     }
 
     /// Starts the daemon on `config`, its standard error in `logs/NAME.log`.
-    func start(config: URL, log name: String) throws -> DaemonRun {
+    /// `environment` is added to the test runner's (the clock tests' kernel-sync override).
+    func start(config: URL, log name: String, environment: [String: String] = [:]) throws -> DaemonRun {
         let logs = directory.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        return try DaemonRun(config: config, log: logs.appendingPathComponent("\(name).log"))
+        return try DaemonRun(config: config, log: logs.appendingPathComponent("\(name).log"), environment: environment)
     }
 }
 
@@ -101,11 +102,12 @@ final class DaemonRun: @unchecked Sendable {
     let logFile: URL
     let started = ContinuousClock.now
 
-    init(config: URL, log: URL) throws {
+    init(config: URL, log: URL, environment: [String: String] = [:]) throws {
         logFile = log
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = Self.binary
         process.arguments = ["--config", config.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()

@@ -87,7 +87,7 @@ import Testing
         var record = try #require(try EnrolmentRecord.load(from: gateway.store))
         record.hq = try HQLocation(rogue.url)
         let identity = try DeviceIdentity.load(path: gateway.keyPath, create: false)
-        let sync = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
+        let sync = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: .fromHQOnly())
         await #expect(throws: HQSyncError.self) { try await sync.pullSnapshot() }
         #expect(try gateway.store.snapshotInfo() == nil)
         let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
@@ -117,7 +117,7 @@ import Testing
         }
         var record = sync.enrolment
         record.hq = try HQLocation("http://127.0.0.1:\(port)")
-        let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
+        let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: .fromHQOnly())
         await #expect(throws: HQSyncError.self) { try await pointed.pullSnapshot() }
         #expect(try gateway.store.snapshotInfo() == nil)
         let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
@@ -146,7 +146,7 @@ import Testing
         }
         var record = sync.enrolment
         record.hq = try HQLocation("http://127.0.0.1:\(port)")
-        let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: ClockTrust())
+        let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: .fromHQOnly())
         await #expect(throws: HQSyncError.self) { try await pointed.pullSnapshot() }
         #expect(try gateway.store.snapshotInfo()?.seq == 2)
         let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
@@ -257,7 +257,7 @@ import Testing
                 hq: location,
                 code: "NOPE-NOPE-NOPE",
                 name: "t",
-                clock: ClockTrust()
+                clock: .fromHQOnly()
             )
             Issue.record("a made-up code was accepted")
         } catch {
@@ -274,7 +274,7 @@ import Testing
                 hq: location,
                 code: "X",
                 name: "t",
-                clock: ClockTrust()
+                clock: .fromHQOnly()
             )
             Issue.record("enrolment with HQ down succeeded")
         } catch {
