@@ -15,7 +15,9 @@ build: deps
 	$(SWIFT) build
 
 ## The whole test suite: the unit and integration tests, then the hardware stage under qemu. Each
-## phase prints its time; the hardware stage's "N passed, N failed" ends the log.
+## phase prints its time; each stage prints "STAGE: N tests (minimum M)" after its summary and
+## fails below the minimum in Tests/stage-minimums (scripts/counted-stage.sh: a new stage is one
+## line there and one counted-stage.sh call here).
 test:
 	@start=$$(date +%s); scripts/install-deps.sh || exit 1; echo "== phase deps: $$(( $$(date +%s) - start )) s"
 	$(MAKE) --no-print-directory unit
@@ -25,12 +27,12 @@ test:
 unit:
 	@start=$$(date +%s); $(SWIFT) build --build-tests; status=$$?; \
 		echo "== phase debug build: $$(( $$(date +%s) - start )) s"; exit $$status
-	@start=$$(date +%s); $(SWIFT) test --skip-build --disable-xctest; status=$$?; \
+	@start=$$(date +%s); scripts/counted-stage.sh unit $(SWIFT) test --skip-build --disable-xctest; status=$$?; \
 		echo "== phase unit and integration tests: $$(( $$(date +%s) - start )) s"; exit $$status
 
 ## DoorDriver on Debian's kernel under qemu with gpio-sim; prints "N passed, N failed".
 hwtest:
-	@scripts/hwtest.sh
+	@scripts/counted-stage.sh hardware scripts/hwtest.sh
 
 ## The real daemon on embedded defaults: the reference HQ on loopback, enrolment, a pass shown
 ## to the folder camera opens the in-memory door, an expired one is denied, the log reaches HQ.
