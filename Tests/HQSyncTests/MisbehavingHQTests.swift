@@ -73,7 +73,8 @@ final class BadHQ: @unchecked Sendable {
         }
     }
 
-    /// Whether the `tls` mode found the openssl CLI and serves a self-signed certificate.
+    /// Whether the `tls` mode serves a self-signed certificate (it exits, naming the openssl
+    /// package, when it cannot).
     var servesTLS: Bool { log.contains("TLS self-signed") }
 
     /// CLOCK_MONOTONIC now, as python's `time.monotonic()` reads it.
@@ -185,7 +186,7 @@ func within<T: Sendable>(
 /// HQ misbehaving in every way the reliability issue names (500s, garbage bodies, slowloris,
 /// TLS failures, truncated responses, a clock far off, plus a long-poll that does not wait): the
 /// gateway keeps deciding at full speed, its retries stay within ``Backoff``, cancelling the sync
-/// ends it at once, the error it reports names the fault, and the store stays intact.
+/// ends it (how soon: `make bench`), the error it reports names the fault, and the store stays intact.
 @Suite(.serialized) struct MisbehavingHQTests {
     /// One way of misbehaving and what the gateway must make of it.
     struct Fault: Sendable, CustomStringConvertible {
@@ -220,11 +221,13 @@ func within<T: Sendable>(
     func theGatewayKeepsDecidingAndBacksOff(fault: Fault) async throws {
         let hq = try await offPool { try ReferenceHQ(seed: siteSeed) }
         let gateway = try GatewayRig()
-        let enrolled = try await enrolOffPool(gateway, hq, clock: ClockTrust())
+        let enrolled = try await enrolOffPool(gateway, hq, clock: .fromHQOnly())
         #expect(try await enrolled.pullSnapshot() == .applied(seq: 1))
         let pass = try await offPool { try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT") }
         try await offPool { hq.stop() }
         let bad = try await offPool { try BadHQ(fault.mode) }
+        // The TLS case must not quietly repeat the plain one.
+        #expect(bad.servesTLS == (fault.mode == "tls"), "\(bad.log)")
         var record = enrolled.enrolment
         record.hq = try HQLocation("\(fault.scheme)://127.0.0.1:\(bad.port)")
         // The clock question is the `clock` test's: here a trusted clock, so that every pass is granted.
@@ -260,10 +263,10 @@ func within<T: Sendable>(
         let (outcomes, failures) = try await offPool { pump.finish() }
         try await offPool { bad.stop() }
 
-        // The loops end promptly once cancelled, whatever the server is doing to the connection.
-        #expect(ended != nil, "the sync loops did not end within 10 s of being cancelled")
-        // Loose for a loaded CI machine; a loop stuck on the bad server would take the whole 10 s.
-        #expect(stopping < .seconds(8), "the sync loops took \(stopping) to end after cancel")
+        // The loops end once cancelled, whatever the server is doing to the connection: a loop
+        // stuck on the bad server never would. Only that is checked here, with 10 s for a loaded
+        // CI machine; how soon they end is `make bench`'s figure (docs/BENCHMARKS.md, "A misbehaving HQ").
+        #expect(ended != nil, "the sync loops did not end within 10 s of being cancelled (took \(stopping))")
 
         // Deciding went on at full speed: every decision granted and recorded, none slow.
         #expect(failures.isEmpty, "\(failures.prefix(3))")
@@ -326,11 +329,12 @@ func within<T: Sendable>(
 
     /// A Date a day ahead on otherwise good answers (a proxy in front of the real HQ): the sync
     /// works, the upload is acknowledged, but the clock is no longer trusted and passes are
-    /// refused `clock_untrusted`.
-    @Test func aClockADayOffMakesTheGatewayDistrustItsClockButSyncGoesOn() async throws {
+    /// refused `clock_untrusted`, whether or not the kernel reports the clock synchronised.
+    @Test(arguments: [true, false])
+    func aClockADayOffMakesTheGatewayDistrustItsClockButSyncGoesOn(kernelSynchronised: Bool) async throws {
         let hq = try await offPool { try ReferenceHQ(seed: siteSeed) }
         let gateway = try GatewayRig()
-        let clock = ClockTrust(kernelSynchronised: { false })
+        let clock = ClockTrust(kernelSynchronised: { kernelSynchronised })
         let enrolled = try await enrolOffPool(gateway, hq, clock: clock)
         #expect(try await enrolled.pullSnapshot() == .applied(seq: 1))
         #expect(clock.status.trusted, "the real HQ's Date should agree with this machine: \(clock.status)")
@@ -372,6 +376,25 @@ func within<T: Sendable>(
         #expect(try gateway.store.integrityCheck() == "ok")
     }
 
+    /// Without the openssl CLI the `tls` mode exits naming the package, rather than serving plain
+    /// HTTP and letting the self-signed case quietly repeat the plain one.
+    @Test func theTLSModeFailsNamingOpenSSLWhenItIsMissing() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-u", BadHQ.script, "tls", String(try ReferenceHQ.freePort())]
+        // A PATH without the openssl CLI.
+        process.environment = ["PATH": try TestPaths.temporaryDirectory().path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 3, "\(text)")
+        #expect(text.contains("install the Debian package openssl"), "\(text)")
+        #expect(!text.contains("READY"), "\(text)")
+    }
+
     /// HQClient's own timeout ends a request whose head or body trickles in, or never comes: the
     /// deadline covers the whole exchange, not only the wait for the response head.
     @Test(arguments: ["slow", "slowhead", "hold"])
@@ -398,8 +421,11 @@ func within<T: Sendable>(
                 Issue.record("\(mode): expected unreachable, got \(error)")
                 return
             }
-            // Bounded well below the 20 s a trickle would otherwise last; slack for a loaded machine.
-            #expect(took >= .milliseconds(1500) && took < .seconds(12), "\(mode): gave up after \(took): \(error)")
+            // HQClient's own timeout ended it: not before its 2 s (less slack for the clocks' reads),
+            // and within the 20 s `within` allows, far below the minutes a trickle lasts. How soon
+            // after the 2 s is `make bench`'s figure (docs/BENCHMARKS.md, "A misbehaving HQ"): on a
+            // loaded machine it varies too much for a test.
+            #expect(took >= .milliseconds(1500), "\(mode): gave up after \(took), before the 2 s timeout: \(error)")
         }
     }
 

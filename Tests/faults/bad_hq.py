@@ -16,7 +16,8 @@ Listens on 127.0.0.1:PORT and answers every request according to MODE:
   hold       reads the request and never answers (the connection stays open).
   truncated  a Content-Length of 1000, 10 bytes of body, then the connection is closed.
   tls        a TLS server with a self-signed certificate (made with the openssl CLI) that the
-             gateway cannot verify; without openssl, plain HTTP (the test then speaks https to it).
+             gateway cannot verify. Without the openssl CLI it exits 3 naming the Debian package
+             (scripts/install-deps.sh installs it): never a quiet fallback to plain HTTP.
   plain      plain HTTP answering 200 '{}' (the target of an https:// URL: a handshake failure).
   fastempty  /v1/commands answered at once, ignoring `wait`, with no commands (a long-poll that
              does not wait); other paths 500.
@@ -33,7 +34,7 @@ every accepted connection as
 and, by the proxies, each answer HQ gave and each answer passed on to the gateway as
     ACK <monotonic seconds> <PATH>
     SENT <monotonic seconds> <PATH>
-Python standard library only (plus the openssl CLI for `tls`, when present).
+Python standard library only (plus the openssl CLI for `tls`).
 """
 import email.utils
 import http.client
@@ -248,16 +249,24 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 def self_signed(folder):
-    """A throwaway self-signed certificate for 127.0.0.1, or None without the openssl CLI."""
+    """A throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI."""
     if not shutil.which("openssl"):
-        return None
+        fail("the openssl CLI is missing: install the Debian package openssl (scripts/install-deps.sh does)")
     cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
     result = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
          "-keyout", key, "-out", cert],
         capture_output=True,
     )
-    return (cert, key) if result.returncode == 0 else None
+    if result.returncode != 0:
+        fail("openssl req failed: " + result.stderr.decode(errors="replace").strip()[:300])
+    return cert, key
+
+
+def fail(message):
+    """Ends the server before READY, so that the test fails with `message` instead of testing less."""
+    log("FAIL", message)
+    sys.exit(3)
 
 
 def main():
@@ -266,14 +275,11 @@ def main():
     if MODE == "tls":
         folder = tempfile.mkdtemp(prefix="bad-hq-")
         pair = self_signed(folder)
-        if pair:
-            TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            TLS_CONTEXT.load_cert_chain(*pair)
-            log("TLS", "self-signed")
-        else:
-            log("TLS", "none")
+        TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        TLS_CONTEXT.load_cert_chain(*pair)
+        log("TLS", "self-signed")
         shutil.rmtree(folder, ignore_errors=True)
-    log("READY", PORT)
+    log("READY", server.server_address[1])  # the port bound, also when 0 asked for any
     server.serve_forever()
 
 
