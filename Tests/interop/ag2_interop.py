@@ -101,7 +101,7 @@ def main() -> int:
         try:
             proof_time = verify_proof(proof, credential, holder)
         except (InvalidSignature, AssertionError) as error:
-            print("proof refused:", repr(error), file=sys.stderr)
+            print(f"proof refused: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
         print(json.dumps({"sub": claims[2], "cti": claims[7].hex(), "proof_time": proof_time}))
         return 0

@@ -3,6 +3,9 @@
 
     cwt_interop.py issue PRIVATE_JWK_FILE ISS SUB AUD EXP CTI_HEX   -> prints the AG1 text
     cwt_interop.py verify PUBLIC_JWK_FILE AG1_TEXT                  -> prints the claims as JSON
+
+A pass cwt refuses exits 1 with "refused: ERROR_CLASS: message" on standard error, so a test can
+tell cwt's verdict from a crash (an ImportError, a missing python3) that also exits non-zero.
 """
 import json
 import sys
@@ -49,7 +52,11 @@ def main() -> int:
     if cmd == "verify":
         text = sys.argv[3]
         assert text.startswith("AG1:"), "no AG1: prefix"
-        claims = cwt.decode(b45decode(text[4:]), key)
+        try:
+            claims = cwt.decode(b45decode(text[4:]), key)
+        except cwt.CWTError as error:
+            print(f"refused: {type(error).__name__}: {error}", file=sys.stderr)
+            return 1
         printable = {str(k): (v.hex() if isinstance(v, bytes) else v) for k, v in claims.items()}
         print(json.dumps(printable, sort_keys=True))
         return 0
