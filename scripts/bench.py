@@ -251,6 +251,33 @@ def drain_section(bin_dir, results=None):
             ""]
 
 
+def hqfaults_section(bin_dir, results=None):
+    """HQClient's timeout and the sync loops' cancellation against Tests/faults/bad_hq.py, from
+    ag-bench hqfaults: the figures MisbehavingHQTests leaves to this file (it checks only generous bounds)."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    work = os.path.join(root, ".build-bench", "hqfaults")
+    os.makedirs(work, exist_ok=True)
+    print("timing HQ timeouts and cancellation against bad_hq.py ...", flush=True)
+    r = json.loads(subprocess.run([os.path.join(bin_dir, "ag-bench"), "hqfaults", work,
+                                   os.path.join(bin_dir, "access-hq-dev"),
+                                   os.path.join(root, "Tests", "faults", "bad_hq.py"), "5"],
+                                  capture_output=True, text=True, check=True).stdout)["hqfaults"]
+    if results is not None:
+        results["hqfaults"] = r
+    out = ["## A misbehaving HQ\n",
+           f"`HQClient` with a {r['client_timeout_s']} s timeout against `Tests/faults/bad_hq.py` trickling a body "
+           "(`slow`), trickling the head (`slowhead`) or never answering (`hold`): the time to give up; and the "
+           "sync loops (snapshot, upload, commands) cancelled 1.5 s into talking to such a server: the time until "
+           f"they end. {r['trials']} trials each; both processes share this machine's cores.\n",
+           "| server | timeout: median | timeout: max | cancel → ended: median | cancel → ended: max |",
+           "|---|---|---|---|---|"]
+    for mode in ["slow", "slowhead", "hold"]:
+        t, c = r["timeout"][mode], r["cancel"][mode]
+        out.append(f"| {mode} | {t['median_s']:.2f} s | {t['max_s']:.2f} s | {c['median_s']:.3f} s | {c['max_s']:.3f} s |")
+    out.append("")
+    return out
+
+
 def load_section(bin_dir, seconds, rate, saved=None):
     """Sustained scans from the looped folder camera, the upload loop draining to access-hq-dev, from
     ag-bench load; its figures are kept in .build-bench/load/load.json, and `saved` (such a file)
@@ -606,7 +633,7 @@ def summary_section(decoders, decode_figures, sizes, verify, results, out):
 
 
 SECTIONS = {"pipeline": pipeline_section, "keycache": keycache_section, "drain": drain_section, "load": load_section,
-            "ag2": None}
+            "ag2": None, "hqfaults": hqfaults_section}
 
 
 def splice(text, name, block):
@@ -745,7 +772,7 @@ def main():
         r = verify[alg]
         lines.append(f"| {alg} | {int(r['chars'])} chars | {r['median_us']:.1f} | {r['p95_us']:.1f} |")
     lines.append("")
-    made = ["ag2", "pipeline", "keycache", "drain"]
+    made = ["ag2", "pipeline", "keycache", "drain", "hqfaults"]
     results = {}
     for name in made:
         block = ag2_section(args.bin, args.shared, results) if name == "ag2" else SECTIONS[name](args.bin, results)

@@ -10,6 +10,8 @@ import QRCodec
 //   ag-bench drain DIR HQ_BINARY [N]     upload of an N-event backlog to access-hq-dev on loopback
 //   ag-bench ag2 DIR [N] [FRAMES]        AG2 against AG1: token checks and decisions (N each), decode
 //                                        and decision per 640×480 frame (FRAMES each)
+//   ag-bench hqfaults DIR HQ_BINARY BAD_HQ_SCRIPT [TRIALS]   HQClient's 2 s timeout against a
+//                                        trickling or silent HQ, and the sync loops' end after cancel
 //   ag-bench load DIR HQ_BINARY [SECONDS] [RATE]   sustained scans (default 600 s at 50 fps) from a
 //                                        looped PGM folder, the upload loop draining to access-hq-dev
 
@@ -46,6 +48,18 @@ if arguments.first == "pipeline" {
 if arguments.first == "drain", arguments.count > 2 {
     let events = arguments.count > 3 ? Int(arguments[3]) ?? 1_000_000 : 1_000_000
     try printJSON(["drain": try await drainBenchmark(directory: arguments[1], hqBinary: arguments[2], events: events)])
+    exit(0)
+}
+if arguments.first == "hqfaults", arguments.count > 3 {
+    let trials = arguments.count > 4 ? Int(arguments[4]) ?? 5 : 5
+    try printJSON([
+        "hqfaults": try await hqFaultBenchmark(
+            directory: arguments[1],
+            hqBinary: arguments[2],
+            script: arguments[3],
+            trials: trials
+        )
+    ])
     exit(0)
 }
 if arguments.first == "load", arguments.count > 2 {

@@ -133,9 +133,36 @@ func frame(with code: GreyImage, background: UInt8 = 128) -> GreyImage {
         #expect(try QRScanner().scanZXing(frame(with: code)).map(\.bytes) == [payload])
     }
 
-    @Test func zbarOnlyNeverUsesZXing() throws {
-        // An empty frame: nothing to find either way, but the zbar-only chain must still answer.
-        #expect(try QRScanner().scanStill(GreyImage(width: 64, height: 64, fill: 200), decoders: .zbar).isEmpty)
+    /// A code seen at an angle (keystone and shear): zxing-cpp reads it and zbar does not, so the
+    /// default chain finds it and the zbar-only chain, which never calls zxing, finds nothing.
+    @Test func theZbarOnlyChainDoesNotReadWhatOnlyZXingReads() throws {
+        try #require(QRScanner.zxingAvailable, "libzxing-dev is not installed")
+        let text = "AG1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEXWK G2EP4J0B6BFOXN*TS0BI"
+        let code = try QRMatrix.encode(text: text).image(moduleSize: 4)
+        var flat = GreyImage(width: 320, height: 240, fill: 128)
+        flat.paste(code, x: (320 - code.width) / 2, y: (240 - code.height) / 2)
+        let tilted = try Self.tilt(flat, keystone: 0.2, shear: 0.2)
+        let scanner = try QRScanner()
+        #expect(scanner.scanStill(tilted, decoders: .auto).map(\.text) == [text])
+        #expect(scanner.scan(tilted, polarity: .normal).isEmpty && scanner.scan(tilted, polarity: .inverted).isEmpty)
+        #expect(scanner.scanStill(tilted, decoders: .zbar).isEmpty)
+    }
+
+    /// `image` as a camera at an angle sees it: rows scaled by distance from the centre column
+    /// (keystone), columns shifted by distance from the centre row (shear); outside is light grey.
+    static func tilt(_ image: GreyImage, keystone: Double, shear: Double) throws -> GreyImage {
+        let (width, height) = (image.width, image.height)
+        let (cx, cy) = (Double(width) / 2, Double(height) / 2)
+        var pixels = [UInt8](repeating: 200, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                let scale = 1 + keystone * (Double(x) - cx) / Double(width)
+                let sx = Int(Double(x) + shear * (Double(y) - cy))
+                let sy = Int(cy + (Double(y) - cy) * scale)
+                if (0..<width).contains(sx), (0..<height).contains(sy) { pixels[y * width + x] = image.pixels[sy * width + sx] }
+            }
+        }
+        return try GreyImage(width: width, height: height, pixels: pixels)
     }
 }
 
