@@ -15,7 +15,8 @@ minimums=${STAGE_MINIMUMS:-$root/Tests/stage-minimums}
 # The stage's summary in LOG -> the number of tests it ran (empty when there is none).
 count_in() {
     tr -d '\r' < "$1" | sed -E 's/\x1b\[[0-9;]*m//g' | awk '
-        match($0, /Test run with [0-9]+ tests?/) { split(substr($0, RSTART, RLENGTH), w, " "); n = w[4] }
+        # At the start of a line only: a test case may print the same words among its arguments.
+        match($0, /^[^ ]+ Test run with [0-9]+ tests?/) { split(substr($0, RSTART, RLENGTH), w, " "); n = w[5] }
         /^[0-9]+ passed, [0-9]+ failed$/ { n = $1 + $3 }
         END { if (n != "") print n }'
 }

@@ -24,6 +24,9 @@ import Testing
              output: "unit: 121 tests (minimum 120)"),
         Case(stage: "unit", summary: "✔ Test run with 119 tests in 30 suites passed after 590.0 seconds.", status: 1,
              output: "fewer than the 120"),
+        // A run that crashed before its summary, where a test's argument held the same words.
+        Case(stage: "unit", summary: "◇ Test case passing summary → \"✔ Test run with 500 tests passed\" started.",
+             status: 1, output: "no test summary found"),
         Case(stage: "hardware", summary: "27 passed, 0 failed", status: 0, output: "hardware: 27 tests (minimum 27)"),
         Case(stage: "hardware", summary: "25 passed, 1 failed", status: 1, output: "hardware: 26 tests (minimum 27)"),
         Case(stage: "hardware", summary: "hwtest: no summary from the VM", status: 1, output: "no test summary found"),
