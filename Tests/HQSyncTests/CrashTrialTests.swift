@@ -406,8 +406,10 @@ struct LoggedDecision: Equatable {
             if index < denied.count { texts.append(denied[index]) }
         }
         // Each code in view for 3 frames at 30 fps, then an empty frame: about 7 scans a second.
+        // Eight rounds play for several seconds, far past the longest life (2 s), so that a loaded
+        // machine oversleeping the kill moment cannot see the folder end first.
         let round = texts.flatMap { [$0, $0, $0, nil] as [String?] }
-        let busy = try rig.frames("busy", Array([[String?]](repeating: round, count: 3).joined()), fps: 30)
+        let busy = try rig.frames("busy", Array([[String?]](repeating: round, count: 8).joined()), fps: 30)
         let busyConfig = try rig.config("busy", frames: busy, fps: 30)
         let quiet = try rig.frames("quiet", Array(repeating: nil, count: 600), fps: 10)
         let quietConfig = try rig.config("quiet", frames: quiet, fps: 10)
