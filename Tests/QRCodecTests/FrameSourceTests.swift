@@ -109,7 +109,9 @@ import Testing
         let loop = ScanLoop(settings: ScanSettings(decoders: .zbar, queueDepth: 1))
         loop.start { try PGMFolderSource(folder: folder, fps: 0) }
         // Nobody decides yet: capture runs to the end while decoding waits on the full queue.
-        for _ in 0..<500 where loop.statistics.frames < 12 { usleep(10_000) }
+        // Wait for both (up to 30 s): on a loaded machine capture can finish before the first
+        // frame's decode has queued its code.
+        for _ in 0..<3000 where loop.statistics.frames < 12 || loop.codes.count < 1 { usleep(10_000) }
         #expect(loop.statistics.frames == 12)
         #expect(loop.codes.count == 1)
         var decided: [String] = []
