@@ -36,7 +36,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // glibc's <sys/timex.h>, for the clock-trust check; not in Swift's Glibc module.
         .systemLibrary(name: "CTimex", providers: [.apt(["libc6-dev"])]),
-        // zlib is only needed to read the EU DCC test corpus.
+        // zlib: snapshot chunks are gzip (HQSync), and the EU DCC test corpus is zlib.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "CZXing", linkerSettings: hasZXing ? [.linkedLibrary("ZXing")] : []),
@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "HQSync",
             dependencies: [
-                "KeyCache", "AccessToken", "CTimex", .product(name: "Crypto", package: "swift-crypto"),
+                "KeyCache", "AccessToken", "CTimex", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -96,6 +96,7 @@ let package = Package(
             name: "access-hq-dev",
             dependencies: [
                 "HQSync", "AccessToken", "KeyCache", "QRCodec",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -510,6 +510,14 @@ public struct Doctor: Sendable {
                 fix: "provision, or `\(Self.ctl(config))snapshot import FILE`"
             )
         }
+        // A refused document leaves the board on an older seq than HQ's: never quietly.
+        if let refused = try? store.stateValues(["snapshot_refused"])["snapshot_refused"], !refused.isEmpty {
+            return .fail(
+                "snapshot",
+                "HQ's last snapshot document was refused (at \(refused)); this board stays on seq \(info.seq)",
+                fix: "fix what the refusal names (docs/hq-protocol.md, Limits), then `\(Self.ctl(config))sync now`"
+            )
+        }
         let now = environment.now()
         let summary =
             "seq \(info.seq) from \(info.issuer), \(Self.age(info.age(now: now))) old "

@@ -367,6 +367,11 @@ public final class GatewayDaemon: Sendable {
             metrics.snapshotAge(info.map { Date().timeIntervalSince1970 - Double($0.generatedAt) })
             metrics.backlog((try? store.uploadBacklog()) ?? 0)
             metrics.clockTrusted(clock.status.trusted)
+            let refusals = (try? store.stateValues(["snapshot_refusals", "snapshot_refused"])) ?? [:]
+            metrics.snapshotRefusals(
+                total: refusals["snapshot_refusals"].flatMap(Int.init) ?? 0,
+                refusedNow: !(refusals["snapshot_refused"] ?? "").isEmpty
+            )
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -52,6 +52,12 @@ public final class GatewayMetrics: Sendable {
     /// Seconds since the applied snapshot was generated; nil when there is none (shown as -1).
     public func snapshotAge(_ seconds: Double?) { gauge("ag_snapshot_age_seconds", [:]).record(seconds ?? -1) }
 
+    /// Snapshot documents refused so far, and whether the last one was (1) with none applied since.
+    public func snapshotRefusals(total: Int, refusedNow: Bool) {
+        gauge("ag_snapshot_refusals_total", [:]).record(Double(total))
+        gauge("ag_snapshot_refused", [:]).record(refusedNow ? 1 : 0)
+    }
+
     /// Audit events not yet acknowledged by HQ.
     public func backlog(_ events: Int) { gauge("ag_upload_backlog", [:]).record(Double(events)) }
 

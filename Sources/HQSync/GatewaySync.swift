@@ -1,4 +1,5 @@
 import AccessToken
+import Crypto
 import Foundation
 import KeyCache
 import Synchronization
@@ -47,6 +48,27 @@ public struct SyncStatus: Sendable, Equatable {
     public var lastError: String?
     /// HQ revoked this gateway's key: it decides offline from now on.
     public var revoked = false
+    /// Why the last snapshot document was refused, until one is applied.
+    public var lastRefusal: String?
+    /// The last chunked transfer, as far as it went.
+    public var lastTransfer: TransferReport?
+}
+
+/// How a chunked snapshot transfer went: what it fetched, and where it resumed.
+public struct TransferReport: Sendable, Equatable {
+    public var seq: Int64
+    /// Chunks in the manifest.
+    public var chunks: Int
+    /// The first chunk this pull fetched: 0, unless it resumed a cut transfer.
+    public var resumedAt: Int
+    /// The size of all chunks as sent.
+    public var totalWireBytes: Int
+    /// Chunks fetched by this pull.
+    public var fetched = 0
+    /// Bytes fetched by this pull, as sent (gzip).
+    public var wireBytes = 0
+    /// The same, inflated.
+    public var rawBytes = 0
 }
 
 /// The gateway's side of the HQ protocol: pulls signed snapshots, uploads the audit backlog, and
@@ -65,6 +87,8 @@ public final class GatewaySync: Sendable {
     /// How far a command's validity window may be off the gateway's clock.
     let commandSkew: Double
     let resyncRequested = Atomic<Bool>(false)
+    /// The sizes accepted from HQ.
+    let limits: TransferLimits
 
     public init(
         store: GatewayStore,
@@ -73,9 +97,11 @@ public final class GatewaySync: Sendable {
         clock: ClockTrust,
         client: HQClient? = nil,
         commandSkew: Double = 30,
+        limits: TransferLimits = TransferLimits(),
         onCommand: @escaping @Sendable (HQCommand) -> Void = { _ in }
     ) throws(HQSyncError) {
         self.commandSkew = commandSkew
+        self.limits = limits
         self.store = store
         self.enrolment = enrolment
         self.identity = identity
@@ -177,54 +203,201 @@ public final class GatewaySync: Sendable {
         case applied(seq: Int64)
     }
 
-    /// Pulls the snapshot: verifies HQ's signature with the pinned key, checks issuer and seq,
-    /// applies it, and records the outcome. A refused document is recorded and thrown.
-    public func pullSnapshot() async throws(HQSyncError) -> SnapshotOutcome {
+    /// Pulls the snapshot: HQ answers with a signed delta on top of the stored seq, or a signed
+    /// manifest whose chunks are then fetched, checked by hash and staged one at a time (resuming a
+    /// cut transfer), or 304. Every signature is checked with the pinned key, and issuer and seq
+    /// too. A document that cannot be applied is recorded loudly (``SyncStatus/lastRefusal``, the
+    /// audit log, `doctor`); when it was answered to `since`, a full snapshot is asked for at once.
+    /// `full` asks for the full snapshot whatever the store holds.
+    public func pullSnapshot(full: Bool = false) async throws(HQSyncError) -> SnapshotOutcome {
         try await tracked { () async throws(HQSyncError) -> SnapshotOutcome in
             let held: (seq: Int64?, etag: String?)
             do {
-                held = (try store.snapshotInfo()?.seq, try store.stateValues(["snapshot_etag"])["snapshot_etag"])
+                held = (try store.snapshotHeader()?.seq, try store.stateValues(["snapshot_etag"])["snapshot_etag"])
             } catch { throw .store("\(error)") }
-            let reply = try await client.snapshot(
-                token: try token(),
-                since: held.seq,
-                etag: held.seq == nil ? nil : held.etag
-            )
-            guard case .signed(let signed, let etag) = reply else {
-                try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
-                return .unchanged
-            }
-            do throws(HQSyncError) {
-                let json = try SignedDocument.open(signed, rootKey: rootKey)
-                let document: SnapshotDocument
-                do { document = try SnapshotDocument.parse(Data(json)) } catch { throw .refused("\(error)") }
-                if case .full(let snapshot) = document, snapshot.issuer != enrolment.issuer {
-                    throw HQSyncError.refused("the snapshot's issuer \(snapshot.issuer) is not \(enrolment.issuer)")
+            if !full {
+                var wasManifest = false
+                do throws(HQSyncError) {
+                    let reply = try await fetchSnapshot(since: held.seq, etag: held.seq == nil ? nil : held.etag)
+                    guard case .signed(let signed, let etag) = reply else {
+                        try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
+                        return .unchanged
+                    }
+                    return try await applySigned(signed, etag: etag, wasManifest: &wasManifest)
+                } catch {
+                    // A delta that cannot be applied (another base, refused, too large) must not
+                    // leave the board on its old seq: the full snapshot, once.
+                    guard held.seq != nil, !wasManifest, Self.isRefusal(error) else { throw error }
                 }
-                let info: SnapshotInfo
-                do { info = try store.apply(document) } catch { throw HQSyncError.refused("\(error)") }
-                do { try store.setStateValues(["snapshot_etag": etag ?? "\"\(info.seq)\""]) } catch {
-                    throw HQSyncError.store("\(error)")
-                }
-                try Self.audit(
-                    store,
-                    kind: "sync",
-                    reason: "snapshot_applied",
-                    detail: ["seq": String(info.seq), "source": "hq"]
-                )
-                try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
-                return .applied(seq: info.seq)
-            } catch {
-                try Self.audit(
-                    store,
-                    kind: "sync",
-                    reason: "snapshot_refused",
-                    granted: false,
-                    detail: ["why": "\(error)"]
-                )
-                throw error
             }
+            guard case .signed(let document, let etag) = try await fetchSnapshot(since: nil, etag: nil) else {
+                throw .badResponse("HQ answered a request for the full snapshot with 304")
+            }
+            var wasManifest = false
+            return try await applySigned(document, etag: etag, wasManifest: &wasManifest)
         }
+    }
+
+    /// `GET /v1/snapshot`; a document over `signed_document_bytes` is a refusal, recorded as one.
+    func fetchSnapshot(since: Int64?, etag: String?) async throws(HQSyncError) -> HQClient.SnapshotReply {
+        do {
+            return try await client.snapshot(
+                token: try token(),
+                since: since,
+                etag: etag,
+                limit: limits.signedDocumentBytes
+            )
+        } catch {
+            try noteRefusal(error)
+            throw error
+        }
+    }
+
+    /// Whether `error` means the document was refused, rather than not received.
+    static func isRefusal(_ error: HQSyncError) -> Bool {
+        switch error {
+        case .refused, .limitExceeded: return true
+        default: return false
+        }
+    }
+
+    /// Opens a signed snapshot answer and applies it: a manifest by transfer, a delta or a small
+    /// full snapshot at once. A refusal is recorded (``noteRefusal(_:)``) and thrown.
+    func applySigned(_ signed: [UInt8], etag: String?, wasManifest: inout Bool) async throws(HQSyncError)
+        -> SnapshotOutcome
+    {
+        do throws(HQSyncError) {
+            return try await openAndApply(signed, etag: etag, wasManifest: &wasManifest)
+        } catch {
+            try noteRefusal(error)
+            throw error
+        }
+    }
+
+    func openAndApply(_ signed: [UInt8], etag: String?, wasManifest: inout Bool) async throws(HQSyncError)
+        -> SnapshotOutcome
+    {
+        let json = Data(try SignedDocument.open(signed, rootKey: rootKey, maxBytes: limits.signedDocumentBytes))
+        let info: SnapshotInfo
+        if SnapshotManifest.declaredFormat(of: json) == SnapshotManifest.format {
+            wasManifest = true
+            let manifest: SnapshotManifest
+            do { manifest = try SnapshotManifest.parse(json) } catch { throw .refused("\(error)") }
+            info = try await transfer(manifest, digest: Self.hex(SHA256.hash(data: signed)))
+        } else {
+            let document: SnapshotDocument
+            do { document = try SnapshotDocument.parse(json) } catch { throw .refused("\(error)") }
+            if case .full(let snapshot) = document, snapshot.issuer != enrolment.issuer {
+                throw HQSyncError.refused("the snapshot's issuer \(snapshot.issuer) is not \(enrolment.issuer)")
+            }
+            do { info = try store.apply(document) } catch { throw HQSyncError.refused("\(error)") }
+        }
+        do {
+            try store.setStateValues(["snapshot_etag": etag ?? "\"\(info.seq)\"", "snapshot_refused": ""])
+        } catch { throw HQSyncError.store("\(error)") }
+        state.withLock { $0.lastRefusal = nil }
+        try Self.audit(store, kind: "sync", reason: "snapshot_applied", detail: ["seq": String(info.seq), "source": "hq"])
+        try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
+        return .applied(seq: info.seq)
+    }
+
+    /// Where a chunked transfer stands, kept in the store so that a cut transfer resumes.
+    struct TransferProgress: Codable, Equatable {
+        var seq: Int64
+        /// SHA-256 of the signed manifest: a resume continues the very same document.
+        var digest: String
+        /// The store's staging token.
+        var token: String
+        /// The first chunk not yet staged.
+        var next: Int
+    }
+
+    /// Fetches, checks and stages each chunk of `manifest` from where an earlier cut transfer of the
+    /// same manifest stopped, then swaps the staged snapshot in.
+    func transfer(_ manifest: SnapshotManifest, digest: String) async throws(HQSyncError) -> SnapshotInfo {
+        guard manifest.issuer == enrolment.issuer else {
+            throw .refused("the snapshot's issuer \(manifest.issuer) is not \(enrolment.issuer)")
+        }
+        try TransferLimits.check("chunks", limits.chunks, manifest.chunks.count)
+        try TransferLimits.check("records", limits.records, manifest.counts.total)
+        for chunk in manifest.chunks { try TransferLimits.check("chunk_bytes", limits.chunkBytes, chunk.size) }
+        var progress: TransferProgress
+        do {
+            if let stored = try store.snapshotHeader()?.seq, manifest.seq <= stored {
+                throw HQSyncError.refused("\(KeyCacheError.staleSeq(stored: stored, received: manifest.seq))")
+            }
+            let saved = try store.stateValues(["snapshot_transfer"])["snapshot_transfer"].flatMap {
+                try? JSONDecoder().decode(TransferProgress.self, from: Data($0.utf8))
+            }
+            if let saved, saved.seq == manifest.seq, saved.digest == digest, try store.stagingToken() == saved.token {
+                progress = saved
+            } else {
+                progress = TransferProgress(seq: manifest.seq, digest: digest, token: try store.beginStaging(seq: manifest.seq), next: 0)
+            }
+        } catch let error as HQSyncError {
+            throw error
+        } catch {
+            throw .refused("\(error)")
+        }
+        var report = TransferReport(
+            seq: manifest.seq,
+            chunks: manifest.chunks.count,
+            resumedAt: progress.next,
+            totalWireBytes: manifest.chunks.reduce(0) { $0 + $1.size }
+        )
+        while progress.next < manifest.chunks.count {
+            let entry = manifest.chunks[progress.next]
+            let bytes = try await client.chunk(token: try token(), href: entry.href, size: entry.size)
+            report.fetched += 1
+            report.wireBytes += bytes.count
+            state.withLock { $0.lastTransfer = report }
+            guard bytes.count == entry.size, Self.hex(SHA256.hash(data: bytes)) == entry.sha256 else {
+                throw .refused("chunk \(progress.next) (\(entry.href)) does not match its manifest's SHA-256 and size")
+            }
+            let json: [UInt8]
+            do { json = try Gzip.inflate(bytes, limit: limits.chunkInflatedBytes) } catch {
+                if case .tooLarge(let limit) = error {
+                    throw .limitExceeded(limit: "chunk_inflated_bytes", max: limit, came: nil)
+                }
+                throw .refused("chunk \(progress.next) (\(entry.href)): \(error)")
+            }
+            report.rawBytes += json.count
+            progress.next += 1
+            do {
+                let records = try SnapshotChunk.parse(Data(json))
+                let saved = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+                try store.stage(records, token: progress.token, progress: ["snapshot_transfer": saved])
+            } catch {
+                throw .refused("chunk \(progress.next - 1) (\(entry.href)): \(error)")
+            }
+            state.withLock { $0.lastTransfer = report }
+        }
+        do {
+            let info = try store.commitStaging(token: progress.token, header: manifest.header, expected: manifest.counts)
+            try store.setStateValues(["snapshot_transfer": ""])
+            return info
+        } catch {
+            throw .refused("\(error)")
+        }
+    }
+
+    /// Records a refused document loudly: the audit log, the status, the store (for `gatewayctl
+    /// sync status`, `/metrics` and `doctor`). Other failures (HQ unreachable) are retried quietly.
+    func noteRefusal(_ error: HQSyncError) throws(HQSyncError) {
+        guard Self.isRefusal(error) else { return }
+        var detail = ["why": "\(error)"]
+        if case .limitExceeded(let limit, _, _) = error { detail["limit"] = limit }
+        try Self.audit(store, kind: "sync", reason: "snapshot_refused", granted: false, detail: detail)
+        let now = Int(Date().timeIntervalSince1970)
+        state.withLock { $0.lastRefusal = "\(error)" }
+        do {
+            let count = Int(try store.stateValues(["snapshot_refusals"])["snapshot_refusals"] ?? "0") ?? 0
+            try store.setStateValues(["snapshot_refused": "\(now) \(error)", "snapshot_refusals": String(count + 1)])
+        } catch { throw .store("\(error)") }
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
     }
 
     // MARK: - Audit upload

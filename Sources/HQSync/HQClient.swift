@@ -11,15 +11,32 @@ public struct HQLocation: Sendable, Equatable, CustomStringConvertible {
     /// The base URL, without a trailing slash.
     public let base: String
 
+    /// Checks the URL only: no name is looked up and no key is made before it passes.
     public init(_ text: String) throws(HQSyncError) {
         let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
         guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty
         else {
             throw .insecureURL(text)
         }
-        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
-        guard scheme == "https" || (scheme == "http" && loopback) else { throw .insecureURL(text) }
+        guard scheme == "https" || (scheme == "http" && Self.isLoopback(host)) else { throw .insecureURL(text) }
         base = trimmed
+    }
+
+    /// Whether `host` is `localhost` or an IP address in 127.0.0.0/8 or ::1, parsed as an
+    /// address: `127.evil.example` is a name, not loopback.
+    static func isLoopback(_ host: String) -> Bool {
+        var bare = host
+        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = String(bare.dropFirst().dropLast()) }
+        if bare.lowercased() == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, bare, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, bare, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.dropLast().allSatisfy { $0 == 0 } && bytes.last == 1 }
+        }
+        return false
     }
 
     public var description: String { base }
@@ -62,15 +79,22 @@ public final class HQClient: Sendable {
         self.onDate = onDate
     }
 
-    /// AsyncHTTPClient's shared configuration, except that a connection that cannot be made (refused,
+    /// AsyncHTTPClient's shared configuration, except that redirects are refused and a connection that cannot be made (refused,
     /// a failed TLS handshake) fails the request at once with its cause. By default the client
     /// retries it quietly until the request's deadline, which turns every failure into a wait of
     /// the whole timeout and hides why; retries are the loops' (``Backoff``). Never shut down.
     public static let sharedHTTP: HTTPClient = {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.connectionPool.retryConnectionEstablishment = false
+        // A redirect could lead from HTTPS to plain HTTP, or to another host: never follow one.
+        configuration.redirectConfiguration = .disallow
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
+
+    /// A body larger than the request's limit.
+    struct TooLarge: Error {
+        var came: Int?
+    }
 
     /// A request that did not complete within its timeout.
     struct TimedOut: Error, CustomStringConvertible {
@@ -124,7 +148,8 @@ public final class HQClient: Sendable {
         token: String?,
         headers extra: [(String, String)] = [],
         timeout override: TimeAmount? = nil,
-        limit: Int = 64 << 20
+        limit: Int = 64 << 20,
+        limitName: String = "response_bytes"
     ) async throws(HQSyncError) -> Reply {
         var request = HTTPClientRequest(url: location.base + path)
         request.method = method
@@ -136,6 +161,7 @@ public final class HQClient: Sendable {
         }
         let reply: Reply
         let (http, total, prepared) = (self.http, override ?? timeout, request)
+        let what = path.split(separator: "?").first.map(String.init) ?? path
         do {
             // The whole exchange, head and body, within the timeout.
             reply = try await Self.bounded(by: total) {
@@ -143,7 +169,13 @@ public final class HQClient: Sendable {
                 // HQ dates its answer when it writes the head: compare with the head's arrival,
                 // not the end of a body that may take long on a slow link.
                 let arrived = Date().timeIntervalSince1970
-                var buffer = try await response.body.collect(upTo: limit)
+                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+                    throw TooLarge(came: length)
+                }
+                var buffer: ByteBuffer
+                do { buffer = try await response.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
+                    throw TooLarge(came: nil)
+                }
                 return Reply(
                     status: response.status,
                     headers: response.headers,
@@ -151,6 +183,8 @@ public final class HQClient: Sendable {
                     arrived: arrived
                 )
             }
+        } catch let error as TooLarge {
+            throw .limitExceeded(limit: limitName, max: limit, came: error.came)
         } catch {
             let text = String(describing: error)
             if text.localizedCaseInsensitiveContains("ssl") || text.localizedCaseInsensitiveContains("tls")
@@ -165,6 +199,10 @@ public final class HQClient: Sendable {
             onDate(date, reply.arrived)
         }
         switch reply.status.code {
+        case 300...303, 305...399:
+            // With redirects disallowed the 3xx comes back as is; 304 is Not Modified, not a redirect.
+            let target = reply.headers.first(name: "Location") ?? "no Location"
+            throw .redirected("\(what): HTTP \(reply.status.code) to \(target)")
         case 401: throw .unauthorised(reply.problem.message)
         case 403 where reply.problem.code == "revoked":
             throw .unauthorised("HQ revoked this gateway's key: \(reply.problem.message)")
@@ -228,19 +266,41 @@ public final class HQClient: Sendable {
         case signed(document: [UInt8], etag: String?)
     }
 
-    /// `GET /v1/snapshot`.
-    public func snapshot(token: String, since: Int64?, etag: String?) async throws(HQSyncError) -> SnapshotReply {
+    /// `GET /v1/snapshot`: a signed manifest, a signed delta from `since`, or 304. Larger than
+    /// `limit` bytes is refused with ``HQSyncError/limitExceeded(limit:max:came:)``.
+    public func snapshot(
+        token: String,
+        since: Int64?,
+        etag: String?,
+        limit: Int = TransferLimits().signedDocumentBytes
+    ) async throws(HQSyncError) -> SnapshotReply {
         let reply = try await send(
             .GET,
             "/v1/snapshot" + (since.map { "?since=\($0)" } ?? ""),
             token: token,
-            headers: etag.map { [("If-None-Match", $0)] } ?? []
+            headers: etag.map { [("If-None-Match", $0)] } ?? [],
+            limit: limit,
+            limitName: "signed_document_bytes"
         )
         switch reply.status.code {
         case 304: return .unchanged
         case 200: return .signed(document: reply.body, etag: reply.headers.first(name: "ETag"))
         default: throw .badResponse("snapshot: HTTP \(reply.status.code): \(reply.problem.message)")
         }
+    }
+
+    /// `GET {href}`: one snapshot chunk, exactly `size` bytes as the manifest lists it. `href` is a
+    /// path under HQ's base URL (checked by ``SnapshotManifest/parse(_:)``): same origin.
+    public func chunk(token: String, href: String, size: Int) async throws(HQSyncError) -> [UInt8] {
+        let reply: Reply
+        do { reply = try await send(.GET, href, token: token, limit: size) } catch {
+            if case .limitExceeded = error { throw .refused("chunk \(href) is larger than the \(size) bytes its manifest lists") }
+            throw error
+        }
+        guard reply.status == .ok else {
+            throw .badResponse("chunk \(href): HTTP \(reply.status.code): \(reply.problem.message)")
+        }
+        return reply.body
     }
 
     /// HQ's answer to an upload.

@@ -20,6 +20,13 @@ public enum HQSyncError: Error, Sendable, Equatable, CustomStringConvertible {
     case insecureURL(String)
     /// The local store failed.
     case store(String)
+    /// HQ answered with a redirect; HQ requests never follow one (a redirect could lead off HTTPS
+    /// or to another host). The text names the status and where it pointed.
+    case redirected(String)
+    /// Something HQ sent is larger than this gateway accepts (``TransferLimits``): which limit, its
+    /// value, and the size that came.
+    /// `came` is nil when the size is only known to pass the limit (a body or an inflate cut off there).
+    case limitExceeded(limit: String, max: Int, came: Int?)
 
     public var description: String {
         switch self {
@@ -33,6 +40,12 @@ public enum HQSyncError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notEnrolled: return "this gateway is not enrolled: run 'gatewayctl provision --hq URL --code CODE'"
         case .insecureURL(let url): return "\(url) is not HTTPS (plain HTTP is allowed to loopback only)"
         case .store(let why): return "store: \(why)"
+        case .redirected(let why):
+            return "HQ answered with a redirect (\(why)); refused: HQ requests never follow redirects. "
+                + "Give the gateway HQ's final HTTPS URL"
+        case .limitExceeded(let limit, let max, let came):
+            let size = came.map { "HQ sent \($0)" } ?? "HQ sent more"
+            return "transfer limit \(limit) is \(max), \(size): \(TransferLimits.advice(limit))"
         }
     }
 }

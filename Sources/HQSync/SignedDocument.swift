@@ -22,10 +22,17 @@ public enum SignedDocument {
     }
 
     /// Verifies `bytes` with the pinned root key and returns the JSON payload. The algorithm must
-    /// be in the protected header, and the content type must be JSON.
-    public static func open(_ bytes: [UInt8], rootKey: VerificationKey) throws(HQSyncError) -> [UInt8] {
+    /// be in the protected header, and the content type must be JSON. `maxBytes` bounds the whole
+    /// document (a snapshot manifest or delta is larger than a command).
+    public static func open(
+        _ bytes: [UInt8],
+        rootKey: VerificationKey,
+        maxBytes: Int = 65536
+    ) throws(HQSyncError) -> [UInt8] {
         let message: COSESign1
-        do { message = try COSESign1(cbor: bytes) } catch { throw .refused("not a COSE_Sign1 document: \(error)") }
+        do {
+            message = try COSESign1(cbor: bytes, decoder: CBORDecoder(limits: .init(maxBytes: max(maxBytes, 65536))))
+        } catch { throw .refused("not a COSE_Sign1 document: \(error)") }
         do {
             let alg = try message.algorithm(protectedOnly: true)
             guard rootKey.fits(alg) else {

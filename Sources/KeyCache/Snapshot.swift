@@ -35,11 +35,24 @@ public struct DoorRecord: Sendable, Codable, Equatable {
     public var tz: String
     /// Absent or empty: always open to valid passes.
     public var schedule: [ScheduleWindow]?
+
+    public init(id: String, name: String? = nil, mode: DoorMode = .normal, tz: String = "UTC", schedule: [ScheduleWindow]? = nil) {
+        self.id = id
+        self.name = name
+        self.mode = mode
+        self.tz = tz
+        self.schedule = schedule
+    }
 }
 
 public struct MemberRecord: Sendable, Codable, Equatable {
     public var id: String
     public var blocked: Bool
+
+    public init(id: String, blocked: Bool = false) {
+        self.id = id
+        self.blocked = blocked
+    }
 }
 
 public enum BookingStatus: String, Sendable, Codable {

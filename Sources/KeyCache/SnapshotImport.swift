@@ -52,11 +52,34 @@ extension GatewayStore {
     }
 
     private func applyFull(_ snapshot: Snapshot, now: Double) throws(KeyCacheError) -> SnapshotInfo {
+        let token = try beginStaging(seq: snapshot.seq)
+        try stage(
+            SnapshotRecords(members: snapshot.members, bookings: snapshot.bookings, revoked: snapshot.revoked),
+            token: token
+        )
+        return try commitStaging(
+            token: token,
+            header: SnapshotHeader(
+                issuer: snapshot.issuer,
+                seq: snapshot.seq,
+                generatedAt: snapshot.generatedAt,
+                maxAge: snapshot.maxAge,
+                keys: snapshot.keys,
+                doors: snapshot.doors
+            ),
+            now: now
+        )
+    }
+
+    /// Starts writing a full snapshot `seq` beside the live one: fresh staging tables, and a token
+    /// that ``stage(_:token:progress:)`` and ``commitStaging(token:header:expected:now:)`` must show.
+    /// A later call abandons an earlier staging.
+    public func beginStaging(seq: Int64) throws(KeyCacheError) -> String {
         let token = UUID().uuidString
         // A crash during an earlier drain may have left retired tables behind.
         try drainRetiredTables()
         try write { db in
-            try Self.checkNewer(db, snapshot.seq)
+            try Self.checkNewer(db, seq)
             // Staging tables copy the live tables' schema, whatever the migrations made of it.
             for table in Self.stagedTables {
                 try db.execute(sql: "DROP TABLE IF EXISTS stage_\(table)")
@@ -73,28 +96,74 @@ extension GatewayStore {
             }
             try Self.setState(db, "staging_token", token)
         }
-        func stage<T>(
-            _ rows: [T],
-            _ insert: @escaping (Database, ArraySlice<T>, String) throws -> Void
-        ) throws(KeyCacheError) {
+        return token
+    }
+
+    /// The token of the staging in progress, if any: a transfer cut short resumes into it.
+    public func stagingToken() throws(KeyCacheError) -> String? {
+        try read { db in try Self.state(db, "staging_token") }
+    }
+
+    /// Writes members, bookings and revocations into the staging tables, in short transactions that
+    /// decisions interleave with. `progress` (gateway state) is written in the same transaction as
+    /// the last rows, so a resumed transfer never skips rows. Rows are upserted by id: staging the
+    /// same records again is harmless.
+    public func stage(
+        _ records: SnapshotRecords,
+        token: String,
+        progress: [String: String] = [:]
+    ) throws(KeyCacheError) {
+        var batches: [(Database) throws -> Void] = []
+        func add<T>(_ rows: [T], _ insert: @escaping (Database, ArraySlice<T>, String) throws -> Void) {
             for start in stride(from: 0, to: rows.count, by: Self.stagingBatch) {
-                try write { db in
-                    // Another import that started since would have replaced the staging tables.
-                    guard try Self.state(db, "staging_token") == token else {
-                        throw KeyCacheError.database("another snapshot import started; this one was abandoned")
-                    }
-                    try insert(db, rows[start..<min(rows.count, start + Self.stagingBatch)], "stage_")
-                }
+                let slice = rows[start..<min(rows.count, start + Self.stagingBatch)]
+                batches.append { db in try insert(db, slice, "stage_") }
             }
         }
-        try stage(snapshot.members, Self.insertMembers)
-        try stage(snapshot.bookings, Self.insertBookings)
-        try stage(snapshot.revoked, Self.insertRevoked)
+        add(records.members ?? [], Self.insertMembers)
+        add(records.bookings ?? [], Self.insertBookings)
+        add(records.revoked ?? [], Self.insertRevoked)
+        if batches.isEmpty { batches.append { _ in } }
+        for (index, batch) in batches.enumerated() {
+            try write { db in
+                // Another import that started since would have replaced the staging tables.
+                guard try Self.state(db, "staging_token") == token else {
+                    throw KeyCacheError.database("another snapshot import started; this one was abandoned")
+                }
+                try batch(db)
+                if index == batches.count - 1 { for (key, value) in progress { try Self.setState(db, key, value) } }
+            }
+        }
+    }
+
+    /// Swaps the staged tables in, with `header`'s keys, doors and seq, in one transaction. With
+    /// `expected`, the staged counts must match it (a record listed twice would not).
+    public func commitStaging(
+        token: String,
+        header: SnapshotHeader,
+        expected: SnapshotCounts? = nil,
+        now: Double = Date().timeIntervalSince1970
+    ) throws(KeyCacheError) -> SnapshotInfo {
+        try header.validate()
+        if let expected {
+            let staged = try read { db in
+                SnapshotCounts(
+                    members: try Int.fetchOne(db, sql: "SELECT count(*) FROM stage_members") ?? 0,
+                    bookings: try Int.fetchOne(db, sql: "SELECT count(*) FROM stage_bookings") ?? 0,
+                    revoked: try Int.fetchOne(db, sql: "SELECT count(*) FROM stage_revoked") ?? 0
+                )
+            }
+            guard staged == expected else {
+                throw .badSnapshot(
+                    "the chunks held \(staged) distinct records, the manifest lists \(expected) (an id twice?)"
+                )
+            }
+        }
         try write { db in
             guard try Self.state(db, "staging_token") == token else {
                 throw KeyCacheError.database("another snapshot import started; this one was abandoned")
             }
-            try Self.checkNewer(db, snapshot.seq)
+            try Self.checkNewer(db, header.seq)
             // Renames only: dropping a million-row table here would hold the write lock for long.
             for table in Self.stagedTables {
                 try db.execute(sql: "DROP TABLE IF EXISTS retired_\(table)")
@@ -103,7 +172,7 @@ extension GatewayStore {
             }
             try db.execute(sql: "DELETE FROM signing_keys")
             try db.execute(sql: "DELETE FROM doors")
-            try Self.upsert(db, SnapshotRecords(keys: snapshot.keys, doors: snapshot.doors))
+            try Self.upsert(db, SnapshotRecords(keys: header.keys, doors: header.doors))
             try db.execute(sql: "DELETE FROM gateway_state WHERE key = 'staging_token'")
             try db.execute(
                 sql: """
@@ -113,7 +182,7 @@ extension GatewayStore {
                         generated_at = excluded.generated_at, max_age = excluded.max_age,
                         imported_at_ms = excluded.imported_at_ms
                     """,
-                arguments: [snapshot.seq, snapshot.issuer, snapshot.generatedAt, snapshot.maxAge, Int64(now * 1000)]
+                arguments: [header.seq, header.issuer, header.generatedAt, header.maxAge, Int64(now * 1000)]
             )
         }
         try drainRetiredTables()

@@ -205,7 +205,10 @@ struct SyncCommand: ParsableCommand {
         func run() throws {
             let db = try store.open()
             let record = (try? EnrolmentRecord.load(from: db)) ?? nil
-            let values = try db.stateValues(["last_snapshot_sync", "last_upload", "hq_revoked"])
+            let values = try db.stateValues([
+                "last_snapshot_sync", "last_upload", "hq_revoked", "snapshot_refused", "snapshot_refusals",
+                "snapshot_transfer",
+            ])
             let info = try db.snapshotInfo()
             let now = Date().timeIntervalSince1970
             let cursor = try db.uploadCursor()
@@ -216,7 +219,12 @@ struct SyncCommand: ParsableCommand {
                 "last_snapshot_sync": values["last_snapshot_sync"].flatMap(Int.init),
                 "last_upload": values["last_upload"].flatMap(Int.init),
                 "snapshot_seq": info?.seq, "snapshot_age_s": info.map { Int(now) - Int($0.generatedAt) },
-                "snapshot_stale": info.map { $0.isStale(now: now) }, "backlog": backlog, "upload_cursor": cursor,
+                "snapshot_stale": info.map { $0.isStale(now: now) },
+                // Why HQ's last document was refused (a limit names itself), until one applies.
+                "snapshot_refused": values["snapshot_refused"].flatMap { $0.isEmpty ? nil : $0 },
+                "snapshot_refusals": Int(values["snapshot_refusals"] ?? "0") ?? 0,
+                "snapshot_transfer": values["snapshot_transfer"].flatMap { $0.isEmpty ? nil : $0 },
+                "backlog": backlog, "upload_cursor": cursor,
                 "clock_trusted": clock.trusted, "clock": clock.detail,
             ]
             if json {

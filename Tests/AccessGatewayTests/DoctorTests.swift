@@ -223,6 +223,19 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         #expect(snapshot.status == status && snapshot.detail.contains(expected), "\(snapshot.detail)")
     }
 
+    /// What GatewaySync records when HQ's document is refused: the board says so until one applies.
+    @Test func aRefusedSnapshotDocumentFailsTheSnapshotCheck() async throws {
+        let (config, directory) = try Self.site()
+        let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
+        try DemoSite().install(in: store)
+        try store.setStateValues(["snapshot_refused": "1800000000 transfer limit chunks is 0, HQ sent 1: …"])
+        let snapshot = try Self.check("snapshot", in: await Self.run(config))
+        #expect(snapshot.status == .fail, "\(snapshot.detail)")
+        #expect(snapshot.detail.contains("refused") && snapshot.detail.contains("transfer limit chunks"))
+        try store.setStateValues(["snapshot_refused": ""])
+        #expect(try Self.check("snapshot", in: await Self.run(config)).detail.contains("refused") == false)
+    }
+
     @Test func aServiceThatIsNotRunningFails() async throws {
         // A port that was free a moment ago: nothing listens there now.
         let port = try Self.closedPort()

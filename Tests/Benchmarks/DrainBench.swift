@@ -69,7 +69,9 @@ final class ReferenceHQ {
         work: String,
         issuer: String,
         doors: [String],
-        store: GatewayStore
+        store: GatewayStore,
+        seedFile: String? = nil,
+        core: Int? = nil
     ) async throws -> ReferenceHQ {
         let seed: [String: Any] = [
             "issuer": issuer, "members": [], "bookings": [], "revoked": [],
@@ -77,13 +79,22 @@ final class ReferenceHQ {
                 ["id": $0, "name": String($0.split(separator: "/").last ?? ""), "mode": "normal", "tz": "UTC"]
             },
         ]
-        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: "\(work)/seed.json"))
+        if seedFile == nil {
+            try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: "\(work)/seed.json"))
+        }
         let server = Process()
-        server.executableURL = URL(fileURLWithPath: hqBinary)
-        server.arguments = [
-            "serve", "--db", "\(work)/hq.sqlite", "--listen", "127.0.0.1:0", "--seed", "\(work)/seed.json",
+        let serve = [
+            "serve", "--db", "\(work)/hq.sqlite", "--listen", "127.0.0.1:0", "--seed", seedFile ?? "\(work)/seed.json",
             "--issuer", issuer,
         ]
+        // Pinned to a core of its own when asked, so that HQ and the gateway do not share one.
+        if let core {
+            server.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            server.arguments = ["-c", String(core), hqBinary] + serve
+        } else {
+            server.executableURL = URL(fileURLWithPath: hqBinary)
+            server.arguments = serve
+        }
         let announcements = Pipe()
         server.standardOutput = announcements
         _ = FileManager.default.createFile(atPath: "\(work)/hq.log", contents: nil)

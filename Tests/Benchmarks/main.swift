@@ -62,6 +62,13 @@ if arguments.first == "hqfaults", arguments.count > 3 {
     ])
     exit(0)
 }
+if arguments.first == "hqpath", arguments.count > 2 {
+    let bookings = arguments.count > 3 ? Int(arguments[3]) ?? 1_000_000 : 1_000_000
+    try printJSON(
+        ["hqpath": try await hqPathBenchmark(directory: arguments[1], hqBinary: arguments[2], bookings: bookings)]
+    )
+    exit(0)
+}
 if arguments.first == "load", arguments.count > 2 {
     let seconds = arguments.count > 3 ? Double(arguments[3]) ?? 600 : 600
     let rate = arguments.count > 4 ? Double(arguments[4]) ?? 50 : 50

@@ -104,8 +104,9 @@ import Testing
             Issue.record("no snapshot to tamper with")
             return
         }
-        // One byte of the JSON changed ("m-blocked" becomes "M-blocked"); the signature covers it.
-        let text = Array("m-blocked".utf8)
+        // One byte of the signed manifest changed ("JKT1/FRONT" becomes "MKT1/FRONT"); the
+        // signature covers it.
+        let text = Array("JKT1/FRONT".utf8)
         let at = try #require((0..<(signed.count - text.count)).first { Array(signed[$0..<($0 + text.count)]) == text })
         signed[at] = UInt8(ascii: "M")
         let file = try TestPaths.temporaryDirectory().appendingPathComponent("tampered.cose")
@@ -409,10 +410,34 @@ final class Recorded: Sendable {
         #expect(result.stderr.contains("enrolment code refused") && result.stderr.contains("Ask HQ for a new code"))
     }
 
-    @Test func plainHTTPToAnotherHostIsRefused() throws {
+    /// Refused before a device key is made or a name is looked up.
+    @Test(arguments: ["http://hq.example.com", "http://127.evil.example", "http://10.0.0.1"])
+    func plainHTTPToAnotherHostIsRefused(url: String) throws {
+        let folder = try TestPaths.temporaryDirectory()
+        let db = folder.appendingPathComponent("gateway.sqlite").path
+        let result = try gatewayctl("--db", db, "provision", "--hq", url, "--code", "X")
+        #expect(result.status == 2 && result.stderr.contains("\(url) is not HTTPS"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("device-key.pem").path))
+    }
+
+    /// `serve` with no seed, `code`, `provision`, `pass`, `decide`, `sync now`, `events`: a granted
+    /// scan, uploaded, with no other step.
+    @Test func aFreshHQWithNoSeedWorksFromTheFirstCode() throws {
+        let hq = try ReferenceHQ(seed: nil)
         let db = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
-        let result = try gatewayctl("--db", db, "provision", "--hq", "http://hq.example.com", "--code", "X")
-        #expect(result.status == 2 && result.stderr.contains("is not HTTPS"))
+        let code = try hq.code(doors: ["JKT1/FRONT"])
+        let provisioned = try gatewayctl("--db", db, "provision", "--hq", hq.url, "--code", code, "--name", "front")
+        #expect(provisioned.status == 0, "\(provisioned.stderr)")
+        #expect(provisioned.stdout.contains("snapshot 1 applied"), "\(provisioned.stdout)")
+        let pass = try hq.admin("pass", "--member", "newcomer", "--door", "JKT1/FRONT")
+        let decided = try gatewayctl("--db", db, "decide", "--door", "JKT1/FRONT", pass)
+        let decision = try jsonLine(decided.stdout)
+        #expect(decided.status == 0 && decision["granted"] as? Bool == true, "\(decided.stdout)")
+        let synced = try gatewayctl("--db", db, "sync", "now")
+        // The pass added the member at HQ: version 2, applied by this one sync.
+        #expect(synced.status == 0 && synced.stdout.contains("snapshot: 2 applied"), "\(synced.stdout)")
+        let events = try hq.events(gateway: "gw-1")
+        #expect(events.contains { $0["reason"] as? String == "granted" && $0["member"] as? String == "newcomer" })
     }
 
     func jsonLine(_ text: String) throws -> [String: Any] {

@@ -167,12 +167,22 @@ import Testing
 }
 
 @Suite struct TransportPolicyTests {
-    @Test(arguments: ["https://hq.example.com", "http://127.0.0.1:8080", "http://localhost:9/", "http://[::1]:80"])
+    /// Plain HTTP only to an address in 127.0.0.0/8, ::1, or the name localhost.
+    @Test(arguments: [
+        "https://hq.example.com", "http://127.0.0.1:8080", "http://127.3.4.5:80", "http://localhost:9/",
+        "http://LOCALHOST:9", "http://[::1]:80", "http://[0:0:0:0:0:0:0:1]:80",
+    ])
     func accepted(url: String) throws {
         _ = try HQLocation(url)
     }
 
-    @Test(arguments: ["http://hq.example.com", "ftp://127.0.0.1", "hq.example.com", "http://10.0.0.1"])
+    /// A name that starts like a loopback address is a name: `127.evil.example` resolves wherever
+    /// its owner likes.
+    @Test(arguments: [
+        "http://hq.example.com", "ftp://127.0.0.1", "hq.example.com", "http://10.0.0.1", "http://127.evil.example",
+        "http://127.0.0.1.evil.example:80", "http://localhost.evil.example", "http://[::2]:80", "http://128.0.0.1",
+        "http://[::ffff:10.0.0.1]:80",
+    ])
     func refused(url: String) {
         #expect(throws: HQSyncError.insecureURL(url)) { try HQLocation(url) }
     }

@@ -14,32 +14,51 @@ final class ReferenceHQ: @unchecked Sendable {
     let port: UInt16
     private var process: Process?
 
-    /// `seed`: the doors, members and bookings of the site; `start` false leaves it down.
-    init(seed: [String: Any], start: Bool = true) throws {
+    /// The seed `serve` publishes, if any.
+    let seedFile: URL?
+
+    /// `seed`: the doors, members and bookings of the site (nil: a fresh HQ with none); `start`
+    /// false leaves it down.
+    init(seed: [String: Any]?, start: Bool = true) throws {
         directory = try TestPaths.temporaryDirectory()
         db = directory.appendingPathComponent("hq.sqlite").path
         port = try Self.freePort()
-        try JSONSerialization.data(withJSONObject: seed).write(to: directory.appendingPathComponent("seed.json"))
+        if let seed {
+            seedFile = directory.appendingPathComponent("seed.json")
+            try JSONSerialization.data(withJSONObject: seed).write(to: directory.appendingPathComponent("seed.json"))
+        } else {
+            seedFile = nil
+        }
         if start { try self.start() }
+    }
+
+    /// A site from a seed file (`access-hq-dev site`'s output).
+    init(seedFile: URL) throws {
+        directory = try TestPaths.temporaryDirectory()
+        db = directory.appendingPathComponent("hq.sqlite").path
+        port = try Self.freePort()
+        self.seedFile = seedFile
+        try start()
     }
 
     deinit { stop() }
 
     var url: String { "http://127.0.0.1:\(port)" }
-    var seedPath: String { directory.appendingPathComponent("seed.json").path }
+    var seedPath: String { seedFile?.path ?? "" }
 
     /// Starts the server and waits until it answers.
     func start() throws {
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = [
-            "serve", "--db", db, "--listen", "127.0.0.1:\(port)", "--seed", seedPath, "--issuer", "hq.test.example",
-        ]
+        process.arguments =
+            ["serve", "--db", db, "--listen", "127.0.0.1:\(port)", "--issuer", "hq.test.example"]
+            + (seedFile.map { ["--seed", $0.path] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: logFile())
         try process.run()
         self.process = process
-        for _ in 0..<300 where process.isRunning {
+        // A site-sized seed takes a while to publish in a debug build on a loaded machine.
+        for _ in 0..<2400 where process.isRunning {
             if Self.answers(port) { return }
             usleep(50_000)
         }

@@ -24,13 +24,14 @@ struct AccessHQDev: AsyncParsableCommand {
 
             Typical use:
               access-hq-dev serve --db hq.sqlite --listen 127.0.0.1:8080 --seed seed.json
+              access-hq-dev site --members 20000 --bookings 200000 --revoked 20000 --doors 40 > seed.json
               access-hq-dev code --db hq.sqlite --doors JKT1/FRONT
               access-hq-dev pass --db hq.sqlite --member member-8812 --door JKT1/FRONT
               access-hq-dev events --db hq.sqlite --gateway gw-1
             """,
         subcommands: [
             ServeCommand.self, CodeCommand.self, EventsCommand.self, PassCommand.self, QueueCommand.self,
-            RevokeCommand.self, SnapshotCommand.self, GatewaysCommand.self, RootKeyCommand.self,
+            RevokeCommand.self, SnapshotCommand.self, GatewaysCommand.self, RootKeyCommand.self, SiteCommand.self,
         ]
     )
 

@@ -7,7 +7,12 @@ struct CodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "code",
         abstract: "Make a one-time enrolment code (valid 24 h) and print it.",
-        discussion: "The gateway that enrols with it is given these doors, in POST /v1/enrol's answer."
+        discussion: """
+            The gateway that enrols with it is given these doors, in POST /v1/enrol's answer. When \
+            the published snapshot lacks any of them (or there is none yet), a new version is \
+            published with them added (mode normal, time zone UTC, no schedule); a note on standard \
+            error says so. The code is the last line on standard output.
+            """
     )
 
     @OptionGroup var database: DatabaseOption
@@ -30,7 +35,11 @@ struct CodeCommand: ParsableCommand {
     }
 
     func run() throws {
-        print(try database.open().createCode(doors: doorList, now: unixNow()))
+        let db = try database.open()
+        let code = try db.createCode(doors: doorList, now: unixNow())
+        // A fresh HQ publishes the doors it has codes for, so that the gateway's first sync works.
+        if let published = try db.ensureDoors(doorList, now: unixNow()) { note(published.description) }
+        print(code)
     }
 }
 
@@ -63,7 +72,11 @@ struct PassCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pass",
         abstract: "Issue an AG1 member pass and print it.",
-        discussion: "Signed with HQ's pass key (kid hq-pass-1), which every snapshot carries in keys."
+        discussion: """
+            Signed with HQ's pass key (kid hq-pass-1), which every snapshot carries in keys. A member \
+            the published snapshot does not know is added to it (a new version, noted on standard \
+            error). The pass is the last line on standard output.
+            """
     )
 
     @OptionGroup var database: DatabaseOption
@@ -93,7 +106,9 @@ struct PassCommand: ParsableCommand {
 
     func run() throws {
         let order = try PassOrder(member: member, door: door, validFor: validFor, booking: booking, maxUses: maxUses)
-        print(try database.open().identity.issue(order, now: unixNow() - issuedAgo).pass)
+        let db = try database.open()
+        if let published = try db.ensureMember(member, now: unixNow()) { note(published.description) }
+        print(try db.identity.issue(order, now: unixNow() - issuedAgo).pass)
     }
 }
 
@@ -230,5 +245,71 @@ struct GatewaysCommand: ParsableCommand {
 
     func run() throws {
         for line in try database.open().gatewaySummaries() { print(line) }
+    }
+}
+
+/// A note on standard error, so that standard output keeps only the result.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data("access-hq-dev: \(text)\n".utf8))
+}
+
+/// `access-hq-dev site`: a seed file for a site of a given size, for tests and benchmarks.
+struct SiteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "site",
+        abstract: "Print a seed file (JSON) for a generated site of the given size.",
+        discussion: """
+            Doors are SITE<l>/DOOR<d> over --locations locations (DOOR1 is at SITE1); members are \
+            member-1 … member-N, none blocked; booking i is booking-i for member-((i mod N)+1) at \
+            location SITE((i mod L)+1), confirmed, from a day before --now to 30 days after (every \
+            97th cancelled); revoked passes are the 16-byte ids 1 … R in hex. The same arguments \
+            give the same file. Publish it with 'snapshot --seed' or 'serve --seed'.
+            """
+    )
+
+    @Option(help: "Members.") var members: Int = 100
+    @Option(help: "Bookings.") var bookings: Int = 1000
+    @Option(help: "Revoked passes.") var revoked: Int = 100
+    @Option(help: "Doors.") var doors: Int = 1
+    @Option(help: "Locations the doors are spread over (default: one per 20 doors).") var locations: Int?
+    @Option(help: ArgumentHelp("The time bookings are around (default now).", valueName: "unix seconds"))
+    var now: Int64?
+
+    func validate() throws {
+        guard members >= 1, bookings >= 0, revoked >= 0, doors >= 1, (locations ?? 1) >= 1 else {
+            throw ValidationError("--members and --doors must be at least 1, the other counts at least 0")
+        }
+    }
+
+    func run() throws {
+        let places = min(doors, locations ?? max(1, (doors + 19) / 20))
+        let at = now ?? Int64(unixNow())
+        var out = "{\"doors\":["
+        out.reserveCapacity(bookings * 140 + members * 40 + revoked * 70)
+        for door in 0..<doors {
+            if door > 0 { out += "," }
+            out += "{\"id\":\"SITE\(door % places + 1)/DOOR\(door + 1)\",\"mode\":\"normal\",\"tz\":\"UTC\"}"
+        }
+        out += "],\"members\":["
+        for member in 1...members {
+            if member > 1 { out += "," }
+            out += "{\"id\":\"member-\(member)\",\"blocked\":false}"
+        }
+        out += "],\"bookings\":["
+        for booking in 0..<bookings {
+            if booking > 0 { out += "," }
+            let status = booking % 97 == 96 ? "cancelled" : "confirmed"
+            out += "{\"id\":\"booking-\(booking)\",\"member\":\"member-\(booking % members + 1)\","
+            out += "\"doors\":[\"SITE\(booking % places + 1)\"],\"start\":\(at - 86400),\"end\":\(at + 30 * 86400),"
+            out += "\"status\":\"\(status)\"}"
+        }
+        out += "],\"revoked\":["
+        for pass in 0..<revoked {
+            if pass > 0 { out += "," }
+            let hex = String(pass + 1, radix: 16)
+            out += "{\"pass\":\"\(String(repeating: "0", count: 32 - hex.count) + hex)\",\"until\":\(at + 90 * 86400)}"
+        }
+        out += "]}\n"
+        FileHandle.standardOutput.write(Data(out.utf8))
     }
 }

@@ -119,6 +119,20 @@ final class HQDatabase: Sendable {
                     """
             )
         }
+        // Full snapshots are served as a signed manifest and gzip chunks; a version published
+        // before this (no chunks) is still served whole.
+        migrator.registerMigration("v2-snapshot-chunks") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE snapshot_chunks (
+                        seq INTEGER NOT NULL,
+                        idx INTEGER NOT NULL,
+                        data BLOB NOT NULL,
+                        raw_size INTEGER NOT NULL,
+                        PRIMARY KEY (seq, idx)) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 

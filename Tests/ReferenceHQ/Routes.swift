@@ -20,6 +20,9 @@ struct HQRoutes: Sendable {
         router.add(middleware: HQErrorMiddleware())
         router.post("/v1/enrol") { request, _ in try await enrol(request) }
         router.get("/v1/snapshot") { request, _ in try await snapshot(request) }
+        router.get("/v1/snapshot/:seq/chunks/:index") { request, context in
+            try await snapshotChunk(request, context: context)
+        }
         router.post("/v1/events") { request, _ in try await uploadEvents(request) }
         router.get("/v1/commands") { request, _ in try await commands(request) }
         router.get("/v1/events/head") { request, _ in try await eventsHead(request) }
@@ -51,10 +54,22 @@ struct HQRoutes: Sendable {
             return tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
         }
         switch try await db.snapshotAnswer(since: since, ifNoneMatch: tags, deltas: deltas) {
-        case .none: throw HQError(.noSnapshot, "HQ has no snapshot yet: run 'access-hq-dev snapshot --seed FILE'")
+        case .none: throw HQError(.noSnapshot, "HQ has no snapshot yet: run 'access-hq-dev code' or 'access-hq-dev snapshot --seed FILE'")
         case .unchanged(let etag): return Reply.notModified(etag: etag)
         case .signed(let document, let etag): return Reply.cose(document, etag: etag)
         }
+    }
+
+    /// One gzip chunk of a published snapshot, as its signed manifest lists it. Immutable.
+    func snapshotChunk(_ request: Request, context: BasicRequestContext) async throws(HQError) -> Response {
+        _ = try await authenticate(request)
+        guard let seq = context.parameters.get("seq").flatMap({ Int64($0) }),
+            let index = context.parameters.get("index").flatMap({ Int64($0) })
+        else { throw HQError(.malformed, "a chunk is /v1/snapshot/{seq}/chunks/{index}, both integers") }
+        guard let chunk = try await db.snapshotChunk(seq: seq, index: index) else {
+            throw HQError(.notFound, "snapshot \(seq) has no chunk \(index)")
+        }
+        return Reply.bytes(chunk, contentType: "application/gzip", status: .ok)
     }
 
     func uploadEvents(_ request: Request) async throws(HQError) -> Response {

@@ -11,7 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
             Prints "listening on http://HOST:PORT" on standard output once it accepts connections; \
             with port 0 the port is the one the system chose. With --seed, and no snapshot in the \
             database yet, the seed is published as snapshot 1; after that, publish new versions \
-            with 'access-hq-dev snapshot'. Seed format: see 'access-hq-dev snapshot --help'.
+            with 'access-hq-dev snapshot'. Without a seed, 'access-hq-dev code' publishes the first \
+            version (the doors it has codes for), also while the server runs. Seed format: see 'access-hq-dev snapshot --help'.
 
             It also prints "member pages: http://HOST:PORT/m/<member>": the member pass page, which \
             makes a device key in the browser, registers it (POST /m/<member>/credential) and shows \
@@ -81,7 +82,4 @@ struct ServeCommand: AsyncParsableCommand {
         try await app.runService()
     }
 
-    private func note(_ text: String) {
-        FileHandle.standardError.write(Data("access-hq-dev: \(text)\n".utf8))
-    }
 }

@@ -1,4 +1,5 @@
 import AccessToken
+import Crypto
 import Foundation
 import GRDB
 import HQSync
@@ -31,6 +32,37 @@ struct Seed: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case issuer, keys, doors, members, bookings, revoked
         case maxAge = "max_age"
+    }
+
+    init(
+        issuer: String? = nil,
+        maxAge: Int64 = Self.defaultMaxAge,
+        keys: [JSONObject] = [],
+        doors: [DoorRecord] = [],
+        members: [MemberRecord] = [],
+        bookings: [BookingRecord] = [],
+        revoked: [Revocation] = []
+    ) {
+        self.issuer = issuer
+        self.maxAge = maxAge
+        self.keys = keys
+        self.doors = doors
+        self.members = members
+        self.bookings = bookings
+        self.revoked = revoked
+    }
+
+    /// The records of a published snapshot, to publish again with a change.
+    init(_ snapshot: Snapshot) {
+        self.init(
+            issuer: snapshot.issuer,
+            maxAge: snapshot.maxAge,
+            keys: snapshot.keys.keys,
+            doors: snapshot.doors,
+            members: snapshot.members,
+            bookings: snapshot.bookings,
+            revoked: snapshot.revoked
+        )
     }
 
     init(from decoder: Decoder) throws {
@@ -90,6 +122,32 @@ private struct SnapshotBody: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case format, issuer, seq, keys, doors, members, bookings, revoked
+        case generatedAt = "generated_at"
+        case maxAge = "max_age"
+    }
+}
+
+/// The JSON of one snapshot chunk: part of one table (docs/hq-protocol.md, "Chunked snapshots").
+private struct ChunkBody: Encodable {
+    var members: [MemberRecord]?
+    var bookings: [BookingRecord]?
+    var revoked: [Revocation]?
+}
+
+/// The JSON of an `ag-snapshot-manifest/1` document.
+private struct ManifestBody: Encodable {
+    let format = SnapshotManifest.format
+    var issuer: String
+    var seq: Int64
+    var generatedAt: Int64
+    var maxAge: Int64
+    var keys: KeySet
+    var doors: [DoorRecord]
+    var counts: SnapshotCounts
+    var chunks: [SnapshotChunkEntry]
+
+    enum CodingKeys: String, CodingKey {
+        case format, issuer, seq, keys, doors, counts, chunks
         case generatedAt = "generated_at"
         case maxAge = "max_age"
     }
@@ -243,7 +301,46 @@ extension HQDatabase {
             )
             let json = try JSON.encoder.encode(body)
             do { _ = try SnapshotDocument.parse(json) } catch { throw HQError.usage("seed: \(error)") }
-            let signed = try SignedDocument.sign(Array(json), with: identity.rootKey, kid: HQIdentity.rootKid)
+            var entries: [SnapshotChunkEntry] = []
+            func addChunks<T>(_ rows: [T], _ body: (ArraySlice<T>) -> ChunkBody) throws {
+                for start in stride(from: 0, to: rows.count, by: Self.chunkRecords) {
+                    let raw = try JSON.encoder.encode(body(rows[start..<min(rows.count, start + Self.chunkRecords)]))
+                    let chunk = Gzip.compress(Array(raw))
+                    let index = entries.count
+                    try db.execute(
+                        sql: "INSERT INTO snapshot_chunks(seq, idx, data, raw_size) VALUES (?, ?, ?, ?)",
+                        arguments: [seq, index, Data(chunk), raw.count]
+                    )
+                    let digest = SHA256.hash(data: chunk).map { String(format: "%02x", $0) }.joined()
+                    entries.append(
+                        SnapshotChunkEntry(href: "/v1/snapshot/\(seq)/chunks/\(index)", sha256: digest, size: chunk.count)
+                    )
+                }
+            }
+            try addChunks(seed.members) { ChunkBody(members: Array($0)) }
+            try addChunks(seed.bookings) { ChunkBody(bookings: Array($0)) }
+            try addChunks(seed.revoked) { ChunkBody(revoked: Array($0)) }
+            let manifest = ManifestBody(
+                issuer: body.issuer,
+                seq: seq,
+                generatedAt: body.generatedAt,
+                maxAge: body.maxAge,
+                keys: body.keys,
+                doors: body.doors,
+                counts: SnapshotCounts(
+                    members: seed.members.count,
+                    bookings: seed.bookings.count,
+                    revoked: seed.revoked.count
+                ),
+                chunks: entries
+            )
+            let manifestJSON = try JSON.encoder.encode(manifest)
+            do { _ = try SnapshotManifest.parse(manifestJSON) } catch { throw HQError.usage("seed: \(error)") }
+            let signed = try SignedDocument.sign(
+                Array(manifestJSON),
+                with: identity.rootKey,
+                kid: HQIdentity.rootKid
+            )
             try db.execute(
                 sql: "INSERT INTO snapshots(seq, json, signed, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [seq, json, Data(signed), Int64(now)]
@@ -255,6 +352,56 @@ extension HQDatabase {
                 bookings: seed.bookings.count,
                 revoked: seed.revoked.count
             )
+        }
+    }
+
+    /// Records per chunk: a few hundred kilobytes of JSON, a few tens gzipped. Small enough that a
+    /// cut transfer re-sends little, large enough that a million bookings is a few hundred requests.
+    static let chunkRecords = 5000
+    /// A delta larger than this is not sent: the gateway gets the chunked snapshot instead.
+    static let maxDeltaBytes = 4 << 20
+
+    /// The latest published snapshot, decoded; nil before the first.
+    func latestSnapshot() throws(HQError) -> Snapshot? {
+        let json = try readNow { db in
+            try Data.fetchOne(db, sql: "SELECT json FROM snapshots ORDER BY seq DESC LIMIT 1")
+        }
+        guard let json else { return nil }
+        guard case .full(let snapshot)? = try? SnapshotDocument.parse(json) else {
+            throw HQError(.internal, "the latest snapshot in the database does not parse")
+        }
+        return snapshot
+    }
+
+    /// Makes sure the published snapshot holds `doors` (mode normal, time zone UTC, no schedule for
+    /// those it lacks), publishing a new version when it does not: a fresh HQ works with no seed.
+    /// Returns what was published, if anything.
+    func ensureDoors(_ doors: [String], now: Double) throws(HQError) -> PublishedSnapshot? {
+        let latest = try latestSnapshot()
+        var seed = latest.map(Seed.init) ?? Seed()
+        let known = Set(seed.doors.map(\.id))
+        let missing = doors.filter { !known.contains($0) }
+        guard latest == nil || !missing.isEmpty else { return nil }
+        seed.doors += missing.map { DoorRecord(id: $0, name: nil, mode: .normal, tz: "UTC", schedule: nil) }
+        return try publishSnapshot(seed, now: now)
+    }
+
+    /// Makes sure the published snapshot knows `member`, publishing a new version when it does not.
+    func ensureMember(_ member: String, now: Double) throws(HQError) -> PublishedSnapshot? {
+        var seed = try latestSnapshot().map { Seed($0) } ?? Seed()
+        guard !seed.members.contains(where: { $0.id == member }) else { return nil }
+        seed.members.append(MemberRecord(id: member, blocked: false))
+        return try publishSnapshot(seed, now: now)
+    }
+
+    /// One stored chunk of snapshot `seq`, as sent.
+    func snapshotChunk(seq: Int64, index: Int64) async throws(HQError) -> [UInt8]? {
+        try await read { db in
+            try Data.fetchOne(
+                db,
+                sql: "SELECT data FROM snapshot_chunks WHERE seq = ? AND idx = ?",
+                arguments: [seq, index]
+            ).map { Array($0) }
         }
     }
 
@@ -304,6 +451,8 @@ extension HQDatabase {
         else { return nil }
         do {
             let json = try JSON.encoder.encode(delta)
+            // A large change goes as a chunked snapshot: the gateway bounds a signed document.
+            guard json.count <= Self.maxDeltaBytes else { return nil }
             // Checked as the gateway will check it; a delta that fails is not sent.
             guard case .delta? = try? SnapshotDocument.parse(json) else { return nil }
             return try SignedDocument.sign(Array(json), with: identity.rootKey, kid: HQIdentity.rootKid)

@@ -26,6 +26,13 @@ Listens on 127.0.0.1:PORT and answers every request according to MODE:
   proxy      a faithful proxy to UPSTREAM (proxy PORT UPSTREAM DELAY) that holds each answer to
              an audit upload DELAY seconds after HQ gave it: HQ has stored the batch, the gateway
              does not know yet (the crash trials' window for a lost acknowledgement).
+  redirect   302 to the same path on UPSTREAM (redirect PORT UPSTREAM): a redirect to another
+             loopback URL, which the gateway must refuse.
+  cutchunks  a proxy to UPSTREAM (cutchunks PORT UPSTREAM N) that passes the first N snapshot
+             chunks, then cuts every later chunk halfway (Content-Length whole, half the body,
+             connection closed): a link lost in the middle of a transfer.
+  baddelta   a proxy to UPSTREAM that spoils the signature of every answer to
+             GET /v1/snapshot?since=… (a delta the gateway must refuse); other answers are HQ's.
 
 Every request is logged on standard output, one line each, flushed at once:
     REQ <monotonic seconds> <METHOD> <PATH>
@@ -57,6 +64,8 @@ PORT = int(sys.argv[2])
 UPSTREAM = sys.argv[3] if len(sys.argv) > 3 else None
 OFFSET = float(sys.argv[4]) if len(sys.argv) > 4 and MODE == "clock" else (86400.0 if MODE == "clock" else 0.0)
 DELAY = float(sys.argv[4]) if len(sys.argv) > 4 and MODE == "proxy" else 0.0
+CUT_AFTER = int(sys.argv[4]) if len(sys.argv) > 4 and MODE == "cutchunks" else 0
+CHUNKS_PASSED = [0]
 LOG_LOCK = threading.Lock()
 TLS_CONTEXT = None
 COUNTER = [0]
@@ -219,6 +228,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log("ACK", f"{time.monotonic():.3f}", path)
         if DELAY and self.command == "POST" and path == "/v1/events":
             time.sleep(DELAY)
+        cut = False
+        if MODE == "cutchunks" and "/chunks/" in path and reply.status == 200:
+            with LOG_LOCK:
+                CHUNKS_PASSED[0] += 1
+                cut = CHUNKS_PASSED[0] > CUT_AFTER
+        if MODE == "baddelta" and path == "/v1/snapshot" and "since=" in self.path and reply.status == 200:
+            data = data[:-1] + bytes([data[-1] ^ 0x01])
         self.send_response_only(reply.status)
         for name, value in reply.getheaders():
             if name.lower() not in ("date", "content-length", "connection", "transfer-encoding"):
@@ -226,12 +242,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Date", http_date(OFFSET))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if cut:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            log("CUT", f"{time.monotonic():.3f}", path)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            upstream.close()
+            return
         self.wfile.write(data)
         self.wfile.flush()
         log("SENT", f"{time.monotonic():.3f}", path)
         upstream.close()
 
     mode_proxy = mode_clock
+    mode_cutchunks = mode_clock
+    mode_baddelta = mode_clock
+
+    def mode_redirect(self, body):
+        self.answer(302, b"", extra=[("Location", UPSTREAM + self.path)])
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
