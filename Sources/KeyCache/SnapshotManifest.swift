@@ -133,10 +133,3 @@ public enum SnapshotChunk {
         return records
     }
 }
-
-extension GatewayStore {
-    /// The stored seq, issuer and times, without the counts (which scan whole tables).
-    public func snapshotHeader() throws(KeyCacheError) -> SnapshotInfo? {
-        try read { db in try Self.header(db) }
-    }
-}
