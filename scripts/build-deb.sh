@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Builds dist/access-gateway_<version>_<arch>.deb from release binaries (`make deb`).
+# Builds the package for the Debian release it runs on from release binaries: on Debian 12,
+# dist/access-gateway_<version>_<arch>.deb (`make deb`); on Debian 13 (`make deb-trixie` runs it in
+# the trixie root), dist/access-gateway_<version>+deb13_<arch>.deb. dpkg-shlibdeps computes each
+# one's Depends from that release's libraries (libgpiod2 or libgpiod3).
 #   scripts/build-deb.sh BIN_DIR                  # holds access-gateway and gatewayctl
 #   scripts/build-deb.sh ACCESS_GATEWAY GATEWAYCTL
 # VERSION defaults to what `access-gateway --version` prints, so the version lives in one place.
@@ -29,6 +32,10 @@ fi
 
 version=${VERSION:-$("$ag" --version 2>/dev/null | awk 'NR == 1 && $1 == "access-gateway" {print $2}' || true)}
 [ -n "$version" ] || { echo "build-deb: $ag --version names no version; set VERSION" >&2; exit 1; }
+# A package built on Debian 13 says so in its version ("+deb13" sorts after the plain version), so
+# the two releases' packages never share a file name.
+release=$(. /etc/os-release 2>/dev/null && echo "${ID:-}${VERSION_ID:-}")
+[ "$release" = debian13 ] && version=$version+deb13
 arch=$(dpkg --print-architecture)
 maintainer=${MAINTAINER:-$(git -C "$top" log -1 --format='%an <%ae>' 2>/dev/null || echo 'AccessGateway maintainers <root@localhost>')}
 out=${OUT_DIR:-$top/dist}

@@ -3,7 +3,9 @@
 # dpkg --root runs the maintainer scripts outside a chroot with DPKG_ROOT set. Checks the files,
 # their modes, the system user, the conffile and that an upgrade keeps the database, the device key
 # and the edited configuration; then lintian, when installed. Prints "N passed, N failed".
-#   scripts/test-deb.sh dist/access-gateway_<version>_<arch>.deb
+#   scripts/test-deb.sh dist/access-gateway_<version>_<arch>.deb         (Debian 12, on the host)
+#   scripts/test-deb.sh dist/access-gateway_<version>+deb13_<arch>.deb   (Debian 13, in the trixie root)
+# Run it on the Debian release the package was built for: the installed binaries run here.
 # The checks are single-quoted code that check() evaluates: variables are used only there.
 # shellcheck disable=SC2016,SC2034
 set -euo pipefail
@@ -74,6 +76,12 @@ check "/var/lib/access-gateway 0700 access-gateway:access-gateway" 'mode_is /var
 check "dpkg registered the conffile" \
     'dpkg-query --admindir="$R/var/lib/dpkg" -W -f="\${Conffiles}" access-gateway | grep -Eq "^ /etc/access-gateway/gateway.toml [0-9a-f]{32}$"'
 check "enabled for multi-user.target" 'enabled'
+# The libgpiod the binary links is this release's (libgpiod.so.2 from libgpiod2 on Debian 12,
+# libgpiod.so.3 from libgpiod3 on Debian 13), and Depends names that package.
+gpiod_so=$(ldd "$R/usr/bin/access-gateway" 2>/dev/null | awk '/libgpiod\.so/ {print $3}')
+gpiod_pkg=$( [ -n "$gpiod_so" ] && dpkg -S "$(realpath "$gpiod_so")" 2>/dev/null | head -1 | cut -d: -f1 || true)
+check "links ${gpiod_so:-no libgpiod} (${gpiod_pkg:-no package}), and Depends names it" \
+    '[ -n "$gpiod_pkg" ] && dpkg-deb -f "$deb" Depends | tr "," "\n" | grep -q "^ *$gpiod_pkg\b"'
 check "this machine's users, groups, /etc and /var/lib untouched" '[ "$(host_state)" = "$host_before" ]'
 out=$("$R/usr/bin/access-gateway" --version 2>&1) && rc=0 || rc=$?
 echo "      access-gateway --version: $(head -1 <<<"${out:-(nothing)}")"
