@@ -106,7 +106,7 @@ initrd=$build/initrd
 rm -rf "$initrd" && mkdir -p "$initrd"/{bin,dev,proc,sys,tmp,lib/modules}
 cp /bin/busybox "$initrd/bin/"
 # Debian 12's kernel package puts its modules under /lib/modules, Debian 13's under /usr/lib/modules.
-kernel=$(ls -d "$build/root/usr/lib/modules/$abi/kernel" "$build/root/lib/modules/$abi/kernel" 2>/dev/null | head -1)
+kernel=$(ls -d "$build/root/usr/lib/modules/$abi/kernel" "$build/root/lib/modules/$abi/kernel" 2>/dev/null | head -1 || true)
 # Debian 13 ships modules xz-compressed; busybox insmod wants them plain.
 module() { # path-without-.ko destination
     if [ -f "$1.ko" ]; then cp "$1.ko" "$2"; else xz -dc "$1.ko.xz" > "$2"; fi

@@ -37,6 +37,10 @@ int czx_decode(const unsigned char *pixels, int width, int height, int stride, c
         hints.setTryHarder(true);
         hints.setTryRotate(false);
         hints.setTryDownscale(true);
+#if ZXING_VERSION_MAJOR >= 2
+        // 2.x also tries the inverted image by default; the chain asks for each polarity itself.
+        hints.setTryInvert(false);
+#endif
         auto results = ZXing::ReadBarcodes(image, hints);
         int count = 0;
         for (const auto &result : results) {
