@@ -9,7 +9,7 @@ import QRCodec
 private func doctorConfig(_ sim: SimBoard, relay line: String, vivid: Bool = false) throws -> GatewayConfig {
     let camera =
         vivid
-        ? #"{ device = "\#(captureNode)", size = "640x480", fps = 30, format = "GREY", controls = { "Loop Video" = 1 } }"#
+        ? #"{ device = "\#(captureNode)", size = "640x480", fps = 30, format = "GREY", controls = { "\#(vividLoop.name)" = \#(vividLoop.value) } }"#
         : #"{ frames = "/tmp" }"#
     return try GatewayConfig.parse(
         """
