@@ -37,6 +37,8 @@ dpkg-deb -I "$deb"
 echo "== dpkg-deb -c"
 dpkg-deb -c "$deb"
 version=$(dpkg-deb -f "$deb" Version)
+# /lib on Debian 12, /usr/lib on Debian 13 (the finished /usr merge): where the unit is, the rule is.
+libdir=$(dpkg-deb -c "$deb" | awk '$6 ~ /systemd\/system\/access-gateway.service$/ {sub("^\\./", "/", $6); sub("/systemd/system/access-gateway.service$", "", $6); print $6}')
 
 echo "== the archive"
 dpkg-deb -e "$deb" "$ctl"
@@ -66,9 +68,9 @@ check "system user access-gateway: uid ${uid:-none} < 1000, home /var/lib/access
     '[ -n "$uid" ] && [ "$uid" -lt 1000 ] && [ "$(cut -d: -f4,6,7 <<<"$user")" = "$gid:/var/lib/access-gateway:/usr/sbin/nologin" ]'
 check "binaries 0755 root" 'mode_is /usr/bin/access-gateway 755 0 0 && mode_is /usr/bin/gatewayctl 755 0 0'
 check "unit 0644 root, systemd/access-gateway.service" \
-    'mode_is /lib/systemd/system/access-gateway.service 644 0 0 && cmp -s "$R/lib/systemd/system/access-gateway.service" "$top/systemd/access-gateway.service"'
+    'mode_is $libdir/systemd/system/access-gateway.service 644 0 0 && cmp -s "$R$libdir/systemd/system/access-gateway.service" "$top/systemd/access-gateway.service"'
 check "udev rule 0644 root, udev/70-access-gateway.rules" \
-    'mode_is /lib/udev/rules.d/70-access-gateway.rules 644 0 0 && cmp -s "$R/lib/udev/rules.d/70-access-gateway.rules" "$top/udev/70-access-gateway.rules"'
+    'mode_is $libdir/udev/rules.d/70-access-gateway.rules 644 0 0 && cmp -s "$R$libdir/udev/rules.d/70-access-gateway.rules" "$top/udev/70-access-gateway.rules"'
 check "config 0644 root, systemd/gateway.example.toml" \
     'mode_is /etc/access-gateway/gateway.toml 644 0 0 && cmp -s "$R/etc/access-gateway/gateway.toml" "$top/systemd/gateway.example.toml"'
 check "/etc/access-gateway 0750 root:access-gateway" 'mode_is /etc/access-gateway 750 0 "$gid"'
@@ -127,7 +129,7 @@ check "still enabled" 'enabled'
 echo "== remove"
 check "dpkg -r" 'dpkg_r -r access-gateway'
 check "removed, config files kept" '[ "$(status)" = "deinstall ok config-files $next" ]'
-check "binaries and unit gone" '[ ! -e "$R/usr/bin/access-gateway" ] && [ ! -e "$R/lib/systemd/system/access-gateway.service" ]'
+check "binaries and unit gone" '[ ! -e "$R/usr/bin/access-gateway" ] && [ ! -e "$R$libdir/systemd/system/access-gateway.service" ]'
 check "config, database and device key kept" \
     'grep -q "^# edited on site" "$R/etc/access-gateway/gateway.toml" && [ "$(state_sum)" = "$before" ]'
 

@@ -47,6 +47,10 @@ enter() { # the kernel file systems, the toolchain and the worktree
     bind /opt/swift "$root/opt/swift" ro
     bind /opt/swift-packages "$root/opt/swift-packages" ro
     bind "$src" "$root/src"
+    # A git worktree's .git names its repository by absolute path: show it there too, so that git
+    # (the package's changelog and maintainer) works inside as outside.
+    common=$(git -C "$src" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+    case $common in "" | "$src"/*) ;; *) bind "$common" "$root$common" ro ;; esac
     # The shared test vectors sit beside the worktree, as on the host.
     if [ -d "$src/../shared" ]; then bind "$(cd "$src/../shared" && pwd)" "$root/shared" ro; fi
     cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
