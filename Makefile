@@ -41,7 +41,8 @@ hwtest:
 ## Debian 13 in the trixie root (.cache/trixie, made with debootstrap; needs root, else skipped):
 ## the whole package built against its libraries (.build-trixie) and the unit and integration tests.
 test-trixie:
-	@scripts/trixie-test.sh
+	@if [ "$$(id -u)" -eq 0 ]; then scripts/counted-stage.sh unit-trixie scripts/trixie-test.sh; \
+		else scripts/trixie-test.sh; fi
 
 ## DoorDriver on Debian 13's kernel (6.12) under qemu with gpio-sim built in the trixie root,
 ## libgpiod v2; prints "N passed, N failed".
