@@ -4,7 +4,7 @@ SWIFT ?= swift
 SHARED ?= $(abspath ../shared)
 export AG_SHARED := $(SHARED)
 
-.PHONY: all deps build test unit hwtest demo bench format clean deb fuzz load
+.PHONY: all deps build test unit hwtest test-trixie hwtest-trixie demo bench format clean deb deb-trixie fuzz load
 
 all: build
 
@@ -14,14 +14,17 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## The whole test suite: the unit and integration tests, then the hardware stage under qemu. Each
-## phase prints its time; each stage prints "STAGE: N tests (minimum M)" after its summary and
-## fails below the minimum in Tests/stage-minimums (scripts/counted-stage.sh: a new stage is one
-## line there and one counted-stage.sh call here).
+## The whole test suite: Debian 12 (the host) — the unit and integration tests, then the hardware
+## stage under qemu on Debian 12's kernel with libgpiod v1 — then Debian 13 in a trixie root: the
+## same build and tests against its libraries, then the hardware stage on Debian 13's kernel with
+## libgpiod v2. Each phase prints its time; each stage prints "STAGE: N tests (minimum M)" after its
+## summary and fails below the minimum in Tests/stage-minimums (scripts/counted-stage.sh).
 test:
 	@start=$$(date +%s); scripts/install-deps.sh || exit 1; echo "== phase deps: $$(( $$(date +%s) - start )) s"
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory hwtest
+	$(MAKE) --no-print-directory test-trixie
+	$(MAKE) --no-print-directory hwtest-trixie
 
 ## One debug build, then Swift Testing (its summary line ends this part of the log).
 unit:
@@ -30,9 +33,24 @@ unit:
 	@start=$$(date +%s); scripts/counted-stage.sh unit $(SWIFT) test --skip-build --disable-xctest; status=$$?; \
 		echo "== phase unit and integration tests: $$(( $$(date +%s) - start )) s"; exit $$status
 
-## DoorDriver on Debian's kernel under qemu with gpio-sim; prints "N passed, N failed".
+## DoorDriver on Debian 12's kernel (6.1) under qemu with gpio-sim, libgpiod v1; prints "N passed, N failed".
 hwtest:
-	@scripts/counted-stage.sh hardware scripts/hwtest.sh
+	@start=$$(date +%s); scripts/counted-stage.sh hardware scripts/hwtest.sh; status=$$?; \
+		echo "== phase hardware tests, Debian 12 (kernel 6.1, libgpiod v1): $$(( $$(date +%s) - start )) s"; exit $$status
+
+## Debian 13 in the trixie root (.cache/trixie, made with debootstrap; needs root, else skipped):
+## the whole package built against its libraries (.build-trixie) and the unit and integration tests.
+test-trixie:
+	@if [ "$$(id -u)" -eq 0 ]; then scripts/counted-stage.sh unit-trixie scripts/trixie-test.sh; \
+		else scripts/trixie-test.sh; fi
+
+## DoorDriver on Debian 13's kernel (6.12) under qemu with gpio-sim built in the trixie root,
+## libgpiod v2; prints "N passed, N failed".
+hwtest-trixie:
+	@start=$$(date +%s); \
+		if [ "$$(id -u)" -eq 0 ]; then scripts/counted-stage.sh hardware-trixie scripts/hwtest.sh trixie; \
+		else scripts/hwtest.sh trixie; fi; status=$$?; \
+		echo "== phase hardware tests, Debian 13 (kernel 6.12, libgpiod v2): $$(( $$(date +%s) - start )) s"; exit $$status
 
 ## The real daemon on embedded defaults: the reference HQ on loopback, enrolment, a pass shown
 ## to the folder camera opens the in-memory door, an expired one is denied, the log reaches HQ.
@@ -64,6 +82,17 @@ deb:
 	$(SWIFT) build -c release --static-swift-stdlib --product gatewayctl
 	@deb="$$(scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)")" && \
 		scripts/test-deb.sh "$$deb"
+
+## dist/access-gateway_<version>+deb13_<arch>.deb, the Debian 13 package (Depends: libgpiod3, ...),
+## built in the trixie root (needs root) and checked there by the same scripts/test-deb.sh.
+TRIXIE_RELEASE := --scratch-path .build-trixie -c release --static-swift-stdlib
+deb-trixie:
+	@scripts/trixie-root.sh >/dev/null
+	scripts/trixie-root.sh run swift build $(TRIXIE_RELEASE) --product access-gateway
+	scripts/trixie-root.sh run swift build $(TRIXIE_RELEASE) --product gatewayctl
+	@bin="$$(scripts/trixie-root.sh run swift build $(TRIXIE_RELEASE) --show-bin-path)" && \
+		deb="$$(scripts/trixie-root.sh run scripts/build-deb.sh "$$bin")" && \
+		scripts/trixie-root.sh run scripts/test-deb.sh "$$deb" && echo "$${deb#/src/}"
 
 ## libFuzzer targets for the parsers (CBOR, COSE_Sign1, AG1/AG2 passes, Base45, snapshot JSON, HQ
 ## commands), FUZZ_SECONDS each; not part of `make test`. Records runs in Tests/Fuzz/runs.csv and

@@ -32,13 +32,15 @@ let package = Package(
         // C libraries from Debian packages, one system-library target each.
         .systemLibrary(name: "CZBar", pkgConfig: "zbar", providers: [.apt(["libzbar-dev"])]),
         .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
-        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // glibc's <sys/timex.h>, for the clock-trust check; not in Swift's Glibc module.
         .systemLibrary(name: "CTimex", providers: [.apt(["libc6-dev"])]),
         // zlib: snapshot chunks are gzip (HQSync), and the EU DCC test corpus is zlib.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // libgpiod v1 (1.6) or v2 (2.x), whichever libgpiod-dev installed: the shim picks the API
+        // from <gpiod.h>, so a plain `swift build` works on Debian 12 and Debian 13 alike.
+        .target(name: "CGPIOD", linkerSettings: [.linkedLibrary("gpiod")]),
         .target(name: "CZXing", linkerSettings: hasZXing ? [.linkedLibrary("ZXing")] : []),
         .target(name: "QRCodec", dependencies: ["CZBar", "CQREncode", "CZXing"]),
         .target(

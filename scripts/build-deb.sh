@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Builds dist/access-gateway_<version>_<arch>.deb from release binaries (`make deb`).
+# Builds the package for the Debian release it runs on from release binaries: on Debian 12,
+# dist/access-gateway_<version>_<arch>.deb (`make deb`); on Debian 13 (`make deb-trixie` runs it in
+# the trixie root), dist/access-gateway_<version>+deb13_<arch>.deb. dpkg-shlibdeps computes each
+# one's Depends from that release's libraries (libgpiod2 or libgpiod3).
 #   scripts/build-deb.sh BIN_DIR                  # holds access-gateway and gatewayctl
 #   scripts/build-deb.sh ACCESS_GATEWAY GATEWAYCTL
 # VERSION defaults to what `access-gateway --version` prints, so the version lives in one place.
@@ -29,6 +32,13 @@ fi
 
 version=${VERSION:-$("$ag" --version 2>/dev/null | awk 'NR == 1 && $1 == "access-gateway" {print $2}' || true)}
 [ -n "$version" ] || { echo "build-deb: $ag --version names no version; set VERSION" >&2; exit 1; }
+# A package built on Debian 13 says so in its version ("+deb13" sorts after the plain version), so
+# the two releases' packages never share a file name.
+release=$(. /etc/os-release 2>/dev/null && echo "${ID:-}${VERSION_ID:-}")
+# Debian 13 finished the /usr merge: files go under /usr/lib, never the /lib alias (lintian's
+# aliased-location); Debian 12's debhelper still installs units under /lib.
+libdir=/lib
+if [ "$release" = debian13 ]; then version=$version+deb13 libdir=/usr/lib; fi
 arch=$(dpkg --print-architecture)
 maintainer=${MAINTAINER:-$(git -C "$top" log -1 --format='%an <%ae>' 2>/dev/null || echo 'AccessGateway maintainers <root@localhost>')}
 out=${OUT_DIR:-$top/dist}
@@ -44,8 +54,8 @@ install -D -m 0755 "$ag" "$pkg/usr/bin/access-gateway"
 install -D -m 0755 "$ctl" "$pkg/usr/bin/gatewayctl"
 # As dh_strip does: no symbol tables; Swift's metadata sections are not symbols and stay.
 strip --remove-section=.comment --remove-section=.note "$pkg/usr/bin/access-gateway" "$pkg/usr/bin/gatewayctl"
-install -D -m 0644 "$top/systemd/access-gateway.service" "$pkg/lib/systemd/system/access-gateway.service"
-install -D -m 0644 "$top/udev/70-access-gateway.rules" "$pkg/lib/udev/rules.d/70-access-gateway.rules"
+install -D -m 0644 "$top/systemd/access-gateway.service" "$pkg$libdir/systemd/system/access-gateway.service"
+install -D -m 0644 "$top/udev/70-access-gateway.rules" "$pkg$libdir/udev/rules.d/70-access-gateway.rules"
 install -D -m 0644 "$top/systemd/gateway.example.toml" "$pkg/etc/access-gateway/gateway.toml"
 install -D -m 0644 "$top/scripts/deb/lintian-overrides" "$pkg/usr/share/lintian/overrides/access-gateway"
 doc=$pkg/usr/share/doc/access-gateway

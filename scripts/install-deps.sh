@@ -8,7 +8,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(pkg-config libzbar-dev libqrencode-dev libgpiod-dev libsqlite3-dev sqlite3 systemd zlib1g-dev python3 python3-pip
-    qemu-system-x86 busybox-static gpiod make gcc-12 xz-utils libzxing-dev nodejs chromium openssl)
+    qemu-system-x86 busybox-static gpiod make gcc-12 xz-utils libzxing-dev nodejs chromium openssl debootstrap)
 PIP_PACKAGES=(cwt==3.3.0)
 if [ "${1:-}" = bench ]; then
     APT_PACKAGES+=(util-linux)

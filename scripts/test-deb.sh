@@ -3,7 +3,9 @@
 # dpkg --root runs the maintainer scripts outside a chroot with DPKG_ROOT set. Checks the files,
 # their modes, the system user, the conffile and that an upgrade keeps the database, the device key
 # and the edited configuration; then lintian, when installed. Prints "N passed, N failed".
-#   scripts/test-deb.sh dist/access-gateway_<version>_<arch>.deb
+#   scripts/test-deb.sh dist/access-gateway_<version>_<arch>.deb         (Debian 12, on the host)
+#   scripts/test-deb.sh dist/access-gateway_<version>+deb13_<arch>.deb   (Debian 13, in the trixie root)
+# Run it on the Debian release the package was built for: the installed binaries run here.
 # The checks are single-quoted code that check() evaluates: variables are used only there.
 # shellcheck disable=SC2016,SC2034
 set -euo pipefail
@@ -35,6 +37,8 @@ dpkg-deb -I "$deb"
 echo "== dpkg-deb -c"
 dpkg-deb -c "$deb"
 version=$(dpkg-deb -f "$deb" Version)
+# /lib on Debian 12, /usr/lib on Debian 13 (the finished /usr merge): where the unit is, the rule is.
+libdir=$(dpkg-deb -c "$deb" | awk '$6 ~ /systemd\/system\/access-gateway.service$/ {sub("^\\./", "/", $6); sub("/systemd/system/access-gateway.service$", "", $6); print $6}')
 
 echo "== the archive"
 dpkg-deb -e "$deb" "$ctl"
@@ -64,9 +68,9 @@ check "system user access-gateway: uid ${uid:-none} < 1000, home /var/lib/access
     '[ -n "$uid" ] && [ "$uid" -lt 1000 ] && [ "$(cut -d: -f4,6,7 <<<"$user")" = "$gid:/var/lib/access-gateway:/usr/sbin/nologin" ]'
 check "binaries 0755 root" 'mode_is /usr/bin/access-gateway 755 0 0 && mode_is /usr/bin/gatewayctl 755 0 0'
 check "unit 0644 root, systemd/access-gateway.service" \
-    'mode_is /lib/systemd/system/access-gateway.service 644 0 0 && cmp -s "$R/lib/systemd/system/access-gateway.service" "$top/systemd/access-gateway.service"'
+    'mode_is $libdir/systemd/system/access-gateway.service 644 0 0 && cmp -s "$R$libdir/systemd/system/access-gateway.service" "$top/systemd/access-gateway.service"'
 check "udev rule 0644 root, udev/70-access-gateway.rules" \
-    'mode_is /lib/udev/rules.d/70-access-gateway.rules 644 0 0 && cmp -s "$R/lib/udev/rules.d/70-access-gateway.rules" "$top/udev/70-access-gateway.rules"'
+    'mode_is $libdir/udev/rules.d/70-access-gateway.rules 644 0 0 && cmp -s "$R$libdir/udev/rules.d/70-access-gateway.rules" "$top/udev/70-access-gateway.rules"'
 check "config 0644 root, systemd/gateway.example.toml" \
     'mode_is /etc/access-gateway/gateway.toml 644 0 0 && cmp -s "$R/etc/access-gateway/gateway.toml" "$top/systemd/gateway.example.toml"'
 check "/etc/access-gateway 0750 root:access-gateway" 'mode_is /etc/access-gateway 750 0 "$gid"'
@@ -74,6 +78,12 @@ check "/var/lib/access-gateway 0700 access-gateway:access-gateway" 'mode_is /var
 check "dpkg registered the conffile" \
     'dpkg-query --admindir="$R/var/lib/dpkg" -W -f="\${Conffiles}" access-gateway | grep -Eq "^ /etc/access-gateway/gateway.toml [0-9a-f]{32}$"'
 check "enabled for multi-user.target" 'enabled'
+# The libgpiod the binary links is this release's (libgpiod.so.2 from libgpiod2 on Debian 12,
+# libgpiod.so.3 from libgpiod3 on Debian 13), and Depends names that package.
+gpiod_so=$(ldd "$R/usr/bin/access-gateway" 2>/dev/null | awk '/libgpiod\.so/ {print $3}')
+gpiod_pkg=$( [ -n "$gpiod_so" ] && dpkg -S "$(realpath "$gpiod_so")" 2>/dev/null | head -1 | cut -d: -f1 || true)
+check "links ${gpiod_so:-no libgpiod} (${gpiod_pkg:-no package}), and Depends names it" \
+    '[ -n "$gpiod_pkg" ] && dpkg-deb -f "$deb" Depends | tr "," "\n" | grep -q "^ *$gpiod_pkg\b"'
 check "this machine's users, groups, /etc and /var/lib untouched" '[ "$(host_state)" = "$host_before" ]'
 out=$("$R/usr/bin/access-gateway" --version 2>&1) && rc=0 || rc=$?
 echo "      access-gateway --version: $(head -1 <<<"${out:-(nothing)}")"
@@ -119,7 +129,7 @@ check "still enabled" 'enabled'
 echo "== remove"
 check "dpkg -r" 'dpkg_r -r access-gateway'
 check "removed, config files kept" '[ "$(status)" = "deinstall ok config-files $next" ]'
-check "binaries and unit gone" '[ ! -e "$R/usr/bin/access-gateway" ] && [ ! -e "$R/lib/systemd/system/access-gateway.service" ]'
+check "binaries and unit gone" '[ ! -e "$R/usr/bin/access-gateway" ] && [ ! -e "$R$libdir/systemd/system/access-gateway.service" ]'
 check "config, database and device key kept" \
     'grep -q "^# edited on site" "$R/etc/access-gateway/gateway.toml" && [ "$(state_sum)" = "$before" ]'
 

@@ -79,6 +79,10 @@ public struct Doctor: Sendable {
     public struct Environment: Sendable {
         public var clockSynchronised: @Sendable () -> Bool
         public var gpioChips: @Sendable () -> [GPIOChipInfo]
+        /// The libgpiod in use, version and API ("libgpiod 2.2.1 (v2 API)").
+        public var gpioLibrary: @Sendable () -> String
+        /// Whether the kernel drops a dead process's outputs (a Raspberry Pi's `strict_gpiod`).
+        public var releaseCheck: @Sendable () -> ReleaseCheck.Result
         public var openCamera: @Sendable (CameraSettings) throws -> any FrameSource
         /// A GET of `path` at `host:port`, plain HTTP, with a short timeout.
         public var httpGet: @Sendable (_ host: String, _ port: Int, _ path: String) throws(ProbeError) -> HTTPReply
@@ -88,6 +92,8 @@ public struct Doctor: Sendable {
         public init(
             clockSynchronised: @escaping @Sendable () -> Bool = ClockTrust.kernelSynchronisedOrTestOverride,
             gpioChips: @escaping @Sendable () -> [GPIOChipInfo] = GPIOInventory.scan,
+            gpioLibrary: @escaping @Sendable () -> String = { LibGPIOD.description },
+            releaseCheck: @escaping @Sendable () -> ReleaseCheck.Result = { ReleaseCheck.run() },
             openCamera: @escaping @Sendable (CameraSettings) throws -> any FrameSource = { try V4L2Camera($0) },
             httpGet: @escaping @Sendable (String, Int, String) throws(ProbeError) -> HTTPReply = {
                 (host, port, path) throws(ProbeError) in try Doctor.plainGet(host: host, port: port, path: path)
@@ -96,6 +102,8 @@ public struct Doctor: Sendable {
         ) {
             self.clockSynchronised = clockSynchronised
             self.gpioChips = gpioChips
+            self.gpioLibrary = gpioLibrary
+            self.releaseCheck = releaseCheck
             self.openCamera = openCamera
             self.httpGet = httpGet
             self.now = now
@@ -396,6 +404,12 @@ public struct Doctor: Sendable {
             )
             fixes.insert("name a chip that `gatewayctl door info` lists (a name, /dev path, label or number)", at: 0)
         }
+        // A kernel that keeps a dead daemon's relay energised defeats fail-secure wiring.
+        let release = environment.releaseCheck()
+        if !release.isSafe {
+            problems.append(release.advice)
+            fixes.append("add dtparam=strict_gpiod to /boot/firmware/config.txt and reboot (docs/install.md)")
+        }
         guard problems.isEmpty else {
             var seen = Set<String>()
             return .fail(
@@ -407,6 +421,7 @@ public struct Doctor: Sendable {
         return .ok(
             "gpio",
             "\(lines.count) lines found" + (held > 0 ? ", \(held) held by the service" : ", all free")
+                + "; \(environment.gpioLibrary()); \(release.advice)"
         )
     }
 

@@ -5,17 +5,42 @@
 
 #if __has_include(<ZXing/ReadBarcode.h>)
 #include <ZXing/ReadBarcode.h>
+// 2.x names the version header Version.h (ZXVersion.h remains, deprecated); 1.4 has ZXVersion.h.
+#if __has_include(<ZXing/Version.h>)
+#include <ZXing/Version.h>
+#else
+#include <ZXing/ZXVersion.h>
+#endif
+
+// zxing-cpp 2.2 renamed DecodeHints to ReaderOptions (Debian 13 has 2.3, Debian 12 1.4); the
+// setters the decode chain uses are the same in both.
+#if ZXING_VERSION_MAJOR > 2 || (ZXING_VERSION_MAJOR == 2 && ZXING_VERSION_MINOR >= 2)
+using ReaderOptions = ZXing::ReaderOptions;
+#else
+using ReaderOptions = ZXing::DecodeHints;
+#endif
+
+#define CZX_STRING(x) #x
+#define CZX_VERSION(major, minor, patch) CZX_STRING(major) "." CZX_STRING(minor) "." CZX_STRING(patch)
 
 int czx_available(void) { return 1; }
+
+const char *czx_version(void) {
+    return CZX_VERSION(ZXING_VERSION_MAJOR, ZXING_VERSION_MINOR, ZXING_VERSION_PATCH);
+}
 
 int czx_decode(const unsigned char *pixels, int width, int height, int stride, czx_symbol *out, int max) {
     try {
         ZXing::ImageView image(pixels, width, height, ZXing::ImageFormat::Lum, stride);
-        ZXing::DecodeHints hints;
+        ReaderOptions hints;
         hints.setFormats(ZXing::BarcodeFormat::QRCode);
         hints.setTryHarder(true);
         hints.setTryRotate(false);
         hints.setTryDownscale(true);
+#if ZXING_VERSION_MAJOR >= 2
+        // 2.x also tries the inverted image by default; the chain asks for each polarity itself.
+        hints.setTryInvert(false);
+#endif
         auto results = ZXing::ReadBarcodes(image, hints);
         int count = 0;
         for (const auto &result : results) {
@@ -34,6 +59,8 @@ int czx_decode(const unsigned char *pixels, int width, int height, int stride, c
 }
 #else
 int czx_available(void) { return 0; }
+
+const char *czx_version(void) { return ""; }
 
 int czx_decode(const unsigned char *, int, int, int, czx_symbol *, int) { return 0; }
 #endif

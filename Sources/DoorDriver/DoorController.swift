@@ -94,7 +94,10 @@ public final class DoorController {
             for input in io.inputs where input.door == config.id {
                 let line = [InputKind.dps: config.dps, .rex: config.rex, .tamper: config.tamper][input.kind] ?? nil
                 let level = try io.level(input)
-                door.debouncers[input.kind] = Debouncer(interval: .milliseconds(line?.debounceMs ?? 20), level: level)
+                door.debouncers[input.kind] = Debouncer(
+                    interval: Self.remainingDebounce(.milliseconds(line?.debounceMs ?? 20), io.kernelDebounce(input)),
+                    level: level
+                )
                 switch input.kind {
                 // A door found open is a fact, not a forced entry.
                 case .dps: door.machine.assumeDoorOpen(level, at: now)
@@ -110,10 +113,19 @@ public final class DoorController {
         }
         for id in pendingTamper { try dispatch(.tamper(active: true), to: id, at: now) }
         if io.inputs.contains(.fireAlarm) {
-            fireAlarm = Debouncer(interval: .milliseconds(fireAlarmDebounceMs), level: try io.level(.fireAlarm))
+            fireAlarm = Debouncer(
+                interval: Self.remainingDebounce(.milliseconds(fireAlarmDebounceMs), io.kernelDebounce(.fireAlarm)),
+                level: try io.level(.fireAlarm)
+            )
             if fireAlarm!.level { try dispatch(.fireAlarm(active: true), to: nil, at: now) }
         }
         try driveOutputs(at: now)
+    }
+
+    /// The part of a debounce interval the kernel has not already applied, so that a level counts
+    /// after the same time with either libgpiod API.
+    static func remainingDebounce(_ configured: Duration, _ kernel: Duration) -> Duration {
+        max(.zero, configured - kernel)
     }
 
     private static func stimulus(_ kind: InputKind, _ level: Bool) -> DoorStimulus {

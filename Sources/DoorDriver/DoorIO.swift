@@ -49,4 +49,11 @@ public protocol DoorIO: AnyObject {
     func level(_ input: InputID) throws(DoorDriverError) -> Bool
     /// Blocks until an input edge, a wake-up or `timeout`; returns the inputs that saw edges.
     func wait(timeout: Duration) throws(DoorDriverError) -> Set<InputID>
+    /// How long the kernel already debounces an input before reporting its edges.
+    func kernelDebounce(_ input: InputID) -> Duration
+}
+
+extension DoorIO {
+    /// Backends without kernel debounce: the controller debounces alone.
+    public func kernelDebounce(_ input: InputID) -> Duration { .zero }
 }

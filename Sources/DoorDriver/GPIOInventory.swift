@@ -36,30 +36,34 @@ public struct GPIOChipInfo: Sendable, Equatable {
 
 /// What `gatewayctl door info` shows: every chip, every line, and who holds it.
 public enum GPIOInventory {
-    /// Walks `/dev/gpiochip*` with `gpiod_chip_iter_new`; a board without GPIO gives an empty list.
+    /// Walks `/dev/gpiochip*` in number order; a board without GPIO gives an empty list.
     public static func scan() -> [GPIOChipInfo] {
-        guard let iterator = gpiod_chip_iter_new() else { return [] }
-        defer { gpiod_chip_iter_free(iterator) }
+        var numbers = [UInt32](repeating: 0, count: 256)
+        let count = max(0, min(256, Int(ag_gpio_chip_numbers(&numbers, 256))))
         var chips: [GPIOChipInfo] = []
-        while let chip = gpiod_chip_iter_next(iterator) {
+        for number in numbers.prefix(count) {
+            // A chip that vanished or refuses opening is not listed, as libgpiod's iterator did.
+            guard let chip = ag_gpio_chip_open("/dev/gpiochip\(number)") else { continue }
+            defer { ag_gpio_chip_close(chip) }
             var lines: [GPIOLineInfo] = []
-            for offset in 0..<gpiod_chip_num_lines(chip) {
-                guard let line = gpiod_chip_get_line(chip, offset) else { continue }
+            for offset in 0..<ag_gpio_chip_num_lines(chip) {
+                var info = ag_gpio_line_info()
+                guard ag_gpio_chip_line_info(chip, offset, &info) == 0 else { continue }
                 lines.append(
                     GPIOLineInfo(
                         offset: Int(offset),
-                        name: gpiod_line_name(line).map { String(cString: $0) },
-                        consumer: gpiod_line_consumer(line).map { String(cString: $0) },
-                        used: gpiod_line_is_used(line),
-                        output: gpiod_line_direction(line) == Int32(GPIOD_LINE_DIRECTION_OUTPUT),
-                        activeLow: gpiod_line_active_state(line) == Int32(GPIOD_LINE_ACTIVE_STATE_LOW)
+                        name: info.has_name ? cString(info.name) : nil,
+                        consumer: info.has_consumer ? cString(info.consumer) : nil,
+                        used: info.used,
+                        output: info.output,
+                        activeLow: info.active_low
                     )
                 )
             }
             chips.append(
                 GPIOChipInfo(
-                    name: String(cString: gpiod_chip_name(chip)),
-                    label: String(cString: gpiod_chip_label(chip)),
+                    name: String(cString: ag_gpio_chip_name(chip)),
+                    label: String(cString: ag_gpio_chip_label(chip)),
                     lines: lines
                 )
             )
@@ -67,6 +71,6 @@ public enum GPIOInventory {
         return chips
     }
 
-    /// The libgpiod version (`gpiod_version_string`), e.g. "1.6.3".
-    public static var libgpiodVersion: String { String(cString: gpiod_version_string()) }
+    /// The libgpiod version loaded, e.g. "1.6.3" or "2.2.1".
+    public static var libgpiodVersion: String { LibGPIOD.version }
 }

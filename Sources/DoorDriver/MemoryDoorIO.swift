@@ -21,6 +21,9 @@ public final class MemoryDoorIO: DoorIO {
     /// Every output change, in order.
     public private(set) var history: [(door: String, output: DoorOutput, on: Bool)] = []
     public private(set) var outputs: [String: [DoorOutput: Bool]] = [:]
+    /// The debounce the twin's "kernel" claims to apply (as libgpiod v2 does), so that tests can
+    /// show the controller only adds what is missing.
+    public var kernelDebounced: Duration = .zero
 
     /// `blocking` false: ``wait(timeout:)`` returns at once, for tests that step the controller
     /// and drive time themselves.
@@ -29,6 +32,8 @@ public final class MemoryDoorIO: DoorIO {
         self.inputs = inputs
         self.blocking = blocking
     }
+
+    public func kernelDebounce(_ input: InputID) -> Duration { kernelDebounced }
 
     /// Changes an input's logical level, as a wire would.
     public func setInput(_ input: InputID, _ level: Bool) {

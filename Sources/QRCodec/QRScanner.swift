@@ -85,6 +85,9 @@ public struct QRScanner: ~Copyable {
     /// Whether the optional zxing-cpp decoder was built in (Debian's libzxing-dev at build time).
     public static var zxingAvailable: Bool { czx_available() == 1 }
 
+    /// The zxing-cpp version built in ("1.4.0" on Debian 12, "2.3.0" on Debian 13), or nil.
+    public static var zxingVersion: String? { zxingAvailable ? String(cString: czx_version()) : nil }
+
     /// Scans a still image in both polarities and returns every distinct symbol, normal ones first.
     /// A still (a file, a single frame) may hold a printed code beside a phone in dark mode.
     public func scanStill(_ image: GreyImage, decoders: QRDecoders = .auto) -> [QRSymbol] {

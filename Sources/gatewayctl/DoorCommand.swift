@@ -76,7 +76,7 @@ struct DoorCommandGroup: ParsableCommand {
 
         func run() throws {
             let chips = GPIOInventory.scan()
-            print("libgpiod \(GPIOInventory.libgpiodVersion); \(chips.count) chip(s)")
+            print("\(LibGPIOD.description); \(chips.count) chip(s)")
             let release = ReleaseCheck.run()
             print("fail-secure: \(release.advice)")
             if chips.isEmpty {

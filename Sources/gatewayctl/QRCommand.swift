@@ -198,7 +198,7 @@ struct QRCommand: ParsableCommand {
                 (sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))] * 1000).rounded() / 1000
             }
             let report: [String: Any] = [
-                "decoder": decoder, "frames": times.count,
+                "decoder": decoder, "frames": times.count, "zxing_version": QRScanner.zxingVersion ?? "",
                 "success": (Double(successes) / Double(max(1, times.count)) * 10000).rounded() / 100,
                 "median_ms": percentile(0.5), "p95_ms": percentile(0.95), "per_frame": perFrame,
             ]

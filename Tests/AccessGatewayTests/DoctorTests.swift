@@ -60,11 +60,15 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         chips: [GPIOChipInfo] = fakeChips(lines: 16),
         clockSynchronised: Bool = true,
         camera: @escaping @Sendable (CameraSettings) throws -> any FrameSource = { _ in SteadyCamera(fps: 50) },
-        health: Doctor.HTTPReply = Doctor.HTTPReply(status: 200, body: Array(#"{"ok":true,"checks":[]}"#.utf8))
+        health: Doctor.HTTPReply = Doctor.HTTPReply(status: 200, body: Array(#"{"ok":true,"checks":[]}"#.utf8)),
+        gpioLibrary: String = "libgpiod 1.6.3 (v1 API)",
+        release: ReleaseCheck.Result = .notRaspberryPi
     ) -> Doctor.Environment {
         Doctor.Environment(
             clockSynchronised: { clockSynchronised },
             gpioChips: { chips },
+            gpioLibrary: { gpioLibrary },
+            releaseCheck: { release },
             openCamera: camera,
             httpGet: { _, _, _ in health }
         )
@@ -304,6 +308,33 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         #expect(gpio.status == .fail)
         // The service's own hold on the relay is fine; the REX line held by sysfs is not.
         #expect(gpio.detail == "doors.front.rex: gpiochip0 line 4 is held by \"sysfs\"", "\(gpio.detail)")
+    }
+
+    @Test(arguments: ["libgpiod 1.6.3 (v1 API)", "libgpiod 2.2.1 (v2 API)"])
+    func aHealthyGPIOCheckNamesTheLibgpiodVersionAndAPI(library: String) async throws {
+        let (config, _) = try Self.site()
+        let gpio = try Self.check("gpio", in: await Self.run(config, Self.environment(gpioLibrary: library)))
+        #expect(gpio.status == .ok)
+        #expect(gpio.detail.contains("; \(library); "), "\(gpio.detail)")
+    }
+
+    /// A Raspberry Pi kernel that keeps a dead daemon's outputs driven fails the GPIO check with
+    /// the `dtparam=strict_gpiod` fix; one that releases them passes.
+    @Test(arguments: [
+        (ReleaseCheck.Result.notRaspberryPi, DoctorCheck.Status.ok),
+        (.strict("pinctrl_rp1.persist_gpio_outputs=N"), .ok),
+        (.persistsOutputs("pinctrl_rp1.persist_gpio_outputs=Y"), .fail),
+        (.unknown("no pinctrl_rp1 or pinctrl_bcm2835 parameters on Raspberry Pi 5"), .fail),
+    ])
+    func theGPIOCheckFailsOnAKernelThatKeepsReleasedOutputsDriven(
+        release: ReleaseCheck.Result,
+        status: DoctorCheck.Status
+    ) async throws {
+        let (config, _) = try Self.site()
+        let gpio = try Self.check("gpio", in: await Self.run(config, Self.environment(release: release)))
+        #expect(gpio.status == status, "\(gpio.detail)")
+        #expect(gpio.detail.contains(release.advice), "\(gpio.detail)")
+        if status == .fail { #expect(gpio.fix?.contains("dtparam=strict_gpiod") == true, "\(gpio.fix ?? "")") }
     }
 
     /// Binds a socket to a free loopback port, closes it and returns the port.

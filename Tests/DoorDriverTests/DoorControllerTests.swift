@@ -8,7 +8,12 @@ final class Bench {
     var controller: DoorController!
     var events: [(String?, DoorEvent)] = []
 
-    init(doors: [DoorConfig], fireAlarm: Bool = false, dpsOpenAtStart: Bool = false) throws {
+    init(
+        doors: [DoorConfig],
+        fireAlarm: Bool = false,
+        dpsOpenAtStart: Bool = false,
+        kernelDebounce: Duration = .zero
+    ) throws {
         var inputs: [InputID] = []
         var outputs: [String: Set<DoorOutput>] = [:]
         for door in doors {
@@ -19,6 +24,7 @@ final class Bench {
         }
         if fireAlarm { inputs.append(.fireAlarm) }
         io = MemoryDoorIO(outputs: outputs, inputs: inputs)
+        io.kernelDebounced = kernelDebounce
         if dpsOpenAtStart, let door = doors.first { io.setInput(InputID(door: door.id, kind: .dps), true) }
         _ = try io.wait(timeout: .zero)
         controller = try DoorController(io: io, doors: doors, clock: { [unowned self] in self.now }) { [unowned self] in
@@ -68,6 +74,18 @@ func door(_ id: String = "L/front", pulse: Double = 2) -> DoorConfig {
         try bench.run(to: 0.2)
         #expect(bench.events.map(\.1) == [.opened, .alarm(.forcedOpen, raised: true)])
         #expect(bench.io.output(.buzzer, of: "L/front"))
+    }
+
+    /// A kernel that already debounced an edge (libgpiod v2) leaves the controller only the rest of
+    /// the configured 20 ms, so a level counts after the same time with either API.
+    @Test(arguments: [(Duration.zero, false), (.milliseconds(10), false), (.milliseconds(20), true)])
+    func kernelDebounceShortensOnlyTheControllersShare(kernel: Duration, openedWithin15ms: Bool) throws {
+        let bench = try Bench(doors: [door()], kernelDebounce: kernel)
+        bench.io.setInput(InputID(door: "L/front", kind: .dps), true)
+        try bench.run(to: 0.015)
+        #expect(bench.events.map(\.1).contains(.opened) == openedWithin15ms)
+        try bench.run(to: 0.05)
+        #expect(bench.events.map(\.1).contains(.opened))
     }
 
     @Test func aDoorFoundOpenAtStartIsNotForcedButIsHeldOpen() throws {

@@ -9,7 +9,7 @@ import QRCodec
 private func doctorConfig(_ sim: SimBoard, relay line: String, vivid: Bool = false) throws -> GatewayConfig {
     let camera =
         vivid
-        ? #"{ device = "\#(captureNode)", size = "640x480", fps = 30, format = "GREY", controls = { "Loop Video" = 1 } }"#
+        ? #"{ device = "\#(captureNode)", size = "640x480", fps = 30, format = "GREY", controls = { "\#(vividLoop.name)" = \#(vividLoop.value) } }"#
         : #"{ frames = "/tmp" }"#
     return try GatewayConfig.parse(
         """
@@ -32,9 +32,11 @@ func runDoctorTests(_ sim: SimBoard) {
         return check.detail == expected ? nil : "detail \"\(check.detail)\""
     }
 
-    test("doctor: a free line is ok") {
+    test("doctor: a free line is ok, and the check names the libgpiod version and API") {
         let check = Doctor().checkGPIO(try doctorConfig(sim, relay: String(Pin.spare.rawValue)))
-        return check.status == .ok ? nil : "\(check.status): \(check.detail)"
+        print("  \(check.detail)")
+        return check.status == .ok && check.detail.contains("; \(LibGPIOD.description); ")
+            ? nil : "\(check.status): \(check.detail)"
     }
 
     test("doctor: a line held by another program, found by its name, names the holder") {

@@ -339,6 +339,72 @@ func runAll() {
         return chip.lines[Pin.spare.rawValue].used ? "spare line shown as used" : nil
     }
 
+    test("the libgpiod API is the one this kernel's stage pairs with") {
+        print("  \(LibGPIOD.description)")
+        // scripts/hwtest.sh passes the expected API on the kernel command line: 1 on Debian 12's
+        // kernel, 2 on Debian 13's.
+        guard let expected = getenv("HWTEST_GPIOD_API").map({ String(cString: $0) }) else {
+            return "HWTEST_GPIOD_API not set by the stage"
+        }
+        return String(LibGPIOD.api) == expected ? nil : "built for v\(LibGPIOD.api), the stage expects v\(expected)"
+    }
+
+    test("edge events carry the kernel's monotonic timestamps, rising then falling") {
+        let io = try GPIODoorIO(board: BoardConfig(doors: ["a": doorA(sim)]), consumer: "door-hwtest", takeOutputs: false)
+        let rex = InputID(door: "SIM/A", kind: .rex)
+        let before = UInt64(monotonic().components.seconds) * 1_000_000_000
+        var edges: [GPIOEdge] = []
+        for high in [true, false] {
+            sim.drive(.rexA, high: high)
+            let deadline = monotonic() + .seconds(3)
+            while !edges.contains(where: { $0.rising == high }) && monotonic() < deadline {
+                _ = try io.wait(timeout: .milliseconds(200))
+                edges += io.lastEdges.filter { $0.input == rex }
+            }
+        }
+        let after = UInt64(monotonic().components.seconds + 1) * 1_000_000_000
+        guard edges.map(\.rising) == [true, false] else { return "edges seen: \(edges)" }
+        guard edges[0].timestampNs >= before, edges[1].timestampNs >= edges[0].timestampNs,
+            edges[1].timestampNs <= after
+        else { return "timestamps \(edges.map(\.timestampNs)) outside \(before)…\(after)" }
+        print("  rising then falling, \(ms(Double(edges[1].timestampNs - edges[0].timestampNs) / 1e9)) apart")
+        return nil
+    }
+
+    test("bias pull-up and pull-down reach an unwired input") {
+        // The spare line is wired to nothing: its level is whatever bias the request asks for.
+        var levels: [String] = []
+        for bias in ["pull-up", "pull-down"] {
+            var config = DoorConfig(id: "SIM/S", relay: sim.line(.relayA))
+            config.dps = LineConfig(chip: sim.chip, line: String(Pin.spare.rawValue), bias: bias, debounceMs: 10)
+            let io = try GPIODoorIO(board: BoardConfig(doors: ["s": config]), consumer: "door-hwtest")
+            levels.append("\(bias)=\(try io.level(InputID(door: "SIM/S", kind: .dps)) ? 1 : 0)")
+        }
+        return levels == ["pull-up=1", "pull-down=0"] ? nil : "levels \(levels)"
+    }
+
+    test("inputs are debounced by the kernel where the API has it (v2), else by the controller") {
+        let io = try GPIODoorIO(board: BoardConfig(doors: ["a": doorA(sim)]), consumer: "door-hwtest", takeOutputs: false)
+        let kernel = io.kernelDebounce(InputID(door: "SIM/A", kind: .rex))
+        print("  kernel debounce \(kernel) for a 10 ms debounce_ms")
+        let expected: Duration = LibGPIOD.api == 2 ? .milliseconds(10) : .zero
+        return kernel == expected ? nil : "kernel debounce \(kernel), expected \(expected)"
+    }
+
+    test("the chip is found by its label, name, path and number, as a Pi 5's pinctrl-rp1 would be") {
+        // scripts/hwtest-init.sh labels the gpio-sim bank "door-sim".
+        let number = String(sim.chip.dropFirst("gpiochip".count))
+        for spec in ["door-sim", sim.chip, "/dev/\(sim.chip)", number] {
+            let relay = LineConfig(chip: spec, line: String(Pin.spare.rawValue))
+            do {
+                _ = try GPIODoorIO(board: BoardConfig(doors: ["s": DoorConfig(id: "SIM/S", relay: relay)]))
+            } catch {
+                return "\(spec): \(error)"
+            }
+        }
+        return nil
+    }
+
     test("the relay maximum holds against a flood of grants") {
         var config = doorA(sim, pulse: 1)
         config.maxEnergisedSeconds = 2

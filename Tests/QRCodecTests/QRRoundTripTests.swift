@@ -115,6 +115,20 @@ func frame(with code: GreyImage, background: UInt8 = 128) -> GreyImage {
         #expect(QRScanner.zxingAvailable == FileManager.default.fileExists(atPath: "/usr/include/ZXing/ReadBarcode.h"))
     }
 
+    /// zxing-cpp 1.4 (Debian 12) and 2.x (Debian 13, whose reader options API changed) both build:
+    /// the version built in is the installed header's.
+    @Test func reportsTheVersionOfTheInstalledHeader() throws {
+        try #require(QRScanner.zxingAvailable, "libzxing-dev is not installed")
+        let versionHeader = ["/usr/include/ZXing/Version.h", "/usr/include/ZXing/ZXVersion.h"]
+            .first { FileManager.default.fileExists(atPath: $0) }
+        let header = try String(contentsOfFile: try #require(versionHeader), encoding: .utf8)
+        let parts = ["MAJOR", "MINOR", "PATCH"].map { part in
+            header.split(separator: "\n").first { $0.hasPrefix("#define ZXING_VERSION_\(part) ") }
+                .map { String($0.split(separator: " ").last!) } ?? "?"
+        }
+        #expect(QRScanner.zxingVersion == parts.joined(separator: "."))
+    }
+
     @Test(arguments: [2, 4, 8])
     func decodesBothPolarities(moduleSize: Int) throws {
         try #require(QRScanner.zxingAvailable, "libzxing-dev is not installed")

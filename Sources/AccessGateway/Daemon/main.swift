@@ -15,7 +15,7 @@ sigprocmask(SIG_SETMASK, &unblocked, nil)
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains("--version") {
-    print("access-gateway 0.1 (libgpiod \(GPIOInventory.libgpiodVersion), sqlite \(KeyCacheLibrary.sqliteVersion))")
+    print("access-gateway 0.1 (\(LibGPIOD.description), sqlite \(KeyCacheLibrary.sqliteVersion))")
     exit(0)
 }
 if arguments.contains("--help") || arguments.contains("-h") {

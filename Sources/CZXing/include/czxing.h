@@ -14,6 +14,9 @@ typedef struct {
 /// 1 when zxing-cpp was found at build time.
 int czx_available(void);
 
+/// The zxing-cpp version built against ("1.4.0", "2.3.0"); empty without zxing-cpp.
+const char *czx_version(void);
+
 /// Decodes the QR codes in an 8-bit greyscale image (rows of `stride` bytes). Fills up to `max`
 /// symbols with copies of their payload bytes and returns how many; -1 on an internal error.
 /// Free the payloads with czx_free.
