@@ -86,11 +86,6 @@ if ! ls "$cache"/wheels/cwt-*.whl >/dev/null 2>&1; then
     python3 -m pip download -q --no-deps -d "$cache/wheels" "${PIP_PACKAGES[@]}" >&2
 fi
 enter
-# The system git config carries the mirror's insteadOf rules: Swift packages resolve as on the host.
-git config --system -l 2>/dev/null | grep -E '^url\..*insteadof=' > "$cache/insteadof" || true
-in_root bash -c 'rm -f /etc/gitconfig
-    while IFS= read -r line; do git config --system --add "${line%%=*}" "${line#*=}"; done < /src/.cache/trixie/insteadof
-    git config --system --add safe.directory "*"'
 # Installs what is missing and upgrades what Debian has updated; an unchanged root costs the
 # archive's index check only.
 in_root bash -c "export DEBIAN_FRONTEND=noninteractive
@@ -103,4 +98,10 @@ in_root bash -c "export DEBIAN_FRONTEND=noninteractive
     python3 -c 'import cwt' 2>/dev/null ||
         python3 -m pip install -q --break-system-packages --no-index --find-links /src/.cache/trixie/wheels cwt
     " >"$cache/apt.log" 2>&1 || { tail -20 "$cache/apt.log" >&2; exit 1; }
+# After the install: a fresh root has no git until apt has put it there.
+# The system git config carries the mirror's insteadOf rules: Swift packages resolve as on the host.
+git config --system -l 2>/dev/null | grep -E '^url\..*insteadof=' > "$cache/insteadof" || true
+in_root bash -c 'rm -f /etc/gitconfig
+    while IFS= read -r line; do git config --system --add "${line%%=*}" "${line#*=}"; done < /src/.cache/trixie/insteadof
+    git config --system --add safe.directory "*"'
 echo "$root"
