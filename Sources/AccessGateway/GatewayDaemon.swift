@@ -348,6 +348,7 @@ public final class GatewayDaemon: Sendable {
         )
         var metadata: Logger.Metadata = [
             "door": "\(outcome.door)", "reason": "\(decision.reason.rawValue)", "seq": "\(decision.seq)",
+            "hash": "\(decision.hash)",
             "decode_ms": "\(String(format: "%.1f", decodeMs))",
         ]
         if let pass = decision.pass { metadata["pass"] = "\(pass)" }

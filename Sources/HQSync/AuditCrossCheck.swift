@@ -2,43 +2,61 @@ import Foundation
 import KeyCache
 import NIOHTTP1
 
-/// The board's audit log compared with the copy HQ holds: the one check of the log's newest
-/// events that does not rest on the board's own database, which whoever can write it can rewrite
-/// whole (`gatewayctl log verify`; docs/security.md says what each check proves).
+/// The board's audit log compared with a witness outside it, the copy HQ holds or the daemon's
+/// lines in the journal: the checks of the log's newest events that do not rest on the board's
+/// own database, which whoever can write it can rewrite whole (`gatewayctl log verify`;
+/// docs/security.md says what each check proves).
 public enum AuditCrossCheck: Sendable, Equatable {
-    /// HQ's newest event is in the board's log with the same hash (or HQ holds none yet).
+    /// The witness's newest event is in the board's log with the same hash (or it saw none yet).
     case agrees(hqSeq: Int64)
-    /// The board's log does not hold what HQ holds: its newest events were cut or rewritten.
+    /// The board's log does not hold what the witness saw: its newest events were cut or rewritten.
     case disagrees(String)
-    /// HQ could not be asked (not enrolled, unreachable); nothing is proved either way.
+    /// The witness could not be asked (not enrolled, unreachable, no journal); nothing is proved.
     case notChecked(String)
+
+    /// Who saw the log's newest event outside the database.
+    public enum Witness: Sendable {
+        /// HQ's copy (`GET /v1/events/head`).
+        case hq
+        /// The daemon's log lines in the journal (`JournalWitness`).
+        case journal
+    }
 
     /// Compares HQ's newest event (`hqSeq`, `hqHash`) with the board's log in `store`.
     public static func compare(hqSeq: Int64, hqHash: String, store: GatewayStore) throws(KeyCacheError) -> AuditCrossCheck {
-        guard hqSeq > 0 else { return .agrees(hqSeq: 0) }
+        try compare(seq: hqSeq, hash: hqHash, store: store, witness: .hq)
+    }
+
+    /// Compares the newest event `witness` saw (`seq`, `hash`) with the board's log in `store`.
+    public static func compare(seq: Int64, hash: String, store: GatewayStore, witness: Witness) throws(KeyCacheError)
+        -> AuditCrossCheck
+    {
+        guard seq > 0 else { return .agrees(hqSeq: 0) }
         let state = try store.stateValues(["head_seq", "checkpoint_seq", "checkpoint_hash"])
         let head = Int64(state["head_seq"] ?? "0") ?? 0
-        if head < hqSeq {
-            return .disagrees(
-                "HQ holds this gateway's events up to seq \(hqSeq), but the board's log ends at seq \(head): its newest events were cut"
-            )
+        if head < seq {
+            let saw = witness == .hq ? "HQ holds this gateway's events up to seq \(seq)" : "the journal saw event \(seq)"
+            return .disagrees("\(saw), but the board's log ends at seq \(head): its newest events were cut")
         }
         let checkpoint = Int64(state["checkpoint_seq"] ?? "0") ?? 0
         let local: String?
-        if hqSeq == checkpoint {
+        if seq == checkpoint {
             local = state["checkpoint_hash"]
-        } else if hqSeq < checkpoint {
+        } else if seq < checkpoint {
             // Pruned after HQ acknowledged it: only the seq can be compared.
-            return .agrees(hqSeq: hqSeq)
+            return .agrees(hqSeq: seq)
         } else {
             var query = GatewayStore.AuditQuery()
-            query.afterSeq = hqSeq - 1
+            query.afterSeq = seq - 1
             query.limit = 1
-            local = try store.auditEvents(query).first.flatMap { $0.seq == hqSeq ? $0.hash : nil }
+            local = try store.auditEvents(query).first.flatMap { $0.seq == seq ? $0.hash : nil }
         }
-        guard let local else { return .disagrees("event \(hqSeq), which HQ holds, is missing from the board's log") }
-        guard local == hqHash else { return .disagrees("event \(hqSeq) differs from the copy HQ holds") }
-        return .agrees(hqSeq: hqSeq)
+        let holder = witness == .hq ? "which HQ holds" : "which the journal saw"
+        guard let local else { return .disagrees("event \(seq), \(holder), is missing from the board's log") }
+        guard local == hash else {
+            return .disagrees("event \(seq) differs from \(witness == .hq ? "the copy HQ holds" : "what the journal saw")")
+        }
+        return .agrees(hqSeq: seq)
     }
 }
 

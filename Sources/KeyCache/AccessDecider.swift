@@ -13,6 +13,9 @@ public struct AccessDecision: Sendable, Equatable {
     public var booking: String?
     /// The audit event's seq.
     public var seq: Int64
+    /// The audit event's chain hash: the daemon logs it beside the seq, so that the journal
+    /// witnesses the log's newest event outside the database (`gatewayctl log verify`).
+    public var hash = ""
     public var detail: String
     /// Set when the snapshot was past its `max_age` and the policy let the decision go on.
     public var staleSnapshot: String?
@@ -118,6 +121,7 @@ public final class AccessDecider: Sendable {
                 in: db
             )
             outcome.seq = event.seq
+            outcome.hash = event.hash
             return outcome
         }
     }
@@ -146,7 +150,9 @@ public final class AccessDecider: Sendable {
                 gateway: try GatewayStore.state(db, "gateway_id") ?? "unenrolled",
                 in: db
             )
-            return AccessDecision(reason: reason, seq: event.seq, detail: why)
+            var decision = AccessDecision(reason: reason, seq: event.seq, detail: why)
+            decision.hash = event.hash
+            return decision
         }
     }
 

@@ -1,3 +1,4 @@
+import AccessGateway
 import ArgumentParser
 import Foundation
 import HQSync
@@ -117,10 +118,12 @@ struct LogCommand: ParsableCommand {
             abstract: "Check the hash chain of the audit log, and compare its newest events with HQ's copy.",
             discussion: """
                 Exit 0 when intact, 1 naming the first bad seq when an event was altered, removed or \
-                inserted, or its head is below the upload cursor. When the gateway is enrolled, HQ's \
-                newest event of this gateway must then be in the log with the same hash: exit 1 when \
-                it is not (the newest events were cut). Without HQ (not enrolled, unreachable, or \
-                --offline) an intact chain exits 0 and says what was not cross-checked.
+                inserted, or its head is below the upload cursor. Then two witnesses outside the \
+                database: the newest decision the daemon logged to the journal (its seq= and hash=), \
+                and, when the gateway is enrolled, HQ's newest event of this gateway. Each must be in \
+                the log with the same hash: exit 1 when one is not (the newest events were cut). \
+                Without a witness (no journal lines, not enrolled, unreachable, or --offline) an \
+                intact chain exits 0 and says what was not cross-checked.
                 """
         )
 
@@ -129,8 +132,19 @@ struct LogCommand: ParsableCommand {
         @Option(help: "The device key file (default: device-key.pem beside the database).")
         var key: String?
 
-        @Flag(help: "Do not ask HQ: check the chain in the database only.")
+        @Flag(help: "Do not ask HQ: check the chain in the database (and the journal) only.")
         var offline = false
+
+        @Option(
+            help: """
+                The daemon's log lines to cross-check, as a file (e.g. saved with journalctl -o cat), \
+                or - for standard input (default: journalctl -u --unit, newest 20000 lines).
+                """
+        )
+        var journal: String?
+
+        @Option(help: "The daemon's systemd unit, for the journal cross-check.")
+        var unit = "access-gateway.service"
 
         func run() throws {
             let db = try store.open()
@@ -140,6 +154,17 @@ struct LogCommand: ParsableCommand {
             case .broken(let seq, let why):
                 print("chain broken at seq \(seq): \(why)")
                 throw ExitCode(1)
+            }
+            switch try journalCheck(db) {
+            case .agrees(let seq) where seq == 0:
+                print("the journal holds no decision lines of the daemon: not cross-checked with the journal")
+            case .agrees(let seq):
+                print("the journal agrees: the newest decision it saw, seq \(seq), is in the log with the same hash")
+            case .disagrees(let why):
+                print("the journal disagrees: \(why)")
+                throw ExitCode(1)
+            case .notChecked(let why):
+                print("not cross-checked with the journal (\(why))")
             }
             switch offline ? .notChecked("--offline") : crossCheck(db) {
             case .agrees(let seq) where seq == 0:
@@ -155,6 +180,39 @@ struct LogCommand: ParsableCommand {
                         + "by whoever can write the database"
                 )
             }
+        }
+
+        /// The newest decision line of the daemon in the journal (or `--journal`), against the log.
+        func journalCheck(_ db: GatewayStore) throws -> AuditCrossCheck {
+            let text: String
+            switch journal {
+            case "-":
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            case let path?:
+                guard let file = FileHandle(forReadingAtPath: path) else {
+                    throw ValidationError("--journal \(path): cannot read the file")
+                }
+                text = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+            case nil:
+                guard let output = journalLines() else { return .notChecked("journalctl is not available") }
+                text = output
+            }
+            guard let witness = JournalWitness.newest(in: text[...]) else { return .agrees(hqSeq: 0) }
+            return try AuditCrossCheck.compare(seq: witness.seq, hash: witness.hash, store: db, witness: .journal)
+        }
+
+        /// `journalctl -u UNIT -o cat`, newest lines only; nil when journalctl cannot be run.
+        func journalLines() -> String? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/journalctl")
+            process.arguments = ["-u", unit, "-o", "cat", "--no-pager", "-q", "-n", "20000"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            do { try process.run() } catch { return nil }
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
         }
 
         func crossCheck(_ db: GatewayStore) -> AuditCrossCheck {

@@ -251,6 +251,37 @@ final class DaemonProcess: @unchecked Sendable {
         #expect(daemon.terminate() == 0)
     }
 
+    /// The daemon's decision lines carry the event's seq and hash, so the journal witnesses the
+    /// log's end outside the database: `log verify` agrees on the intact log and finds the newest
+    /// decisions cut, with the head rewritten so that the chain alone still verifies.
+    @Test func theJournalWitnessesTheNewestDecisionSoACutIsFound() throws {
+        let daemon = try DaemonProcess(
+            frames: { site in [nil, try site.pass(), nil, try site.pass(member: "m-blocked")] + Array(repeating: nil, count: 150) },
+            environment: Self.kernel(synchronised: true)
+        )
+        #expect(daemon.waitForLog("reason=member_blocked"), "\(daemon.log)")
+        #expect(daemon.terminate() == 0)
+        let gatewayctl = TestPaths.productsDirectory.appendingPathComponent("gatewayctl")
+        let verify = ["--db", daemon.database, "log", "verify", "--offline", "--journal", daemon.logPath]
+        let intact = try run(gatewayctl, verify)
+        #expect(intact.status == 0, "\(intact.stdout)\(intact.stderr)")
+        #expect(intact.stdout.contains("the journal agrees: the newest decision it saw, seq "), "\(intact.stdout)")
+
+        let cut = """
+            DELETE FROM audit_events WHERE seq >= (SELECT max(seq) FROM audit_events WHERE kind = 'decision');
+            UPDATE gateway_state SET value = (SELECT max(seq) FROM audit_events) WHERE key = 'head_seq';
+            UPDATE gateway_state SET value = (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE key = 'head_hash';
+            """
+        let sqlite = try runTool("sqlite3", [daemon.database, cut])
+        try #require(sqlite.status == 0, "\(sqlite.stderr)")
+        let chainOnly = try run(gatewayctl, ["--db", daemon.database, "log", "verify", "--offline", "--journal", "/dev/null"])
+        #expect(chainOnly.status == 0, "the cut chain still links: \(chainOnly.stdout)")
+        let found = try run(gatewayctl, verify)
+        #expect(found.status == 1, "\(found.stdout)")
+        #expect(found.stdout.contains("the journal disagrees: the journal saw event "), "\(found.stdout)")
+        #expect(found.stdout.contains("its newest events were cut"), "\(found.stdout)")
+    }
+
     @Test(arguments: [true, false])
     func eachDoorDecidesWhatItsOwnCameraSees(kernelSynchronised: Bool) async throws {
         let daemon = try DaemonProcess(
