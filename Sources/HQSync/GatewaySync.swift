@@ -86,7 +86,8 @@ public final class GatewaySync: Sendable {
     let onCommand: @Sendable (HQCommand) -> Void
     /// How far a command's validity window may be off the gateway's clock.
     let commandSkew: Double
-    let resyncRequested = Atomic<Bool>(false)
+    /// Ends the snapshot loop's pause on a requested resync.
+    let resyncWakeup = Wakeup()
     /// The sizes accepted from HQ.
     let limits: TransferLimits
 
@@ -587,7 +588,7 @@ extension GatewaySync {
 
     /// Asks the snapshot loop to pull now (HQ's `resync` command, `gatewayctl sync now`).
     public func requestResync() {
-        resyncRequested.store(true, ordering: .releasing)
+        resyncWakeup.signal()
     }
 
     /// Runs `step` every `interval`, backing off after failures; the snapshot loop also wakes for
@@ -603,11 +604,11 @@ extension GatewaySync {
             } catch {
                 pause = backoff.next()
             }
-            // Sleep in short slices, so a resync request or cancellation is seen soon.
-            let end = ContinuousClock.now + pause
-            while ContinuousClock.now < end && !Task.isCancelled {
-                if resync && resyncRequested.exchange(false, ordering: .acquiringAndReleasing) { break }
-                try? await Task.sleep(for: min(.milliseconds(250), end - ContinuousClock.now))
+            // A cancelled sleep ends at once; the snapshot loop's also ends on a resync request.
+            if resync {
+                await resyncWakeup.pause(for: pause)
+            } else {
+                try? await Task.sleep(for: pause)
             }
         }
     }
