@@ -4,7 +4,7 @@ SWIFT ?= swift
 SHARED ?= $(abspath ../shared)
 export AG_SHARED := $(SHARED)
 
-.PHONY: all deps build test unit hwtest test-trixie hwtest-trixie demo bench format clean deb deb-trixie fuzz load
+.PHONY: all deps build test unit api-contract hwtest test-trixie hwtest-trixie demo bench format clean deb deb-trixie fuzz load
 
 all: build
 
@@ -14,7 +14,8 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## The whole test suite: Debian 12 (the host) — the unit and integration tests, then the hardware
+## The whole test suite: Debian 12 (the host) — the unit and integration tests, the API contract
+## (schemathesis against the reference HQ), then the hardware
 ## stage under qemu on Debian 12's kernel with libgpiod v1 — then Debian 13 in a trixie root: the
 ## same build and tests against its libraries, then the hardware stage on Debian 13's kernel with
 ## libgpiod v2. Each phase prints its time; each stage prints "STAGE: N tests (minimum M)" after its
@@ -22,6 +23,7 @@ build: deps
 test:
 	@start=$$(date +%s); scripts/install-deps.sh || exit 1; echo "== phase deps: $$(( $$(date +%s) - start )) s"
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory api-contract
 	$(MAKE) --no-print-directory hwtest
 	$(MAKE) --no-print-directory test-trixie
 	$(MAKE) --no-print-directory hwtest-trixie
@@ -32,6 +34,13 @@ unit:
 		echo "== phase debug build: $$(( $$(date +%s) - start )) s"; exit $$status
 	@start=$$(date +%s); scripts/counted-stage.sh unit $(SWIFT) test --skip-build --disable-xctest; status=$$?; \
 		echo "== phase unit and integration tests: $$(( $$(date +%s) - start )) s"; exit $$status
+
+## docs/openapi.yaml as a tested contract: schemathesis (pinned, .cache/venv-schemathesis) with every
+## check and the stateful phase against a fresh access-hq-dev from the debug build, a test device's
+## token on the device-authenticated operations; prints schemathesis' summary, then "N passed, N failed".
+api-contract:
+	@start=$$(date +%s); scripts/counted-stage.sh api-contract scripts/api-contract.sh "$$($(SWIFT) build --show-bin-path)"; \
+		status=$$?; echo "== phase API contract (schemathesis): $$(( $$(date +%s) - start )) s"; exit $$status
 
 ## DoorDriver on Debian 12's kernel (6.1) under qemu with gpio-sim, libgpiod v1; prints "N passed, N failed".
 hwtest:

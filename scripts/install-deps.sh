@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the build, the tests and the demo need: Debian packages and python packages.
-# Idempotent and quick when everything is already there.
+# Installs what the build, the tests and the demo need: Debian packages and python packages, and
+# schemathesis (pinned) in its own virtual environment, .cache/venv-schemathesis, for
+# scripts/api-contract.sh. Idempotent and quick when everything is already there.
 #   scripts/install-deps.sh          build + test + demo dependencies
 #   scripts/install-deps.sh bench    also the corpus generator's python packages and zxing-cpp's
 #                                    Python binding, the benchmark's second decode anchor
@@ -8,7 +9,8 @@
 set -euo pipefail
 
 APT_PACKAGES=(pkg-config libzbar-dev libqrencode-dev libgpiod-dev libsqlite3-dev sqlite3 systemd zlib1g-dev python3 python3-pip
-    qemu-system-x86 busybox-static gpiod make gcc-12 xz-utils libzxing-dev nodejs chromium openssl debootstrap)
+    qemu-system-x86 busybox-static gpiod make gcc-12 xz-utils libzxing-dev nodejs chromium openssl debootstrap
+    python3-venv)
 PIP_PACKAGES=(cwt==3.3.0)
 if [ "${1:-}" = bench ]; then
     APT_PACKAGES+=(util-linux)
@@ -44,4 +46,15 @@ done
 if [ ${#need_pip[@]} -gt 0 ]; then
     echo "installing python packages: ${need_pip[*]}"
     pip_install "${need_pip[@]}"
+fi
+
+# The API contract stage's schemathesis: pinned, from PyPI, in a virtual environment of its own so
+# that its dependencies neither meet nor move the system's. Debian's python3 makes it (python3-venv).
+SCHEMATHESIS=schemathesis==4.32.5
+venv="$(cd "$(dirname "$0")/.." && pwd)/.cache/venv-schemathesis"
+if ! compgen -G "$venv/lib/python3*/site-packages/schemathesis-${SCHEMATHESIS#*==}.dist-info" >/dev/null; then
+    echo "installing $SCHEMATHESIS into $venv"
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q "$SCHEMATHESIS"
 fi

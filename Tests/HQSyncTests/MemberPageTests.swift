@@ -377,6 +377,13 @@ enum HTTP {
         try await send(URLRequest(url: try #require(URL(string: hq.url + path))))
     }
 
+    /// Any method, without a body: for the 405s of methods a path does not answer.
+    static func request(_ method: String, _ hq: ReferenceHQ, _ path: String) async throws -> Reply {
+        var request = URLRequest(url: try #require(URL(string: hq.url + path)))
+        request.httpMethod = method
+        return try await send(request)
+    }
+
     static func post(_ hq: ReferenceHQ, _ path: String, json: String) async throws -> Reply {
         var request = URLRequest(url: try #require(URL(string: hq.url + path)))
         request.httpMethod = "POST"

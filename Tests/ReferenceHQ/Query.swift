@@ -24,6 +24,13 @@ struct Query: Sendable {
         return value
     }
 
+    /// A value exactly as sent, or nil when absent or empty: for values checked against a pattern,
+    /// which a trimmed value could pass while the sent one does not.
+    func exact(_ name: String) -> String? {
+        guard let value = values[name], !value.isEmpty else { return nil }
+        return value
+    }
+
     /// An integer in `range`, or nil when absent.
     func integer(_ name: String, in range: ClosedRange<Int64>) throws(HQError) -> Int64? {
         guard let text = self[name] else { return nil }
@@ -33,11 +40,21 @@ struct Query: Sendable {
         return value
     }
 
+    /// The forms `time` accepts, exactly: docs/openapi.yaml states the same pattern for `since` and
+    /// `until`, so that what the document allows the server takes, and nothing else.
+    static let timePattern =
+        #"^(-?[0-9]{1,15}(\.[0-9]{1,9})?|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?)$"#
+
     /// A time: UNIX seconds, or an ISO 8601 date or date-time, UTC unless it has an offset
     /// (`2030-01-31`, `2030-01-31T08:00`, `2030-01-31T08:00:00+07:00`).
     func time(_ name: String) throws(HQError) -> Double? {
-        guard let text = self[name] else { return nil }
-        if let seconds = Double(text), seconds.isFinite { return seconds }
+        guard let text = exact(name) else { return nil }
+        // A literal pattern that compiles: the force is checked by every request's first use.
+        let pattern = try! Regex(Self.timePattern)
+        guard (try? pattern.wholeMatch(in: text)) != nil else {
+            throw .malformed("\(name) must be UNIX seconds or an ISO 8601 date-time such as 2030-01-31T08:00Z")
+        }
+        if let seconds = Double(text) { return seconds }
         guard let date = Self.isoDate(text) else {
             throw .malformed("\(name) must be UNIX seconds or an ISO 8601 date-time such as 2030-01-31T08:00Z")
         }

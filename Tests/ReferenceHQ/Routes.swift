@@ -15,25 +15,44 @@ struct HQRoutes: Sendable {
     /// How often a long poll looks for new commands; the CLI queues them from another process.
     static let pollInterval = Duration.milliseconds(100)
 
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    /// Every endpoint, once: the router is built from it, and so is the `Allow` header of the 405
+    /// that an unknown method on a known path gets.
+    var endpoints: [(method: HTTPRequest.Method, path: String, handler: Handler)] {
+        [
+            (.post, "/v1/enrol", { request, _ in try await enrol(request) }),
+            (.get, "/v1/snapshot", { request, _ in try await snapshot(request) }),
+            (
+                .get, "/v1/snapshot/:seq/chunks/:index",
+                { request, context in
+                    try await snapshotChunk(request, context: context)
+                }
+            ),
+            (.post, "/v1/events", { request, _ in try await uploadEvents(request) }),
+            (.get, "/v1/commands", { request, _ in try await commands(request) }),
+            (.get, "/v1/events/head", { request, _ in try await eventsHead(request) }),
+            (.post, "/v1/passes", { request, _ in try await issuePass(request) }),
+            (.get, "/v1/events", { request, _ in try await listEvents(request) }),
+            (.get, "/", { request, _ in try await page(request) }),
+            (.get, "/m/:member", { request, context in try await memberPage(request, context: context) }),
+            (
+                .post, "/m/:member/credential",
+                { request, context in
+                    try await memberCredential(request, context: context)
+                }
+            ),
+            (.get, "/qr.svg", { request, _ in try qrSVG(request) }),
+        ]
+    }
+
     func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: HQErrorMiddleware())
-        router.post("/v1/enrol") { request, _ in try await enrol(request) }
-        router.get("/v1/snapshot") { request, _ in try await snapshot(request) }
-        router.get("/v1/snapshot/:seq/chunks/:index") { request, context in
-            try await snapshotChunk(request, context: context)
+        let endpoints = self.endpoints
+        router.add(middleware: HQErrorMiddleware(methods: MethodTable(endpoints.map { ($0.method, $0.path) })))
+        for endpoint in endpoints {
+            router.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
         }
-        router.post("/v1/events") { request, _ in try await uploadEvents(request) }
-        router.get("/v1/commands") { request, _ in try await commands(request) }
-        router.get("/v1/events/head") { request, _ in try await eventsHead(request) }
-        router.post("/v1/passes") { request, _ in try await issuePass(request) }
-        router.get("/v1/events") { request, _ in try await listEvents(request) }
-        router.get("/") { request, _ in try await page(request) }
-        router.get("/m/:member") { request, context in try await memberPage(request, context: context) }
-        router.post("/m/:member/credential") { request, context in
-            try await memberCredential(request, context: context)
-        }
-        router.get("/qr.svg") { request, _ in try qrSVG(request) }
         return router
     }
 
@@ -54,7 +73,11 @@ struct HQRoutes: Sendable {
             return tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
         }
         switch try await db.snapshotAnswer(since: since, ifNoneMatch: tags, deltas: deltas) {
-        case .none: throw HQError(.noSnapshot, "HQ has no snapshot yet: run 'access-hq-dev code' or 'access-hq-dev snapshot --seed FILE'")
+        case .none:
+            throw HQError(
+                .noSnapshot,
+                "HQ has no snapshot yet: run 'access-hq-dev code' or 'access-hq-dev snapshot --seed FILE'"
+            )
         case .unchanged(let etag): return Reply.notModified(etag: etag)
         case .signed(let document, let etag): return Reply.cose(document, etag: etag)
         }
