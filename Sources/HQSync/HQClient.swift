@@ -140,7 +140,8 @@ public final class HQClient: Sendable {
 
     /// One request; `token` is the Authorization bearer. Maps transport failures to
     /// ``HQSyncError/unreachable(_:)`` or ``HQSyncError/tls(_:)``, and 401/403 to
-    /// ``HQSyncError/unauthorised(_:)``.
+    /// ``HQSyncError/unauthorised(_:)``. With `raw`, every status comes back as it came: `gatewayctl
+    /// hq check` (``HQConformance``) judges statuses and error bodies itself.
     func send(
         _ method: HTTPMethod,
         _ path: String,
@@ -149,7 +150,8 @@ public final class HQClient: Sendable {
         headers extra: [(String, String)] = [],
         timeout override: TimeAmount? = nil,
         limit: Int = 64 << 20,
-        limitName: String = "response_bytes"
+        limitName: String = "response_bytes",
+        raw: Bool = false
     ) async throws(HQSyncError) -> Reply {
         var request = HTTPClientRequest(url: location.base + path)
         request.method = method
@@ -198,6 +200,7 @@ public final class HQClient: Sendable {
         if let date = reply.headers.first(name: "Date").flatMap(Self.httpDate) {
             onDate(date, reply.arrived)
         }
+        if raw { return reply }
         switch reply.status.code {
         case 300...303, 305...399:
             // With redirects disallowed the 3xx comes back as is; 304 is Not Modified, not a redirect.
@@ -294,7 +297,9 @@ public final class HQClient: Sendable {
     public func chunk(token: String, href: String, size: Int) async throws(HQSyncError) -> [UInt8] {
         let reply: Reply
         do { reply = try await send(.GET, href, token: token, limit: size) } catch {
-            if case .limitExceeded = error { throw .refused("chunk \(href) is larger than the \(size) bytes its manifest lists") }
+            if case .limitExceeded = error {
+                throw .refused("chunk \(href) is larger than the \(size) bytes its manifest lists")
+            }
             throw error
         }
         guard reply.status == .ok else {

@@ -4,16 +4,17 @@ import KeyCache
 
 /// The installer's and integrator's command-line tool.
 ///
-/// Exit status: 0 on success (a granted pass), 1 on a denial or a frame with no code,
-/// 2 on a usage error or an unreadable input.
+/// Exit status: 0 on success (a granted pass), 1 on a denial or a frame with no code (or a failed
+/// rule of `hq check`), 2 on a usage error or an unreadable input, 3 when `hq check` cannot reach HQ.
 @main
 struct GatewayCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatewayctl",
-        abstract: "Work with AccessGateway QR codes and AG1 passes.",
+        abstract: "Work with AccessGateway QR codes and AG1 passes, and check an HQ.",
         subcommands: [
             QRCommand.self, TokenCommand.self, SnapshotCommand.self, DecideCommand.self, LogCommand.self,
             DoorCommandGroup.self, CameraCommand.self, ProvisionCommand.self, SyncCommand.self, DoctorCommand.self,
+            HQCommandGroup.self,
         ]
     )
 

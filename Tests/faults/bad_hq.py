@@ -34,6 +34,15 @@ Listens on 127.0.0.1:PORT and answers every request according to MODE:
   baddelta   a proxy to UPSTREAM that spoils the signature of every answer to
              GET /v1/snapshot?since=… (a delta the gateway must refuse); other answers are HQ's.
 
+Proxies to UPSTREAM that break one rule of docs/hq-protocol.md each, for `gatewayctl hq check`
+(Tests/HQSyncTests/HQCheckTests.swift); other answers are HQ's:
+  badsig     spoils the signature of every signed snapshot answer.
+  noetag     drops the ETag header of snapshot answers.
+  dupupload  acknowledges every audit upload as all newly stored, none duplicates.
+  oldhead    answers GET /v1/events/head with seq 0 and the genesis hash, whatever HQ holds.
+  nowait     forwards GET /v1/commands with wait=0: a long poll that does not wait.
+  plainerrors  every error answer (4xx) as text/plain "error", without the JSON error body.
+
 Every request is logged on standard output, one line each, flushed at once:
     REQ <monotonic seconds> <METHOD> <PATH>
 every accepted connection as
@@ -49,6 +58,7 @@ import http.server
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import socketserver
@@ -216,8 +226,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         host, _, port = UPSTREAM.replace("http://", "").partition(":")
         upstream = http.client.HTTPConnection(host, int(port), timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        forwarded = self.path
+        if MODE == "nowait" and forwarded.startswith("/v1/commands"):
+            forwarded = re.sub(r"wait=[0-9]+", "wait=0", forwarded)
         try:
-            upstream.request(self.command, self.path, body=body or None, headers=headers)
+            upstream.request(self.command, forwarded, body=body or None, headers=headers)
             reply = upstream.getresponse()
             data = reply.read()
         except OSError as error:
@@ -235,9 +248,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 cut = CHUNKS_PASSED[0] > CUT_AFTER
         if MODE == "baddelta" and path == "/v1/snapshot" and "since=" in self.path and reply.status == 200:
             data = data[:-1] + bytes([data[-1] ^ 0x01])
-        self.send_response_only(reply.status)
+        dropped = ("date", "content-length", "connection", "transfer-encoding")
+        if MODE == "badsig" and path == "/v1/snapshot" and reply.status == 200:
+            data = data[:-1] + bytes([data[-1] ^ 0x01])
+        if MODE == "noetag":
+            dropped += ("etag",)
+        if MODE == "dupupload" and path == "/v1/events" and self.command == "POST" and reply.status == 200:
+            ack = json.loads(data)
+            ack["stored"], ack["duplicates"] = ack["stored"] + ack["duplicates"], 0
+            data = json.dumps(ack).encode()
+        if MODE == "oldhead" and path == "/v1/events/head" and reply.status == 200:
+            data = json.dumps({"seq": 0, "hash": "0" * 64}).encode()
+        if MODE == "plainerrors" and 400 <= reply.status < 500:
+            dropped += ("content-type",)
+            data = b"error"
+            self.send_response_only(reply.status)
+            self.send_header("Content-Type", "text/plain")
+        else:
+            self.send_response_only(reply.status)
         for name, value in reply.getheaders():
-            if name.lower() not in ("date", "content-length", "connection", "transfer-encoding"):
+            if name.lower() not in dropped:
                 self.send_header(name, value)
         self.send_header("Date", http_date(OFFSET))
         self.send_header("Content-Length", str(len(data)))
@@ -258,6 +288,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     mode_proxy = mode_clock
     mode_cutchunks = mode_clock
     mode_baddelta = mode_clock
+    mode_badsig = mode_clock
+    mode_noetag = mode_clock
+    mode_dupupload = mode_clock
+    mode_oldhead = mode_clock
+    mode_nowait = mode_clock
+    mode_plainerrors = mode_clock
 
     def mode_redirect(self, body):
         self.answer(302, b"", extra=[("Location", UPSTREAM + self.path)])
