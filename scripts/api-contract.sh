@@ -57,7 +57,9 @@ hq command --gateway "$gateway" --kind resync >/dev/null
 echo "api-contract: enrolled test device $gateway"
 
 status=0
-"$st" --config-file Tests/api-contract/schemathesis.toml run docs/openapi.yaml \
+# From the scratch folder: hypothesis keeps a .hypothesis folder in the working directory.
+cd "$work"
+"$st" --config-file "$root/Tests/api-contract/schemathesis.toml" run "$root/docs/openapi.yaml" \
     --url "$url" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
