@@ -34,6 +34,7 @@ public final class Entrance: Sendable {
     private let holderBound: HolderBoundPolicy
     private let proofWindow: Double
     private let report: @Sendable (EntranceDecision) -> Void
+    private let beforeGrant: @Sendable () -> Void
     private let ended = DispatchSemaphore(value: 0)
     private let limiter: Mutex<ScanRateLimiter>
     private let origin = ContinuousClock.now
@@ -41,6 +42,8 @@ public final class Entrance: Sendable {
     /// `wallClock` gives the UNIX time decisions are taken at, and `clockTrusted` whether it can
     /// be believed (HQSync's `ClockTrust`); `report` runs on the decision thread after the door
     /// was commanded. `holderBound` and `proofWindow` are the door's AG2 policy (docs/token.md).
+    /// `beforeGrant` runs before a grant is sent to the door (the daemon brings the door to its
+    /// mode there, so that first-person-in sees whether its window is open).
     public init(
         door: String,
         decider: AccessDecider,
@@ -50,8 +53,10 @@ public final class Entrance: Sendable {
         holderBound: HolderBoundPolicy = .optional,
         proofWindow: Double = 30,
         rateLimiter: ScanRateLimiter = ScanRateLimiter(),
+        beforeGrant: @escaping @Sendable () -> Void = {},
         report: @escaping @Sendable (EntranceDecision) -> Void = { _ in }
     ) {
+        self.beforeGrant = beforeGrant
         self.door = door
         self.decider = decider
         self.doorInbox = doorInbox
@@ -97,7 +102,10 @@ public final class Entrance: Sendable {
                 )
                 outcome.decision = decision
                 limiter.withLock { $0.record(code.text, reason: decision.reason, at: tick) }
-                if decision.granted { doorInbox.send(.stimulus(.grant), to: door) }
+                if decision.granted {
+                    beforeGrant()
+                    doorInbox.send(.stimulus(.grant), to: door)
+                }
             }
         } catch {
             outcome.failure = "\(error)"

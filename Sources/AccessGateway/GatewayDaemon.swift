@@ -121,7 +121,13 @@ public final class GatewayDaemon: Sendable {
 
         // HQ's lockdowns outlive restarts, and the snapshot's door modes hold: the doors follow
         // them as the decisions do, from before the first scan.
-        modes = DoorModeSync(doors: doorConfigs.map(\.id), store: store, inbox: doorThread.inbox)
+        let trust = self.clock
+        modes = DoorModeSync(
+            doors: doorConfigs.map(\.id),
+            store: store,
+            inbox: doorThread.inbox,
+            clock: SystemDoorModeClock { trust.status.trusted }
+        )
         modes.apply()
 
         let enrolment: EnrolmentRecord?
@@ -130,13 +136,18 @@ public final class GatewayDaemon: Sendable {
             throw .enrolment(error)
         }
         if let enrolment {
-            let inbox = doorThread.inbox
-            let commandLogger = logger
+            let (modeSync, commandLogger) = (self.modes, logger)
             do {
                 let identity = try DeviceIdentity.load(path: config.deviceKey, create: false)
-                sync = try GatewaySync(store: store, enrolment: enrolment, identity: identity, clock: self.clock) {
-                    command in Self.carryOut(command, inbox: inbox, logger: commandLogger)
-                }
+                sync = try GatewaySync(
+                    store: store,
+                    enrolment: enrolment,
+                    identity: identity,
+                    clock: self.clock,
+                    onCommand: { command in Self.carryOut(command, modes: modeSync, logger: commandLogger) },
+                    // A new snapshot, or HQ's time that changes whether the clock is trusted.
+                    onSnapshotPull: { modeSync.refresh() }
+                )
             } catch {
                 doorThread.stop()
                 throw .enrolment(error)
@@ -264,17 +275,23 @@ public final class GatewayDaemon: Sendable {
         }
     }
 
-    /// HQ's accepted commands, as door stimuli. Lockdowns are already stored for the decisions.
-    static func carryOut(_ command: HQCommand, inbox: DoorInbox, logger: Logger) {
+    /// HQ's accepted commands, as door stimuli. Lockdowns are already stored for the decisions, so
+    /// bringing the doors to their modes carries a lockdown (or its lifting) out; an unlock follows
+    /// that, so a door in lockdown refuses it (and its state machine reports the refusal).
+    public static func carryOut(_ command: HQCommand, modes: DoorModeSync, logger: Logger) {
         switch command.action {
         case .unlock(let door, let seconds):
-            logger.notice("HQ unlock", metadata: ["door": "\(door)", "seconds": "\(seconds)", "id": "\(command.id)"])
-            inbox.send(.stimulus(.remoteUnlock(seconds: seconds)), to: door)
+            let target = modes.apply()[door]
+            if target?.mode == .lockdown {
+                logger.warning("HQ unlock refused: the door is in lockdown", metadata: ["door": "\(door)", "id": "\(command.id)"])
+            } else {
+                logger.notice("HQ unlock", metadata: ["door": "\(door)", "seconds": "\(seconds)", "id": "\(command.id)"])
+            }
+            modes.inbox.send(.stimulus(.remoteUnlock(seconds: seconds)), to: door)
         case .lockdown(let door, let on):
             logger.notice("HQ lockdown \(on ? "on" : "off")", metadata: ["door": "\(door ?? "*")", "id": "\(command.id)"])
-            // Locking is at once; lifting is DoorModeSync's, which keeps a door locked while `*`
-            // or the snapshot still holds it.
-            if on { inbox.send(.stimulus(.mode(.lockdown)), to: door) }
+            // A door stays locked while `*` or the snapshot still holds it.
+            modes.apply()
         case .resync:
             logger.notice("HQ asked for a resync", metadata: ["id": "\(command.id)"])
         }
@@ -297,7 +314,9 @@ public final class GatewayDaemon: Sendable {
             } else {
                 continue
             }
-            let (decider, inbox, clock, metrics, logger) = (decider, doorThread.inbox, clock, metrics, logger)
+            let (decider, inbox, clock, metrics, logger, modes) = (
+                decider, doorThread.inbox, clock, metrics, logger, modes
+            )
             let (policy, window) = (config.holderBound[id] ?? .optional, config.proofWindow)
             services.append(
                 DoorCameraService(
@@ -316,6 +335,8 @@ public final class GatewayDaemon: Sendable {
                         clockTrusted: { clock.status.trusted },
                         holderBound: policy,
                         proofWindow: window,
+                        // First-person-in: the door must know whether its window is open when the grant arrives.
+                        beforeGrant: { _ = modes.apply() },
                         report: { outcome in Self.report(outcome, metrics: metrics, logger: logger) }
                     )
                 }

@@ -222,6 +222,8 @@ public struct DoorStateMachine: Sendable {
         case .mode(let newMode):
             guard newMode != mode else { break }
             mode = newMode
+            // A first person counts for the mode it arrived in: a lockdown in between ends it.
+            firstPersonArrived = false
             events.append(.modeChanged(newMode))
             if newMode == .lockdown && pulseUntil != nil { endPulse(.lockdown) }
             if newMode == .lockdown { lockCause = .lockdown }

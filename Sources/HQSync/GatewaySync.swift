@@ -84,6 +84,9 @@ public final class GatewaySync: Sendable {
     let state = Mutex(SyncStatus())
     /// Carries out accepted commands (the door inbox, a resync); called after they are recorded.
     let onCommand: @Sendable (HQCommand) -> Void
+    /// Called after each snapshot pull, applied or not: the snapshot, or HQ's time (and so whether
+    /// the clock is trusted), may have changed. The daemon brings the doors to their modes there.
+    let onSnapshotPull: @Sendable () -> Void
     /// How far a command's validity window may be off the gateway's clock.
     let commandSkew: Double
     /// Ends the snapshot loop's pause on a requested resync.
@@ -99,8 +102,10 @@ public final class GatewaySync: Sendable {
         client: HQClient? = nil,
         commandSkew: Double = 30,
         limits: TransferLimits = TransferLimits(),
-        onCommand: @escaping @Sendable (HQCommand) -> Void = { _ in }
+        onCommand: @escaping @Sendable (HQCommand) -> Void = { _ in },
+        onSnapshotPull: @escaping @Sendable () -> Void = {}
     ) throws(HQSyncError) {
+        self.onSnapshotPull = onSnapshotPull
         self.commandSkew = commandSkew
         self.limits = limits
         self.store = store
@@ -211,7 +216,8 @@ public final class GatewaySync: Sendable {
     /// audit log, `doctor`); when it was answered to `since`, a full snapshot is asked for at once.
     /// `full` asks for the full snapshot whatever the store holds.
     public func pullSnapshot(full: Bool = false) async throws(HQSyncError) -> SnapshotOutcome {
-        try await tracked { () async throws(HQSyncError) -> SnapshotOutcome in
+        defer { onSnapshotPull() }
+        return try await tracked { () async throws(HQSyncError) -> SnapshotOutcome in
             let held: (seq: Int64?, etag: String?)
             do {
                 held = (try store.snapshotHeader()?.seq, try store.stateValues(["snapshot_etag"])["snapshot_etag"])

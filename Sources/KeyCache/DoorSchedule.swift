@@ -45,4 +45,24 @@ public struct DoorSchedule: Sendable {
             return (window.days.contains(today) && now >= from) || (window.days.contains(yesterday) && now < to)
         }
     }
+
+    /// The next moment after `time` (UNIX seconds) at which ``covers(_:)`` may change: the next
+    /// start or end of any window, on any day (a boundary on a day the window skips changes
+    /// nothing, and costs one more look). Nil when no windows are set.
+    public func nextBoundary(after time: Double) -> Double? {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let date = Date(timeIntervalSince1970: time)
+        var edges = Set<Int>()
+        for window in windows {
+            for text in [window.from, window.to] { if let minutes = Self.minutes(text) { edges.insert(minutes % 1440) } }
+        }
+        return edges.compactMap { minutes in
+            calendar.nextDate(
+                after: date,
+                matching: DateComponents(hour: minutes / 60, minute: minutes % 60, second: 0),
+                matchingPolicy: .nextTime
+            )?.timeIntervalSince1970
+        }.min()
+    }
 }

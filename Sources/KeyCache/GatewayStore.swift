@@ -114,6 +114,15 @@ public final class GatewayStore: Sendable {
                     """
             )
         }
+        // Door unlock schedules and first-person-in (docs/hq-protocol.md, doors[].unlock_schedule).
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE doors ADD COLUMN unlock_schedule TEXT NOT NULL DEFAULT '[]';
+                    ALTER TABLE doors ADD COLUMN first_person_in INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
     }
 

@@ -35,13 +35,35 @@ public struct DoorRecord: Sendable, Codable, Equatable {
     public var tz: String
     /// Absent or empty: always open to valid passes.
     public var schedule: [ScheduleWindow]?
+    /// Weekly windows, in `tz`, in which the relay is held released (JSON `unlock_schedule`).
+    /// Absent or empty: no scheduled unlock. Only a trusted clock starts one.
+    public var unlockSchedule: [ScheduleWindow]?
+    /// The unlock schedule's window starts holding the relay only after the first grant inside it
+    /// (JSON `first_person_in`); needs an `unlockSchedule`.
+    public var firstPersonIn: Bool?
 
-    public init(id: String, name: String? = nil, mode: DoorMode = .normal, tz: String = "UTC", schedule: [ScheduleWindow]? = nil) {
+    enum CodingKeys: String, CodingKey {
+        case id, name, mode, tz, schedule
+        case unlockSchedule = "unlock_schedule"
+        case firstPersonIn = "first_person_in"
+    }
+
+    public init(
+        id: String,
+        name: String? = nil,
+        mode: DoorMode = .normal,
+        tz: String = "UTC",
+        schedule: [ScheduleWindow]? = nil,
+        unlockSchedule: [ScheduleWindow]? = nil,
+        firstPersonIn: Bool? = nil
+    ) {
         self.id = id
         self.name = name
         self.mode = mode
         self.tz = tz
         self.schedule = schedule
+        self.unlockSchedule = unlockSchedule
+        self.firstPersonIn = firstPersonIn
     }
 }
 
@@ -312,15 +334,24 @@ extension DoorRecord {
             throw .badSnapshot("door id \"\(id)\" is not LOC/DOOR")
         }
         guard TimeZone(identifier: tz) != nil else { throw .badSnapshot("door \(id): unknown time zone \"\(tz)\"") }
-        for window in schedule ?? [] {
-            for day in window.days where DoorSchedule.weekdays.firstIndex(of: day) == nil {
-                throw .badSnapshot("door \(id): schedule day \"\(day)\" is not one of mon…sun")
+        for (field, windows) in [("schedule", schedule ?? []), ("unlock_schedule", unlockSchedule ?? [])] {
+            for window in windows {
+                for day in window.days where DoorSchedule.weekdays.firstIndex(of: day) == nil {
+                    throw .badSnapshot("door \(id): \(field) day \"\(day)\" is not one of mon…sun")
+                }
+                guard let from = DoorSchedule.minutes(window.from), from < 1440,
+                    let to = DoorSchedule.minutes(window.to)
+                else {
+                    throw .badSnapshot("door \(id): \(field) times must be HH:MM, got \(window.from)–\(window.to)")
+                }
+                guard from != to else {
+                    throw .badSnapshot("door \(id): \(field) window \(window.from)–\(window.to) is empty")
+                }
             }
-            guard let from = DoorSchedule.minutes(window.from), from < 1440, let to = DoorSchedule.minutes(window.to)
-            else { throw .badSnapshot("door \(id): schedule times must be HH:MM, got \(window.from)–\(window.to)") }
-            guard from != to else {
-                throw .badSnapshot("door \(id): schedule window \(window.from)–\(window.to) is empty")
-            }
+        }
+        // A first-person-in flag with no window to start would silently do nothing.
+        if firstPersonIn == true && (unlockSchedule ?? []).isEmpty {
+            throw .badSnapshot("door \(id): first_person_in needs an unlock_schedule")
         }
     }
 }

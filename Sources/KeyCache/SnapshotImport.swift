@@ -323,10 +323,16 @@ extension GatewayStore {
             for key in keys { try insert.execute(arguments: [key.kid ?? "", key.json]) }
         }
         let door = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO doors(id, name, mode, tz, schedule) VALUES (?, ?, ?, ?, ?)"
+            sql: """
+                INSERT OR REPLACE INTO doors(id, name, mode, tz, schedule, unlock_schedule, first_person_in)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
         )
         for d in records.doors ?? [] {
-            try door.execute(arguments: [d.id, d.name, d.mode.rawValue, d.tz, try json(d.schedule ?? [])])
+            try door.execute(arguments: [
+                d.id, d.name, d.mode.rawValue, d.tz, try json(d.schedule ?? []), try json(d.unlockSchedule ?? []),
+                d.firstPersonIn ?? false,
+            ])
         }
         try insertMembers(db, ArraySlice(records.members ?? []), "")
         try insertBookings(db, ArraySlice(records.bookings ?? []), "")

@@ -199,7 +199,8 @@ import Testing
             issuedAt: 0,
             expiresAt: 60
         )
-        GatewayDaemon.carryOut(command, inbox: door.controller.inbox, logger: Logger(label: "test"))
+        let (_, _, modes) = try DoorModeSyncTests.rig(door: door, ["id": "A/1", "mode": "normal", "tz": "UTC"])
+        GatewayDaemon.carryOut(command, modes: modes, logger: Logger(label: "test"))
         try door.run(to: 5.9)
         #expect(door.io.output(.relay, of: "A/1"), "still unlocked past the door's own 2 s pulse")
         try door.run(to: 6.1)
@@ -235,70 +236,5 @@ import Testing
         let daemon = try Self.daemon(age: age)
         defer { daemon.doorThread.stop() }
         #expect(daemon.statusLine().contains(expected), "\(daemon.statusLine())")
-    }
-}
-
-/// The mode the decisions see (the snapshot's door mode, HQ's lockdowns of a door or of `*`)
-/// reaching the door's state machine, so that the relay follows it.
-@Suite struct DoorModeSyncTests {
-    /// A store whose snapshot lists A/1 with `mode`, and the door over the in-memory board.
-    static func rig(mode: String) throws -> (GatewayStore, HQCommandToDoorTests.Door, DoorModeSync) {
-        let store = try GatewayStore(path: TestPaths.temporaryDirectory().appendingPathComponent("g.sqlite").path)
-        let snapshot: [String: Any] = [
-            "format": "ag-snapshot/1", "issuer": "hq.test", "seq": 1, "generated_at": Int(Date().timeIntervalSince1970),
-            "max_age": 86400, "keys": ["keys": []], "doors": [["id": "A/1", "mode": mode, "tz": "UTC"]],
-            "members": [], "bookings": [], "revoked": [],
-        ]
-        try store.apply(try SnapshotDocument.parse(JSONSerialization.data(withJSONObject: snapshot)))
-        let door = try HQCommandToDoorTests.Door()
-        return (store, door, DoorModeSync(doors: ["A/1"], store: store, inbox: door.controller.inbox))
-    }
-
-    static func command(_ action: HQCommand.Action) -> HQCommand {
-        HQCommand(id: "c-1", gateway: "gw", action: action, issuedAt: 0, expiresAt: 60)
-    }
-
-    @Test func theSnapshotsUnlockedModeHoldsTheRelay() throws {
-        let (_, door, sync) = try Self.rig(mode: "unlocked")
-        sync.apply()
-        try door.run(to: 10)
-        #expect(door.io.output(.relay, of: "A/1"), "released well past the 2 s pulse")
-    }
-
-    @Test func anHQUnlockIsRefusedAtADoorTheSnapshotHasInLockdown() throws {
-        let (_, door, sync) = try Self.rig(mode: "lockdown")
-        sync.apply()
-        GatewayDaemon.carryOut(Self.command(.unlock(door: "A/1", seconds: 5)), inbox: door.controller.inbox, logger: Logger(label: "test"))
-        try door.run(to: 1)
-        #expect(!door.io.output(.relay, of: "A/1"))
-    }
-
-    /// A lockdown command locks the door at once, outside the sync; lifting it must still reach it.
-    @Test func liftingALockdownReachesTheDoor() throws {
-        let (store, door, sync) = try Self.rig(mode: "normal")
-        let inbox = door.controller.inbox
-        sync.apply()
-        try store.setLockdown(door: "A/1", on: true)
-        GatewayDaemon.carryOut(Self.command(.lockdown(door: "A/1", on: true)), inbox: inbox, logger: Logger(label: "test"))
-        try store.setLockdown(door: "A/1", on: false)
-        GatewayDaemon.carryOut(Self.command(.lockdown(door: "A/1", on: false)), inbox: inbox, logger: Logger(label: "test"))
-        sync.apply()
-        GatewayDaemon.carryOut(Self.command(.unlock(door: "A/1", seconds: 5)), inbox: inbox, logger: Logger(label: "test"))
-        try door.run(to: 1)
-        #expect(door.io.output(.relay, of: "A/1"))
-    }
-
-    @Test func liftingOneDoorsLockdownLeavesItLockedWhileEveryDoorIs() throws {
-        let (store, door, sync) = try Self.rig(mode: "normal")
-        let inbox = door.controller.inbox
-        try store.setLockdown(door: nil, on: true)
-        GatewayDaemon.carryOut(Self.command(.lockdown(door: nil, on: true)), inbox: inbox, logger: Logger(label: "test"))
-        try store.setLockdown(door: "A/1", on: true)
-        try store.setLockdown(door: "A/1", on: false)
-        GatewayDaemon.carryOut(Self.command(.lockdown(door: "A/1", on: false)), inbox: inbox, logger: Logger(label: "test"))
-        sync.apply()
-        GatewayDaemon.carryOut(Self.command(.unlock(door: "A/1", seconds: 5)), inbox: inbox, logger: Logger(label: "test"))
-        try door.run(to: 1)
-        #expect(!door.io.output(.relay, of: "A/1"))
     }
 }

@@ -202,6 +202,22 @@ struct Script {
         #expect(!s.machine.relayEnergised)
     }
 
+    /// A lockdown in the middle of a first-person-in window ends it: after the lockdown is lifted,
+    /// the window waits for a new first grant.
+    @Test func aLockdownEndsTheFirstPersonsWindow() {
+        var s = Script(pulse: 5)
+        s.at(0, .mode(.firstPersonIn))
+        s.at(1, .schedule(active: true))
+        s.at(10, .grant)
+        s.at(100, .tick)
+        #expect(s.machine.relayEnergised)
+        s.at(200, .mode(.lockdown))
+        #expect(!s.machine.relayEnergised)
+        s.at(300, .mode(.firstPersonIn))
+        s.at(301, .schedule(active: true))
+        #expect(!s.machine.relayEnergised)
+    }
+
     @Test func tamperIsAnAlarm() {
         var s = Script()
         s.at(0, .tamper(active: true))

@@ -247,6 +247,38 @@ import Testing
         #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
     }
 
+    /// A door's unlock schedule and first-person-in flag, published by HQ from a seed, reach the
+    /// gateway's store through a delta, and every pull (applied or not) tells the daemon.
+    @Test func aDoorsUnlockScheduleTravelsFromHQsSeedThroughADelta() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let gateway = try GatewayRig()
+        let pulls = Atomic<Int>(0)
+        let enrolled = try await gateway.enrol(hq)
+        let sync = try GatewaySync(
+            store: gateway.store,
+            enrolment: enrolled.enrolment,
+            identity: try DeviceIdentity.load(path: gateway.keyPath, create: false),
+            clock: .fromHQOnly(),
+            onSnapshotPull: { _ = pulls.add(1, ordering: .relaxed) }
+        )
+        #expect(try await sync.pullSnapshot() == .applied(seq: 1))
+        #expect(try gateway.store.snapshotDoors()["JKT1/FRONT"]?.unlockSchedule == [])
+        var seed = siteSeed
+        seed["doors"] = [[
+            "id": "JKT1/FRONT", "name": "Front", "mode": "normal", "tz": "Asia/Jakarta",
+            "unlock_schedule": [["days": ["mon", "tue"], "from": "08:00", "to": "09:30"]], "first_person_in": true,
+        ]]
+        let file = try TestPaths.temporaryDirectory().appendingPathComponent("seed-2.json")
+        try JSONSerialization.data(withJSONObject: seed).write(to: file)
+        _ = try hq.admin("snapshot", "--seed", file.path)
+        #expect(try await sync.pullSnapshot() == .applied(seq: 2))
+        let door = try gateway.store.snapshotDoors()["JKT1/FRONT"]
+        #expect(door?.unlockSchedule == [ScheduleWindow(days: ["mon", "tue"], from: "08:00", to: "09:30")])
+        #expect(door?.firstPersonIn == true && door?.tz == "Asia/Jakarta")
+        #expect(try await sync.pullSnapshot() == .unchanged)
+        #expect(pulls.load(ordering: .relaxed) == 3)
+    }
+
     @Test func aWrongCodeIsABadCodeAndADeadHQIsUnreachable() async throws {
         let hq = try ReferenceHQ(seed: siteSeed)
         let gateway = try GatewayRig()

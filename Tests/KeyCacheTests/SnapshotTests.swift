@@ -163,6 +163,29 @@ func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: A
             "monday"
         ),
         (
+            "bad unlock schedule time",
+            json(
+                fullSnapshot(seq: 1).merging([
+                    "doors": [
+                        [
+                            "id": "L/D", "mode": "normal", "tz": "UTC",
+                            "unlock_schedule": [["days": ["mon"], "from": "08:00", "to": "25:00"]],
+                        ]
+                    ]
+                ]) { $1 }
+            ),
+            "unlock_schedule times must be HH:MM"
+        ),
+        (
+            "first person in without an unlock schedule",
+            json(
+                fullSnapshot(seq: 1).merging([
+                    "doors": [["id": "L/D", "mode": "normal", "tz": "UTC", "first_person_in": true]]
+                ]) { $1 }
+            ),
+            "first_person_in needs an unlock_schedule"
+        ),
+        (
             "duplicate member",
             json(fullSnapshot(seq: 1, members: [["id": "m", "blocked": false], ["id": "m", "blocked": true]])), "twice"
         ),
@@ -191,6 +214,50 @@ func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: A
         let text = GatewayStore.jsonArray(doors)
         #expect(try JSONDecoder().decode([String].self, from: Data(text.utf8)) == doors)
         #expect(GatewayStore.jsonArray([]) == "[]")
+    }
+
+    @Test func aDoorsUnlockScheduleIsStoredByAFullSnapshotAndChangedByADelta() throws {
+        let store = try makeStore()
+        let mornings: [[String: Any]] = [["days": ["mon", "fri"], "from": "08:00", "to": "09:00"]]
+        var snapshot = fullSnapshot(seq: 1)
+        snapshot["doors"] = [["id": "L1/front", "mode": "normal", "tz": "UTC", "unlock_schedule": mornings]]
+        try store.apply(try document(snapshot))
+        var door = try #require(try store.snapshotDoors()["L1/front"])
+        #expect(door.unlockSchedule == [ScheduleWindow(days: ["mon", "fri"], from: "08:00", to: "09:00")])
+        #expect(door.firstPersonIn == false)
+        let delta: [String: Any] = [
+            "format": "ag-snapshot-delta/1", "base_seq": 1, "seq": 2,
+            "upsert": [
+                "doors": [
+                    [
+                        "id": "L1/front", "mode": "normal", "tz": "Asia/Jakarta",
+                        "unlock_schedule": [["days": ["sat"], "from": "22:00", "to": "02:00"]], "first_person_in": true,
+                    ]
+                ]
+            ],
+        ]
+        try store.apply(try document(delta))
+        door = try #require(try store.snapshotDoors()["L1/front"])
+        #expect(door.unlockSchedule == [ScheduleWindow(days: ["sat"], from: "22:00", to: "02:00")])
+        #expect(door.firstPersonIn == true && door.tz == "Asia/Jakarta")
+    }
+
+    /// A store made before unlock schedules existed (migrations v1 and v2 only) gains the columns,
+    /// and its doors read as having none.
+    @Test func aStoreFromBeforeUnlockSchedulesIsMigrated() throws {
+        let store = try makeStore()
+        try store.apply(try document(fullSnapshot(seq: 1)))
+        let path = store.path
+        try store.close()
+        let downgrade = """
+            ALTER TABLE doors DROP COLUMN unlock_schedule;
+            ALTER TABLE doors DROP COLUMN first_person_in;
+            DELETE FROM grdb_migrations WHERE identifier = 'v3';
+            """
+        #expect(try runTool("sqlite3", [path, downgrade]).status == 0)
+        let reopened = try GatewayStore(path: path)
+        let door = try #require(try reopened.snapshotDoors()["L1/front"])
+        #expect(door.unlockSchedule == [] && door.firstPersonIn == false && door.mode == .normal)
     }
 
     @Test func rejectsANonJSONFile() {

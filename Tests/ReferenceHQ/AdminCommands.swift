@@ -210,14 +210,18 @@ struct SnapshotCommand: ParsableCommand {
 
               {"issuer": "hq.dev.example", "max_age": 604800,
                "doors": [{"id": "JKT1/FRONT", "name": "Front door", "mode": "normal", "tz": "Asia/Jakarta",
-                          "schedule": [{"days": ["mon","tue","wed","thu","fri"], "from": "08:00", "to": "20:00"}]}],
+                          "schedule": [{"days": ["mon","tue","wed","thu","fri"], "from": "08:00", "to": "20:00"}],
+                          "unlock_schedule": [{"days": ["mon","tue","wed","thu","fri"], "from": "09:00", "to": "17:00"}],
+                          "first_person_in": true}],
                "members": [{"id": "member-8812", "blocked": false}],
                "bookings": [{"id": "booking-5521", "member": "member-8812", "doors": ["JKT1"],
                              "start": 1800000000, "end": 1800014400, "status": "confirmed"}],
                "revoked": [{"pass": "35d86c5867a67f49c5e8f97c5e6608f1", "until": 1800086400}]}
 
             Every member is optional: arrays default to empty, max_age to 604800. issuer, when \
-            present, must be this HQ's. HQ adds format, seq (one past the last version), \
+            present, must be this HQ's. A door's unlock_schedule (windows in which its relay \
+            is held released) and first_person_in (each window from its first grant) are optional. \
+            Publishing a changed door reaches a gateway as a delta. HQ adds format, seq (one past the last version), \
             generated_at (now) and keys (its pass key, kid hq-pass-1, plus any keys the seed lists). \
             The document is checked as a gateway checks it before it is signed and stored.
             """
