@@ -110,7 +110,10 @@ let package = Package(
         // gpio-sim and vivid.
         .executableTarget(
             name: "door-hwtest",
-            dependencies: ["AccessGateway", "DoorDriver", "KeyCache", "QRCodec"],
+            dependencies: [
+                "AccessGateway", "DoorDriver", "HQSync", "KeyCache", "QRCodec",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/HardwareTests"
         ),
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.

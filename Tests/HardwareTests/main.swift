@@ -129,6 +129,9 @@ final class LiveBoard: @unchecked Sendable {
 
     func send(_ command: DoorCommand, to door: String?) { inboxBox.withLock { $0 }?.send(command, to: door) }
 
+    /// The controller's inbox, once it runs.
+    var inbox: DoorInbox? { inboxBox.withLock { $0 } }
+
     func saw(_ event: DoorEvent, door: String? = nil) -> Bool {
         events.withLock { list in list.contains { $0.event == event && (door == nil || $0.door == door) } }
     }
@@ -510,6 +513,7 @@ func runAll() {
     }
     runCameraTests(sim)
     runDoctorTests(sim)
+    runDoorModeTests(sim)
 }
 
 /// Set by the SIGTERM handler of the hold-relay child.
