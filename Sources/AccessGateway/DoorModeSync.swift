@@ -55,7 +55,10 @@ public final class DoorModeSync: Sendable {
     let clock: any DoorModeClock
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
-    private let passes = Atomic<Int>(0)
+    /// How many passes were made; held for a whole pass, so that passes from several threads (the
+    /// loop, a command, a grant) reach the doors in the order they read the store, and an older
+    /// reading never lands after a newer one.
+    private let passes = Mutex<Int>(0)
 
     public init(doors: [String], store: GatewayStore, inbox: DoorInbox, clock: any DoorModeClock) {
         self.doors = doors
@@ -101,7 +104,7 @@ public final class DoorModeSync: Sendable {
     }
 
     /// How many passes ``apply()`` and ``run()`` have made; tests wait on it.
-    public var passCount: Int { passes.load(ordering: .acquiring) }
+    public var passCount: Int { passes.withLock { $0 } }
 
     /// Asks ``run()`` for a pass, without waiting for it. Never blocks.
     public func refresh() {
@@ -128,7 +131,13 @@ public final class DoorModeSync: Sendable {
     }
 
     func applyAll() -> (targets: [String: Target], nextBoundary: Double?) {
-        defer { passes.add(1, ordering: .releasing) }
+        passes.withLock { count in
+            count += 1
+            return pass()
+        }
+    }
+
+    private func pass() -> (targets: [String: Target], nextBoundary: Double?) {
         let now = clock.now()
         guard let records = try? store.snapshotDoors(), let lockdowns = try? store.lockdowns() else {
             // Unsure what the snapshot says: no schedule may hold a door; modes stay as they are.
