@@ -307,6 +307,36 @@ func eventually(_ condition: () -> Bool) async -> Bool {
         }
     }
 
+    @Test func aClockThatTurnsUntrustedReleasesAnOpenWindowAtTheNextEvent() async throws {
+        let (door, clock, sync) = try Self.scheduled(at: Self.nine + 60)
+        try await Self.running(sync) {
+            #expect(await eventually { sync.passCount >= 1 })
+            try door.run(to: 5)
+            #expect(door.io.output(.relay, of: "A/1"), "held in the window")
+            clock.set(Self.nine + 120, trusted: false)
+            sync.refresh()  // as after a snapshot pull whose HQ time disagreed
+            #expect(await eventually { sync.passCount >= 2 })
+            try door.run(to: 6)
+            #expect(!door.io.output(.relay, of: "A/1"), "a clock nobody trusts holds no window")
+        }
+    }
+
+    @Test func aStoreThatCannotBeReadDropsTheSchedule() throws {
+        let door = try HQCommandToDoorTests.Door()
+        let (store, _, sync) = try Self.rig(
+            door: door,
+            ["id": "A/1", "mode": "normal", "tz": "UTC", "unlock_schedule": Self.mornings],
+            clock: TestDoorModeClock(at: Self.nine + 60)
+        )
+        sync.apply()
+        try door.run(to: 5)
+        #expect(door.io.output(.relay, of: "A/1"), "held in the window")
+        try store.close()
+        sync.apply()
+        try door.run(to: 6)
+        #expect(!door.io.output(.relay, of: "A/1"), "unsure of the snapshot: no window holds the door")
+    }
+
     @Test func firstPersonInHoldsTheRelayFromTheFirstGrantInsideTheWindow() async throws {
         let (door, clock, sync) = try Self.scheduled(at: Self.nine - 60, firstPersonIn: true)
         let inbox = door.controller.inbox
