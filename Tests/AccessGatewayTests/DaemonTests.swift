@@ -290,8 +290,8 @@ final class DaemonProcess: @unchecked Sendable {
             environment: Self.kernel(synchronised: kernelSynchronised)
         )
         // Each door's decision line (not a start-up line naming the door).
-        #expect(daemon.waitForLog("door=DEMO/BACK member="), "\(daemon.log)")
-        #expect(daemon.waitForLog("door=DEMO/FRONT member="), "\(daemon.log)")
+        #expect(daemon.waitForLog("door=DEMO/BACK hash="), "\(daemon.log)")
+        #expect(daemon.waitForLog("door=DEMO/FRONT hash="), "\(daemon.log)")
         let decided = daemon.log.split(separator: "\n").filter { $0.contains(" seq=") }
         let front = decided.filter { $0.contains("door=DEMO/FRONT") }
         #expect(front.count == 1, "\(decided)")

@@ -146,7 +146,7 @@ final class DaemonRun: @unchecked Sendable {
     }
 }
 
-/// One decision line of the daemon's log: `info access-gateway: granted door=… member=… pass=…
+/// One decision line of the daemon's log: `info access-gateway: granted door=… hash=… member=… pass=…
 /// reason=granted … seq=812`.
 struct LoggedDecision: Equatable {
     var seq: Int64
