@@ -39,7 +39,7 @@ extension GatewayStore {
         return info
     }
 
-    private static func keepCounts(_ info: SnapshotInfo, _ db: Database) throws {
+    static func keepCounts(_ info: SnapshotInfo, _ db: Database) throws {
         let counts = [info.keys, info.doors, info.members, info.bookings, info.revoked].map(String.init)
         try setState(db, "snapshot_counts", "\(info.seq):" + counts.joined(separator: ","))
     }

@@ -212,8 +212,19 @@ extension GatewayStore {
             guard let stored, stored == delta.baseSeq else {
                 throw KeyCacheError.deltaBaseMismatch(stored: stored, base: delta.baseSeq)
             }
-            if let deletions = delta.delete { try Self.delete(db, deletions) }
-            if let upsert = delta.upsert { try Self.upsert(db, upsert) }
+            // The kept counts, moved by what this delta adds and removes: counting a million-row
+            // table inside the delta's write would hold decisions up for tens of milliseconds.
+            var counts = try Self.header(db)
+            var kept = false
+            if var info = counts {
+                kept = try Self.fillRecordedCounts(&info, db)
+                counts = info
+            }
+            var net = try delta.delete.map { try Self.delete(db, $0) } ?? [:]
+            if let upsert = delta.upsert {
+                for (table, added) in try Self.newRows(db, upsert) { net[table, default: 0] += added }
+                try Self.upsert(db, upsert)
+            }
             try db.execute(
                 sql: """
                     UPDATE snapshot_state SET seq = ?, generated_at = coalesce(?, generated_at),
@@ -221,8 +232,30 @@ extension GatewayStore {
                     """,
                 arguments: [delta.seq, delta.generatedAt, delta.maxAge, Int64(now * 1000)]
             )
-            return try Self.recordCounts(db)!
+            guard kept, let before = counts, var info = try Self.header(db) else { return try Self.recordCounts(db)! }
+            // Keys and doors are small tables: counted; the large ones move by the delta's net.
+            info.keys = try Int.fetchOne(db, sql: "SELECT count(*) FROM signing_keys") ?? 0
+            info.doors = try Int.fetchOne(db, sql: "SELECT count(*) FROM doors") ?? 0
+            info.members = before.members + net["members", default: 0]
+            info.bookings = before.bookings + net["bookings", default: 0]
+            info.revoked = before.revoked + net["revoked", default: 0]
+            try Self.keepCounts(info, db)
+            return info
         }
+    }
+
+    /// How many of the upserted members, bookings and revocations are not in the store yet.
+    private static func newRows(_ db: Database, _ records: SnapshotRecords) throws -> [String: Int] {
+        func missing(_ table: String, _ column: String, _ ids: [String]) throws -> Int {
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM \(table) WHERE \(column) = ?")
+            // A delta may name an id twice: the second is a replace, not a new row.
+            return try Set(ids).reduce(0) { count, id in try Int.fetchOne(statement, arguments: [id]) == nil ? count + 1 : count }
+        }
+        return [
+            "members": try missing("members", "id", (records.members ?? []).map(\.id)),
+            "bookings": try missing("bookings", "id", (records.bookings ?? []).map(\.id)),
+            "revoked": try missing("revoked", "pass", (records.revoked ?? []).map(\.pass)),
+        ]
     }
 
     /// The stored snapshot's seq, age and counts; nil before the first import.
@@ -339,15 +372,21 @@ extension GatewayStore {
         try insertRevoked(db, ArraySlice(records.revoked ?? []), "")
     }
 
-    private static func delete(_ db: Database, _ deletions: SnapshotDeletions) throws {
+    /// Deletes the rows named, returning how many went from each table.
+    private static func delete(_ db: Database, _ deletions: SnapshotDeletions) throws -> [String: Int] {
         let tables: [(String, String, [String]?)] = [
             ("members", "id", deletions.members), ("bookings", "id", deletions.bookings),
             ("signing_keys", "kid", deletions.keys), ("doors", "id", deletions.doors),
             ("revoked", "pass", deletions.revoked),
         ]
+        var removed: [String: Int] = [:]
         for (table, column, ids) in tables {
             let statement = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(column) = ?")
-            for id in ids ?? [] { try statement.execute(arguments: [id]) }
+            for id in ids ?? [] {
+                try statement.execute(arguments: [id])
+                removed[table, default: 0] -= db.changesCount
+            }
         }
+        return removed
     }
 }
