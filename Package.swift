@@ -92,7 +92,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["QRCodec"], path: "Tests/TestSupport"),
         // The reference HQ, for development, the demo and the integration tests; not production.
         .executableTarget(
             name: "access-hq-dev",
@@ -119,7 +119,9 @@ let package = Package(
         // `make bench` runs it; the figures go to docs/BENCHMARKS.md.
         .executableTarget(
             name: "ag-bench",
-            dependencies: ["AccessGateway", "AccessToken", "DoorDriver", "HQSync", "KeyCache", "QRCodec"],
+            dependencies: [
+                "AccessGateway", "AccessToken", "DoorDriver", "HQSync", "KeyCache", "QRCodec", "TestSupport",
+            ],
             path: "Tests/Benchmarks"
         ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),

@@ -196,34 +196,56 @@ def pipeline_section(bin_dir, results=None):
         return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
     print("timing scan → relay ...", flush=True)
+    load_before = os.getloadavg()
     runs = [("both cores", r) for r in run([bench, "pipeline", work, "150"])["pipeline"]]
     runs += [("one core", r) for r in run(one_core([bench, "pipeline", work, "150"]))["pipeline"]]
     print("timing the idle scan loop ...", flush=True)
     idle = run([bench, "idle", "10"])["idle"]
+    load_after = os.getloadavg()
     if results is not None:
         results["pipeline"], results["idle"] = runs, idle
     out = ["## Scan → relay\n",
+           f"Measured {datetime.date.today().isoformat()} on {machine()}, release build. The machine is shared: "
+           f"1-minute load average {load_before[0]:.1f} before these runs and {load_after[0]:.1f} after "
+           "(other builds running), so compare the rows of this section, not single figures.\n",
            "From the first 640×480 frame that shows a pass being handed to the pipeline, to the in-memory relay "
-           "asserted. In between: the capture thread's latest-frame mailbox, decoding within the per-frame budget, "
-           "the scan gate, the decision with its audit event appended durably (synchronous=FULL, a real file), and "
-           "the door controller's thread. The camera stand-in runs at 30 fps over a textured scene; each trial "
-           "shows a fresh pass at a new place until the relay moves, then takes it away.\n",
-           "| decoders | cores | trials | missed | p50 ms | p99 ms | max ms | decode p50 ms | record + command p50 ms | target |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "asserted. In between: the capture thread's latest-frame mailbox, the frame gate (when on), decoding "
+           "within the per-frame budget, the scan gate, the decision with its audit event appended durably "
+           "(synchronous=FULL, a real file), and the door controller's thread. The camera stand-in plays a 30 fps "
+           "doorway stream with sensor noise (σ 3) and exposure flicker (±12 %) over a textured scene; each trial "
+           "pastes a fresh pass at a new place over the live frames until the relay moves, then takes it away. "
+           "The frame gate is the daemon's default (`idle_gate = true`); the last run of each group is without it.\n",
+           "| decoders | frame gate | cores | trials | missed | p50 ms | p99 ms | max ms | decode p50 ms | record + command p50 ms | target |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for cores, r in runs:
-        target = "p99 ≤ 10 ms: " + ("met" if r["scan_to_relay_ms_p99"] <= 10 else "**missed**")
-        out.append(f"| {r['decoders']} | {cores} | {r['trials']} | {r['missed']} | {r['scan_to_relay_ms_p50']:.2f} | "
+        ok = r["scan_to_relay_ms_p99"] <= 10 and r["missed"] == 0
+        target = "p99 ≤ 10 ms, none missed: " + ("met" if ok else "**missed**")
+        out.append(f"| {r['decoders']} | {'on' if r.get('gate', False) else 'off'} | {cores} | {r['trials']} | "
+                   f"{r['missed']} | {r['scan_to_relay_ms_p50']:.2f} | "
                    f"{r['scan_to_relay_ms_p99']:.2f} | {r['scan_to_relay_ms_max']:.1f} | {r['decode_ms_p50']:.2f} | "
                    f"{r['record_and_command_ms_p50']:.2f} | {target} |")
     out += ["",
             "zbar alone scans one polarity per frame (`QRStreamScanner`), so a code that arrives on the other "
             "polarity's frame waits for the next frame: about one frame interval (33 ms) on half the trials.\n",
             "### CPU with no code in view\n",
-            "The scan loop alone on a 30 fps stream of the textured scene, for 10 s after 1 s of warm-up; "
-            "process CPU time over wall time.\n",
-            "| decoders | fps | CPU, % of one core | decode p50 ms |", "|---|---|---|---|"]
+            "The scan loop alone on a 30 fps, 640×480 stream (`ag-bench idle`, TestSupport's `DoorwayStream`), for "
+            "10 s after 1 s of warm-up; process CPU time over wall time, so the capture thread and the frame gate "
+            "are counted. The streams: *still*, the textured doorway with sensor noise σ 2; *noisy*, σ 12; "
+            "*flicker*, σ 3 and the exposure swinging ±12 % (100 Hz light beating against 30 fps); *walk-past*, "
+            "σ 3 and a person (a dark textured blob, a sixth of the frame wide) crossing in 2 s, then 2 s with "
+            "nobody, over and over: someone in view half of the time. With the frame gate, frames that changed "
+            "are decoded in full, and so is every frame for 1 s after a change, and a quiet scene twice a second. "
+            "The frames are made before the timing starts.\n",
+            "| decoders | scene | frame gate | fps | CPU, % of one core | frames decoded in full | decode p50 ms | target |",
+            "|---|---|---|---|---|---|---|---|"]
     for r in idle:
-        out.append(f"| {r['decoders']} | {r['fps']:.1f} | {r['cpu_percent_of_one_core']:.1f} % | {r['decode_ms_p50']:.2f} |")
+        gate = r.get("gate", False)
+        target = ""
+        if gate and r.get("scene") in ("still", "noisy", "flicker"):
+            target = "≤ 5 %: " + ("met" if r["cpu_percent_of_one_core"] <= 5 else "**missed**")
+        out.append(f"| {r['decoders']} | {r.get('scene', 'still')} | {'on' if gate else 'off'} | {r['fps']:.1f} | "
+                   f"{r['cpu_percent_of_one_core']:.1f} % | {100 * r.get('decoded_share', 1):.0f} % | "
+                   f"{r['decode_ms_p50']:.2f} | {target} |")
     out.append("")
     return out
 
@@ -612,14 +634,20 @@ def summary_section(decoders, decode_figures, sizes, verify, results, out):
         target = "≤ 2 ms" if (w, h) == (640, 480) else ""
         rows.append((f"QR decode median per frame, {w}×{h}", f"{med:.2f} ms", ", ".join(anchors), target,
                      verdict(med <= 2) if target else ""))
-    pipe = {(r["decoders"], cores): r for cores, r in results["pipeline"]}
+    pipe = {(r["decoders"], r.get("gate", False), cores): r for cores, r in results["pipeline"]}
     for cores in ("both cores", "one core"):
-        a, z = pipe[("auto", cores)], pipe[("zbar", cores)]
-        rows.append((f"scan → relay p99, {cores}", f"{a['scan_to_relay_ms_p99']:.2f} ms (p50 {a['scan_to_relay_ms_p50']:.2f})",
-                     f"zbar-only chain {z['scan_to_relay_ms_p99']:.2f} ms", "≤ 10 ms", verdict(a["scan_to_relay_ms_p99"] <= 10)))
-    idle = {r["decoders"]: r for r in results["idle"]}
-    rows.append(("CPU, 30 fps with no code in view", f"{idle['auto']['cpu_percent_of_one_core']:.1f} % of one core",
-                 f"zbar-only chain {idle['zbar']['cpu_percent_of_one_core']:.1f} %", "", ""))
+        a, z, off = pipe[("auto", True, cores)], pipe[("zbar", True, cores)], pipe[("auto", False, cores)]
+        rows.append((f"scan → relay p99, {cores}, frame gate on", f"{a['scan_to_relay_ms_p99']:.2f} ms (p50 {a['scan_to_relay_ms_p50']:.2f}), "
+                     f"{a['missed']} missed", f"gate off {off['scan_to_relay_ms_p99']:.2f} ms; zbar-only chain "
+                     f"{z['scan_to_relay_ms_p99']:.2f} ms", "≤ 10 ms, none missed",
+                     verdict(a["scan_to_relay_ms_p99"] <= 10 and a["missed"] == 0)))
+    idle = {(r["decoders"], r.get("scene", "still"), r.get("gate", False)): r for r in results["idle"]}
+    for scene in ("still", "noisy", "flicker", "walk-past"):
+        on, off = idle[("auto", scene, True)], idle[("auto", scene, False)]
+        target = "" if scene == "walk-past" else "≤ 5 %"
+        rows.append((f"CPU, 30 fps with no code in view, {scene}", f"{on['cpu_percent_of_one_core']:.1f} % of one core",
+                     f"frame gate off {off['cpu_percent_of_one_core']:.1f} %", target,
+                     verdict(on["cpu_percent_of_one_core"] <= 5) if target else ""))
     rows.append(("AG1 pass verification, median", f"{verify['ES256']['median_us']:.1f} µs (ES256)",
                  f"Ed25519 {verify['Ed25519']['median_us']:.1f} µs", "", ""))
     a1, a2 = results["ag2"]["ag1"], results["ag2"]["ag2"]

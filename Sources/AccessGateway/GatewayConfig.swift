@@ -33,6 +33,7 @@ public struct GatewayConfigError: Error, Sendable, Equatable, CustomStringConver
 /// on_stale = "deny"                 # deny (default) | grant, past the snapshot's max_age
 /// listen = "127.0.0.1:9464"         # /metrics and /healthz
 /// door_io = "gpio"                  # gpio | memory (the demo and tests: no door is driven)
+/// idle_gate = true                  # decode unchanged camera frames only twice a second
 ///
 /// [doors.front]
 /// id = "JKT1/FRONT"
@@ -56,6 +57,9 @@ public struct GatewayConfig: Sendable {
     public var holderBound: [String: HolderBoundPolicy] = [:]
     /// How far an AG2 proof's time may be from the gateway's trusted clock, in seconds.
     public var proofWindow: Double = 30
+    /// Whether each camera's frames pass the ``FrameGate`` before the full decode (`idle_gate`;
+    /// on by default): unchanged frames of an empty doorway are decoded only twice a second.
+    public var idleGate = true
 
     /// What drives the doors.
     public enum DoorIOKind: String, Sendable, CaseIterable {
@@ -76,7 +80,9 @@ public struct GatewayConfig: Sendable {
         }
     }
 
-    static let gatewayKeys: Set<String> = ["db", "device_key", "on_stale", "listen", "door_io", "proof_window_s"]
+    static let gatewayKeys: Set<String> = [
+        "db", "device_key", "on_stale", "listen", "door_io", "proof_window_s", "idle_gate",
+    ]
     static let doorKeys: Set<String> = [
         "id", "relay", "dps", "rex", "tamper", "green", "red", "buzzer", "pulse_s", "max_energised_s", "held_open_s",
         "rex_unlocks", "camera", "holder_bound",
@@ -161,6 +167,13 @@ public struct GatewayConfig: Sendable {
             }
             proofWindow = seconds
         }
+        var idleGate = true
+        if let value = gateway["idle_gate"] {
+            guard let on = value.bool else {
+                throw GatewayConfigError(key: "gateway.idle_gate", value: "\(value)", allowed: "true or false")
+            }
+            idleGate = on
+        }
         // The door hardware is DoorDriver's to read and check, with its own messages.
         let board: BoardConfig
         do { board = try TOMLDecoder().decode(BoardConfig.self, from: text) } catch {
@@ -181,6 +194,7 @@ public struct GatewayConfig: Sendable {
         )
         config.holderBound = holderBound
         config.proofWindow = proofWindow
+        config.idleGate = idleGate
         return config
     }
 

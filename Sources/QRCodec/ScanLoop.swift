@@ -161,19 +161,23 @@ public struct ScanSettings: Sendable, Equatable {
     public var prefixCooldowns: [String: Duration]
     /// How many admitted codes may wait for a decision before decoding waits.
     public var queueDepth: Int
+    /// The gate in front of the full decode (``FrameGate``); nil decodes every frame.
+    public var frameGate: FrameGate.Settings?
 
     public init(
         decoders: QRDecoders = .auto,
         budget: Duration = .milliseconds(20),
         cooldown: Duration = .seconds(3),
         prefixCooldowns: [String: Duration] = [:],
-        queueDepth: Int = 4
+        queueDepth: Int = 4,
+        frameGate: FrameGate.Settings? = FrameGate.Settings()
     ) {
         self.decoders = decoders
         self.budget = budget
         self.cooldown = cooldown
         self.prefixCooldowns = prefixCooldowns
         self.queueDepth = queueDepth
+        self.frameGate = frameGate
     }
 }
 
@@ -197,8 +201,10 @@ public struct ScannedCode: Sendable, Equatable {
 public struct ScanStatistics: Sendable, Equatable {
     /// Frames the source delivered.
     public var frames = 0
-    /// Frames decoded; the rest were dropped for newer ones.
+    /// Frames decoded in full.
     public var decoded = 0
+    /// Frames the ``FrameGate`` found unchanged and let skip the full decode.
+    public var gated = 0
     /// Symbols found, counting a code once per frame it was in.
     public var symbols = 0
     /// Codes handed on for a decision.
@@ -207,12 +213,14 @@ public struct ScanStatistics: Sendable, Equatable {
     public var skippedPasses = 0
     /// Decode times of the most recent frames, in milliseconds, oldest first (at most 1,024).
     public var recentDecodeMs: [Double] = []
-    /// The dropped frames are `frames - decoded`, less any frame still in the mailbox.
-    public var dropped: Int { max(0, frames - decoded) }
+    /// The frames replaced in the mailbox by newer ones: `frames - decoded - gated`, less any
+    /// frame still in the mailbox.
+    public var dropped: Int { max(0, frames - decoded - gated) }
 }
 
 /// Frames in, admitted codes out: a capture thread puts each frame in a ``LatestFrame``; a decode
-/// thread scans the latest one within the budget, passes what it finds through a ``ScanGate``, and
+/// thread takes the latest one, asks the ``FrameGate`` (when set) whether it needs decoding, scans
+/// it within the budget, passes what it finds through a ``ScanGate``, and
 /// puts admitted codes in ``codes``, whose consumer (the decision) runs on its own thread. When
 /// the consumer is slow, the full queue holds the decode thread, and capture keeps replacing the
 /// one waiting frame, so nothing grows and nothing old is decided.
@@ -276,12 +284,19 @@ public final class ScanLoop: Sendable {
         }
         var stream = scanner
         var gate = ScanGate(cooldown: settings.cooldown, prefixCooldowns: settings.prefixCooldowns)
+        var frameGate = settings.frameGate.map { FrameGate(settings: $0) }
         let clock = ContinuousClock()
         let origin = clock.now
         while let (frame, at) = frames.next(), !state.withLock({ $0.stopping }) {
+            // The time the frame was handed over, so a frame that waited is judged when it was shown.
+            if let verdict = frameGate?.assess(frame, at: at - origin), !verdict.decodes {
+                state.withLock { $0.statistics.gated += 1 }
+                continue
+            }
             let started = clock.now
             let symbols = stream.scan(frame)
             let took = clock.now - started
+            frameGate?.decoded(foundCode: !symbols.isEmpty, at: at - origin)
             var unique: [QRSymbol] = []
             for symbol in symbols where !unique.contains(where: { $0.bytes == symbol.bytes }) { unique.append(symbol) }
             let admitted = gate.admit(unique.map(\.text), at: clock.now - origin)

@@ -42,9 +42,17 @@ import Testing
         #expect(try GatewayConfig.parse(text).stalePolicy == policy)
     }
 
+    /// The frame gate is on unless the file turns it off.
+    @Test(arguments: [("", true), ("idle_gate = false", false), ("idle_gate = true", true)])
+    func theIdleGateIsOnByDefault(line: String, on: Bool) throws {
+        let text = Self.valid.replacingOccurrences(of: "on_stale = \"deny\"", with: "on_stale = \"deny\"\n" + line)
+        #expect(try GatewayConfig.parse(text).idleGate == on)
+    }
+
     /// Each mistake names its key.
     @Test(arguments: [
         ("on_stale = \"deny\"", "on_stale = \"maybe\"", "gateway.on_stale"),
+        ("on_stale = \"deny\"", "on_stale = \"deny\"\nidle_gate = \"yes\"", "gateway.idle_gate"),
         ("pulse_s = 4", "pluse_s = 4", "doors.front.pluse_s"),
         ("fps = 15", "fps = 500", "doors.front.camera.fps"),
         ("size = \"1280x720\"", "size = \"big\"", "doors.front.camera.size"),

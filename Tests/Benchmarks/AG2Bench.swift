@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import KeyCache
 import QRCodec
+import TestSupport
 
 // AG2 (holder-bound, two signatures) against AG1 (one), for docs/BENCHMARKS.md: the token checks
 // alone, the gateway's whole decision on a real store file, and decode plus decision per 640×480
@@ -81,7 +82,7 @@ func ag2Benchmark(directory: String, iterations: Int, frames: Int) throws -> [St
     // Decode and decision per frame: each code at 4 px per module, somewhere on the textured
     // scene, read with the still decoder chain the CLI uses (zxing-cpp, zbar, sharpened zxing).
     let scanner = try QRScanner()
-    let scene = emptyScene(seed: 3)
+    let scene = DoorwayStream.doorway(seed: 3)
     func timeFrames(_ texts: [String]) throws -> [String: Any] {
         var decode: [Double] = []
         var decide: [Double] = []

@@ -5,45 +5,31 @@ import Glibc
 import KeyCache
 import QRCodec
 import Synchronization
+import TestSupport
 
 // The scan path from a frame handed over to the relay asserted: capture thread, latest-frame
 // mailbox, decode, gate, decision recorded durably in a real store file, door controller on its own
 // thread, in-memory board.
 
-/// A 640×480 scene with no code in it: gradients, texture and a few hard edges, so that decoders
-/// find candidates to reject, as they do in a real doorway.
-func emptyScene(seed: UInt64 = 1) -> GreyImage {
-    var state = seed
-    var image = GreyImage(width: 640, height: 480, fill: 0)
-    for y in 0..<480 {
-        for x in 0..<640 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let noise = Int(state >> 59) - 16
-            let shade = 120 + Int(50 * sin(Double(x) / 37) * cos(Double(y) / 23)) + noise
-            image.pixels[y * 640 + x] = UInt8(clamping: shade)
-        }
-    }
-    for (x, y, w, h, level) in [(40, 60, 120, 200, 30), (400, 100, 160, 60, 230), (300, 320, 90, 90, 15)] {
-        for row in y..<(y + h) { for col in x..<(x + w) { image.pixels[row * 640 + col] = UInt8(level) } }
-    }
-    return image
-}
-
-/// A camera stand-in at a fixed frame rate: it shows the scene, or the frame the benchmark puts
-/// up, and notes when a put-up frame was first handed to the pipeline.
+/// A camera stand-in at a fixed frame rate: it plays a looped camera-like stream (noise, flicker,
+/// someone walking past), with the code the benchmark puts up pasted over the current frame, and
+/// notes when a frame carrying that code was first handed to the pipeline.
 final class StagedCamera: FrameSource {
-    let scene: GreyImage
+    let frames: [GreyImage]
     let stage: Stage
     let interval: Duration
     var due = ContinuousClock.now
+    var index = 0
 
     final class Stage: Sendable {
-        let shown = Mutex<(frame: GreyImage?, serial: Int, firstHanded: [Int: ContinuousClock.Instant])>((nil, 0, [:]))
+        let shown = Mutex<
+            (code: (image: GreyImage, x: Int, y: Int)?, serial: Int, firstHanded: [Int: ContinuousClock.Instant])
+        >((nil, 0, [:]))
         let running = Atomic<Bool>(true)
     }
 
-    init(scene: GreyImage, stage: Stage, fps: Double) {
-        self.scene = scene
+    init(frames: [GreyImage], stage: Stage, fps: Double) {
+        self.frames = frames
         self.stage = stage
         interval = .nanoseconds(Int64(1e9 / fps))
     }
@@ -53,12 +39,23 @@ final class StagedCamera: FrameSource {
         let wait = ContinuousClock.now.duration(to: due)
         if wait > .zero { usleep(UInt32(wait.components.attoseconds / 1_000_000_000_000)) }
         due = max(due + interval, .now)
+        var frame = frames[index % frames.count]
+        index += 1
         return stage.shown.withLock { shown in
-            guard let frame = shown.frame else { return scene }
+            guard let code = shown.code else { return frame }
+            // Timed from before the paste: it counts against the latency, not for it.
             if shown.firstHanded[shown.serial] == nil { shown.firstHanded[shown.serial] = .now }
+            frame.paste(code.image, x: code.x, y: code.y)
             return frame
         }
     }
+}
+
+/// One loop of `kind` at 640×480 and 30 fps, made before any timing starts: a second of frames,
+/// or a whole walk-past cycle.
+func doorwayFrames(_ kind: DoorwayStream.Kind) -> [GreyImage] {
+    let stream = DoorwayStream(kind)
+    return (0..<stream.cycle).map(stream.frame)
 }
 
 func cpuSeconds() -> Double {
@@ -71,7 +68,14 @@ func cpuSeconds() -> Double {
 func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
 
 /// `trials` passes, one at a time, each held up until the relay is asserted, then taken away.
-func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) throws -> [String: Any] {
+/// The camera plays `scene`; `gate` turns the ``FrameGate`` on (the daemon's default) or off.
+func pipelineBenchmark(
+    directory: String,
+    trials: Int,
+    decoders: QRDecoders,
+    gate: Bool = true,
+    scene kind: DoorwayStream.Kind = .flicker
+) throws -> [String: Any] {
     let site = DemoSite()
     let path = "\(directory)/pipeline-bench-\(getpid()).sqlite"
     defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
@@ -95,7 +99,7 @@ func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) thr
     defer { door.stop() }
     let decisions = Mutex<[EntranceDecision]>([])
     let pipeline = DoorPipeline(
-        scan: ScanSettings(decoders: decoders),
+        scan: ScanSettings(decoders: decoders, frameGate: gate ? FrameGate.Settings() : nil),
         entrance: Entrance(
             door: site.door,
             decider: AccessDecider(store: store),
@@ -104,27 +108,25 @@ func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) thr
         )
     )
     let stage = StagedCamera.Stage()
-    let scene = emptyScene()
-    pipeline.start { StagedCamera(scene: scene, stage: stage, fps: 30) }
-    var frames: [GreyImage] = []
+    let background = doorwayFrames(kind)
+    var codes: [(image: GreyImage, x: Int, y: Int)] = []
     for serial in 0..<trials {
-        var frame = scene
         let code = try QRMatrix.encode(text: try site.pass(serial: UInt64(serial + 1))).image(moduleSize: 4)
         // Anywhere in view, whole.
-        frame.paste(code, x: 10 + (serial * 37) % (630 - code.width), y: 10 + (serial * 53) % (470 - code.height))
-        frames.append(frame)
+        codes.append((code, 10 + (serial * 37) % (630 - code.width), 10 + (serial * 53) % (470 - code.height)))
     }
+    pipeline.start { StagedCamera(frames: background, stage: stage, fps: 30) }
     var latencies: [Double] = []
     var missed = 0
     for serial in 0..<trials {
         let before = relayOn.withLock { $0.count }
-        stage.shown.withLock { $0 = (frames[serial], serial, $0.firstHanded) }
+        stage.shown.withLock { $0 = (codes[serial], serial, $0.firstHanded) }
         var waited = 0
         while relayOn.withLock({ $0.count }) == before && waited < 2000 {
             usleep(1000)
             waited += 1
         }
-        stage.shown.withLock { $0.frame = nil }
+        stage.shown.withLock { $0.code = nil }
         guard let on = relayOn.withLock({ $0.count > before ? $0.last : nil }),
             let handed = stage.shown.withLock({ $0.firstHanded[serial] })
         else {
@@ -144,7 +146,8 @@ func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) thr
     let decode = recorded.map { ms($0.code.decodeTime) }.sorted()
     latencies.sort()
     return [
-        "decoders": decoders.rawValue, "trials": trials, "missed": missed, "granted": recorded.filter(\.granted).count,
+        "decoders": decoders.rawValue, "gate": gate, "scene": kind.rawValue, "trials": trials, "missed": missed,
+        "granted": recorded.filter(\.granted).count,
         "scan_to_relay_ms_p50": percentile(latencies, 0.5), "scan_to_relay_ms_p99": percentile(latencies, 0.99),
         "scan_to_relay_ms_max": latencies.last ?? 0,
         "decode_ms_p50": percentile(decode, 0.5), "record_and_command_ms_p50": percentile(decide, 0.5),
@@ -152,16 +155,17 @@ func pipelineBenchmark(directory: String, trials: Int, decoders: QRDecoders) thr
     ]
 }
 
-/// CPU use of the scan loop on a 30 fps stream with no code in view.
-func idleBenchmark(seconds: Double, decoders: QRDecoders) -> [String: Any] {
+/// CPU use of the scan loop on a 30 fps stream of `kind` with no code in view, with the
+/// ``FrameGate`` on or off.
+func idleBenchmark(seconds: Double, decoders: QRDecoders, scene kind: DoorwayStream.Kind, gate: Bool) -> [String: Any] {
     let stage = StagedCamera.Stage()
-    let scene = emptyScene()
-    let loop = ScanLoop(settings: ScanSettings(decoders: decoders))
-    loop.start { StagedCamera(scene: scene, stage: stage, fps: 30) }
+    let frames = doorwayFrames(kind)
+    let loop = ScanLoop(settings: ScanSettings(decoders: decoders, frameGate: gate ? FrameGate.Settings() : nil))
+    loop.start { StagedCamera(frames: frames, stage: stage, fps: 30) }
     usleep(1_000_000)
     let wallStart = ContinuousClock.now
     let cpuStart = cpuSeconds()
-    let framesStart = loop.statistics.frames
+    let before = loop.statistics
     usleep(UInt32(seconds * 1e6))
     let cpu = cpuSeconds() - cpuStart
     let wall = ms(ContinuousClock.now - wallStart) / 1000
@@ -170,9 +174,12 @@ func idleBenchmark(seconds: Double, decoders: QRDecoders) -> [String: Any] {
     loop.stop()
     loop.wait()
     let decode = stats.recentDecodeMs.sorted()
+    let decoded = stats.decoded - before.decoded
+    let gated = stats.gated - before.gated
     return [
-        "decoders": decoders.rawValue, "seconds": wall, "fps": Double(stats.frames - framesStart) / wall,
-        "cpu_percent_of_one_core": cpu / wall * 100, "decode_ms_p50": percentile(decode, 0.5),
-        "dropped": stats.dropped,
+        "decoders": decoders.rawValue, "scene": kind.rawValue, "gate": gate, "seconds": wall,
+        "fps": Double(stats.frames - before.frames) / wall, "cpu_percent_of_one_core": cpu / wall * 100,
+        "decode_ms_p50": percentile(decode, 0.5), "dropped": stats.dropped,
+        "decoded_share": decoded + gated > 0 ? Double(decoded) / Double(decoded + gated) : 1,
     ]
 }

@@ -1,12 +1,15 @@
 import AccessToken
 import Foundation
 import QRCodec
+import TestSupport
 
 // ag-bench: figures for docs/BENCHMARKS.md, one JSON object per run; scripts/bench.py writes the file.
 //   ag-bench verify [N]                  full AG1 pass verification, N passes per algorithm
 //   ag-bench keycache DIR [SCALE]        the store: SCALE × (1 M bookings, 100 k members, 100 k revoked)
-//   ag-bench pipeline DIR [TRIALS]       scan → relay latency, in-memory door, store file in DIR
-//   ag-bench idle [SECONDS]              CPU of the scan loop on a 30 fps stream with no code
+//   ag-bench pipeline DIR [TRIALS]       scan → relay latency, in-memory door, store file in DIR;
+//                                        each chain with the frame gate, the first one without
+//   ag-bench idle [SECONDS]              CPU of the scan loop on 30 fps doorway streams with no code
+//                                        (still, noisy, flicker, walk-past), frame gate on and off
 //   ag-bench drain DIR HQ_BINARY [N]     upload of an N-event backlog to access-hq-dev on loopback
 //   ag-bench ag2 DIR [N] [FRAMES]        AG2 against AG1: token checks and decisions (N each), decode
 //                                        and decision per 640×480 frame (FRAMES each)
@@ -39,9 +42,12 @@ if arguments.first == "pipeline" {
     let trials = arguments.count > 2 ? Int(arguments[2]) ?? 150 : 150
     let directory = arguments.count > 1 ? arguments[1] : NSTemporaryDirectory()
     var runs: [[String: Any]] = []
-    for decoders in QRScanner.zxingAvailable ? [QRDecoders.auto, .zbar] : [.zbar] {
+    // The daemon's default (the frame gate on) for each chain, then the first chain without the gate.
+    let chains = QRScanner.zxingAvailable ? [QRDecoders.auto, .zbar] : [.zbar]
+    for decoders in chains {
         runs.append(try pipelineBenchmark(directory: directory, trials: trials, decoders: decoders))
     }
+    runs.append(try pipelineBenchmark(directory: directory, trials: trials, decoders: chains[0], gate: false))
     try printJSON(["pipeline": runs])
     exit(0)
 }
@@ -89,8 +95,18 @@ if arguments.first == "ag2" {
 }
 if arguments.first == "idle" {
     let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 10 : 10
-    let runs = (QRScanner.zxingAvailable ? [QRDecoders.auto, .zbar] : [.zbar]).map {
-        idleBenchmark(seconds: seconds, decoders: $0)
+    // Each scene with the frame gate and without; the zbar-only chain on the still scene.
+    let chains = QRScanner.zxingAvailable ? [QRDecoders.auto, .zbar] : [.zbar]
+    var runs: [[String: Any]] = []
+    for scene in DoorwayStream.Kind.allCases {
+        for gate in [true, false] {
+            runs.append(idleBenchmark(seconds: seconds, decoders: chains[0], scene: scene, gate: gate))
+        }
+    }
+    if chains.count > 1 {
+        for gate in [true, false] {
+            runs.append(idleBenchmark(seconds: seconds, decoders: .zbar, scene: .still, gate: gate))
+        }
     }
     try printJSON(["idle": runs])
     exit(0)
