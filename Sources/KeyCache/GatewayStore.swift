@@ -11,6 +11,8 @@ public final class GatewayStore: Sendable {
 
     let pool: DatabasePool
     public let path: String
+    /// The `synchronous` setting every write commits with, but staging's.
+    let synchronous: String
 
     /// What a committed event survives.
     public enum Durability: String, Sendable {
@@ -26,6 +28,7 @@ public final class GatewayStore: Sendable {
         // Another process (gatewayctl beside the daemon) may hold the write lock briefly.
         config.busyMode = .timeout(5)
         let synchronous = durability == .powerLoss ? "FULL" : "NORMAL"
+        self.synchronous = synchronous
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
@@ -136,6 +139,31 @@ public final class GatewayStore: Sendable {
     /// Runs `body` in one write transaction.
     func write<T>(_ body: (Database) throws -> T) throws(KeyCacheError) -> T {
         do { return try pool.write(body) } catch let error as KeyCacheError { throw error } catch {
+            throw .database("\(error)")
+        }
+    }
+
+    /// Runs `body` in one write transaction committed without an fsync (`synchronous=NORMAL`, for
+    /// this transaction only): staged snapshot rows, which a cut transfer stages again, need not
+    /// survive power loss on their own, and an fsync per batch would hold decisions up. The next
+    /// commit with the store's own setting makes them durable with it.
+    func writeUnsynced<T>(_ body: (Database) throws -> T) throws(KeyCacheError) -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                let result = Result { () throws -> T in
+                    var value: T?
+                    try db.inTransaction {
+                        value = try body(db)
+                        return .commit
+                    }
+                    return value!
+                }
+                // Restored before the writer is released: decisions must never commit unsynced.
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                return try result.get()
+            }
+        } catch let error as KeyCacheError { throw error } catch {
             throw .database("\(error)")
         }
     }

@@ -25,8 +25,9 @@ extension GatewayStore {
     /// The large snapshot tables, which a full snapshot fills beside the live ones in batches.
     static let stagedTables = ["members", "bookings", "revoked"]
     /// Rows per staging transaction: each holds the write lock for a few milliseconds, so decisions
-    /// (which must write their audit event) go on while a large snapshot is applied.
-    static let stagingBatch = 2000
+    /// (which must write their audit event) go on while a large snapshot is applied. Staging
+    /// commits without an fsync (`writeUnsynced`), so small batches cost no more than large ones.
+    static let stagingBatch = 500
 
     /// Applies a full snapshot or a delta atomically. Refuses a seq that is not newer than the
     /// stored one, and a delta whose base is not the stored seq.
@@ -125,7 +126,7 @@ extension GatewayStore {
         add(records.revoked ?? [], Self.insertRevoked)
         if batches.isEmpty { batches.append { _ in } }
         for (index, batch) in batches.enumerated() {
-            try write { db in
+            try writeUnsynced { db in
                 // Another import that started since would have replaced the staging tables.
                 guard try Self.state(db, "staging_token") == token else {
                     throw KeyCacheError.database("another snapshot import started; this one was abandoned")

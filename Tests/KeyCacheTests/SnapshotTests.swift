@@ -264,3 +264,20 @@ func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: A
         #expect(throws: KeyCacheError.self) { try SnapshotDocument.parse(Data("not json".utf8)) }
     }
 }
+
+/// Staging commits unsynced, for its own transactions only: every write after it, a decision's
+/// among them, commits with the store's setting again.
+@Suite struct StagingDurabilityTests {
+    @Test(arguments: [(GatewayStore.Durability.powerLoss, 2), (.processCrash, 1)])
+    func theStoresSynchronousSettingIsBackAfterStaging(durability: GatewayStore.Durability, expected: Int) throws {
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
+        let store = try GatewayStore(path: path, durability: durability)
+        let token = try store.beginStaging(seq: 1)
+        let members = (0..<(GatewayStore.stagingBatch * 2 + 1)).map { MemberRecord(id: "m-\($0)", blocked: false) }
+        try store.stage(SnapshotRecords(members: members), token: token)
+        let setting = try store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(setting == expected)
+        let staged = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM stage_members") }
+        #expect(staged == members.count)
+    }
+}
