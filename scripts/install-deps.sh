@@ -11,7 +11,7 @@ set -euo pipefail
 APT_PACKAGES=(pkg-config libzbar-dev libqrencode-dev libgpiod-dev libsqlite3-dev sqlite3 systemd zlib1g-dev python3 python3-pip
     qemu-system-x86 busybox-static gpiod make gcc-12 xz-utils libzxing-dev nodejs chromium openssl debootstrap
     python3-venv)
-PIP_PACKAGES=(cwt==3.3.0)
+PIP_PACKAGES=(cwt==3.3.0 pillow==13.0.0)
 if [ "${1:-}" = bench ]; then
     APT_PACKAGES+=(util-linux)
     PIP_PACKAGES+=(numpy opencv-python-headless segno zxing-cpp==3.1.1)
@@ -40,7 +40,7 @@ pip_install() {
 need_pip=()
 for p in "${PIP_PACKAGES[@]}"; do
     module=${p%%=*}
-    case "$module" in opencv-python-headless) module=cv2 ;; zxing-cpp) module=zxingcpp ;; esac
+    case "$module" in opencv-python-headless) module=cv2 ;; zxing-cpp) module=zxingcpp ;; pillow) module=PIL ;; esac
     python3 -c "import ${module//-/_}" 2>/dev/null || need_pip+=("$p")
 done
 if [ ${#need_pip[@]} -gt 0 ]; then

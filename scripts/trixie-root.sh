@@ -22,10 +22,10 @@ BUILD_PACKAGES=(build-essential pkg-config libzbar-dev libqrencode-dev libgpiod-
     libzxing-dev git ca-certificates libcurl4t64 libxml2 libedit2 libncurses6 python3)
 # Test-only extras (README lists them): the sqlite3 shell, node and systemd-analyze that tests call;
 # gpiod's tools; xz, zstd, kmod and busybox for the hardware stage's kernel and initramfs; dpkg-dev and lintian for
-# the Debian 13 package; pip with cwt's dependencies for the python interop peer. The kernel, its
-# headers and linux-source-6.12 are downloaded by the hardware stage, never installed.
+# the Debian 13 package; pip with cwt's dependencies for the python interop peer; Pillow for the real-photo
+# tests. The kernel, its headers and linux-source-6.12 are downloaded by the hardware stage, never installed.
 TEST_PACKAGES=(sqlite3 nodejs systemd gpiod dpkg-dev lintian xz-utils zstd kmod busybox-static
-    python3-pip python3-cbor2 python3-cryptography)
+    python3-pip python3-cbor2 python3-cryptography python3-pil)
 # The python interop peer, as on the host (scripts/install-deps.sh): its pure-python wheels are
 # fetched by the host's pip into .cache/trixie/wheels, the rest comes from Debian.
 PIP_PACKAGES=(cwt==3.3.0 'pyhpke>=0.5.3,<1')

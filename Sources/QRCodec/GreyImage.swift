@@ -30,23 +30,97 @@ public struct GreyImage: Sendable, Equatable {
     /// The image sharpened with a 3×3 Laplacian kernel (centre 5, edges −1), borders kept; brings
     /// back module edges that camera blur softened.
     public func sharpened() -> GreyImage {
+        filtered3x3 { src, i, w in
+            UInt8(clamping: 5 * Int(src[i]) - Int(src[i - 1]) - Int(src[i + 1]) - Int(src[i - w]) - Int(src[i + w]))
+        }
+    }
+
+    /// Every pixel inside the one-pixel border replaced by `kernel` of the source, the border kept.
+    @inline(__always)
+    private func filtered3x3(
+        _ kernel: (_ source: UnsafeBufferPointer<UInt8>, _ index: Int, _ width: Int) -> UInt8
+    ) -> GreyImage {
         guard width >= 3 && height >= 3 else { return self }
         var out = pixels
         let w = width
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for y in 1..<(height - 1) {
-                    for x in 1..<(w - 1) {
-                        let i = y * w + x
-                        let v = 5 * Int(src[i]) - Int(src[i - 1]) - Int(src[i + 1]) - Int(src[i - w]) - Int(src[i + w])
-                        dst[i] = UInt8(clamping: v)
-                    }
+                    for x in 1..<(w - 1) { dst[y * w + x] = kernel(src, y * w + x, w) }
                 }
             }
         }
         var image = self
         image.pixels = out
         return image
+    }
+
+    /// The image cut into black and white at one global threshold, chosen by Otsu's method (the
+    /// level that best separates the histogram's dark and light halves). A printed code on a dark
+    /// object, with little white around it, fools a local threshold near its edges; one level for the
+    /// whole frame does not. Nil when the frame is flat (one grey level), where no level separates.
+    public func thresholded() -> GreyImage? {
+        var histogram = [Int](repeating: 0, count: 256)
+        pixels.withUnsafeBufferPointer { for value in $0 { histogram[Int(value)] += 1 } }
+        let total = Double(pixels.count)
+        let sum = histogram.indices.reduce(0.0) { $0 + Double($1 * histogram[$1]) }
+        var below = 0.0, belowSum = 0.0, best = -1.0, level = -1
+        for value in 0..<255 {
+            below += Double(histogram[value])
+            belowSum += Double(value * histogram[value])
+            let above = total - below
+            guard below > 0, above > 0 else { continue }
+            let gap = belowSum / below - (sum - belowSum) / above
+            let spread = below * above * gap * gap
+            if spread > best { best = spread; level = value }
+        }
+        guard level >= 0 else { return nil }
+        var image = self
+        let cut = UInt8(level)
+        for i in image.pixels.indices { image.pixels[i] = image.pixels[i] > cut ? 255 : 0 }
+        return image
+    }
+
+    /// The image smoothed with a 3×3 binomial kernel (1 2 1 / 2 4 2 / 1 2 1, over 16), borders kept;
+    /// takes sensor noise and print grain off module edges before a global threshold.
+    public func smoothed() -> GreyImage {
+        filtered3x3 { src, i, w in
+            let corners = Int(src[i - w - 1]) + Int(src[i - w + 1]) + Int(src[i + w - 1]) + Int(src[i + w + 1])
+            let edges = Int(src[i - w]) + Int(src[i + w]) + Int(src[i - 1]) + Int(src[i + 1])
+            return UInt8((corners + 2 * edges + 4 * Int(src[i]) + 8) >> 4)
+        }
+    }
+
+    /// The image at twice its width and height, bilinear. Gives the decoders more pixels per module
+    /// where a small frame holds a small code.
+    public func doubled() -> GreyImage {
+        let w = width * 2, h = height * 2
+        var out = [UInt8](repeating: 0, count: w * h)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<h {
+                    // Sample centres: output pixel y maps to source (y + 0.5) / 2 - 0.5.
+                    let sy = max(0, Double(y) * 0.5 - 0.25)
+                    let y0 = min(Int(sy), height - 1), y1 = min(y0 + 1, height - 1)
+                    let fy = sy - Double(y0)
+                    for x in 0..<w {
+                        let sx = max(0, Double(x) * 0.5 - 0.25)
+                        let x0 = min(Int(sx), width - 1), x1 = min(x0 + 1, width - 1)
+                        let fx = sx - Double(x0)
+                        let top = Double(src[y0 * width + x0]) * (1 - fx) + Double(src[y0 * width + x1]) * fx
+                        let bottom = Double(src[y1 * width + x0]) * (1 - fx) + Double(src[y1 * width + x1]) * fx
+                        dst[y * w + x] = UInt8((top * (1 - fy) + bottom * fy).rounded())
+                    }
+                }
+            }
+        }
+        return GreyImage(unchecked: w, h, out)
+    }
+
+    private init(unchecked width: Int, _ height: Int, _ pixels: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.pixels = pixels
     }
 
     /// Copies `other` into this image with its top-left corner at (`x`, `y`), clipped to the bounds.

@@ -12,7 +12,9 @@ public enum QRDecoders: String, Sendable, CaseIterable {
     /// zbar only: the default decoder, always built in.
     case zbar
     /// zxing-cpp first when it was built in (it reads tilted codes zbar misses, and is faster),
-    /// then zbar for what zxing did not find (low contrast), then zxing on a sharpened copy (blur).
+    /// then zbar for what zxing did not find (low contrast), then zxing on a sharpened copy (blur),
+    /// on a smoothed copy cut at one global threshold (a code on a dark object), and, for a small
+    /// still, on a copy at twice the size (a small code).
     case auto
 }
 
@@ -98,10 +100,29 @@ public struct QRScanner: ~Copyable {
         }
         let found = merge(scan(image, polarity: .normal), scan(image, polarity: .inverted))
         guard found.isEmpty, zxing else { return found }
-        // Last, for blurred codes: sharpen and try zxing again. Only frames nothing else read pay for it.
+        // Then, for blurred codes: sharpen and try zxing again. Only frames nothing else read pay for it.
         let sharp = image.sharpened()
-        return merge(scanZXing(sharp, polarity: .normal), scanZXing(sharp, polarity: .inverted))
+        let sharpFound = merge(scanZXing(sharp, polarity: .normal), scanZXing(sharp, polarity: .inverted))
+        if !sharpFound.isEmpty { return sharpFound }
+        // A code printed on a dark object, with a thin white margin: one global threshold.
+        let cutFound = scanCut(image)
+        if !cutFound.isEmpty { return cutFound }
+        // Last, a small photo of a small code: twice the pixels per module, as it is and cut.
+        guard max(image.width, image.height) <= Self.doubleBelow else { return [] }
+        let large = image.doubled()
+        let largeFound = merge(scanZXing(large, polarity: .normal), scanZXing(large, polarity: .inverted))
+        return largeFound.isEmpty ? scanCut(large) : largeFound
     }
+
+    /// zxing in both polarities, then zbar, on `image` smoothed and cut at its global threshold.
+    private func scanCut(_ image: GreyImage) -> [QRSymbol] {
+        guard let cut = image.smoothed().thresholded() else { return [] }
+        let found = merge(scanZXing(cut, polarity: .normal), scanZXing(cut, polarity: .inverted))
+        return found.isEmpty ? merge(scan(cut, polarity: .normal), scan(cut, polarity: .inverted)) : found
+    }
+
+    /// Stills whose long side is at most this many pixels are also tried at twice their size.
+    static let doubleBelow = 800
 
     private func merge(_ first: [QRSymbol], _ second: [QRSymbol]) -> [QRSymbol] {
         var symbols = first

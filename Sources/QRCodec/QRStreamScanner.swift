@@ -10,7 +10,8 @@
 /// - `.auto` with zxing-cpp built in: zxing in both polarities on every frame (it is fast and
 ///   reads tilted codes), then, on one frame in three and only while the budget lasts, one extra
 ///   pass in turn: zbar normal, zbar inverted (both read low-contrast codes zxing misses), zxing
-///   on a sharpened copy (blur).
+///   on a sharpened copy (blur), zxing on a smoothed copy cut at one global threshold (a phone or a
+///   printed code with a thin margin on a dark body).
 ///
 /// A pass never starts once the frame's budget is spent; a pass that has started runs to its end.
 public struct QRStreamScanner: ~Copyable {
@@ -57,14 +58,18 @@ public struct QRStreamScanner: ~Copyable {
             skippedPasses += 1
             return []
         }
-        extraTurn = (extraTurn + 1) % 3
+        extraTurn = (extraTurn + 1) % 4
         switch extraTurn {
         case 1: return scanner.scan(frame, polarity: .normal)
         case 2: return scanner.scan(frame, polarity: .inverted)
-        default:
+        case 3:
             let sharp = frame.sharpened()
             let symbols = scanner.scanZXing(sharp, polarity: .normal)
             return symbols.isEmpty ? scanner.scanZXing(sharp, polarity: .inverted) : symbols
+        default:
+            guard let cut = frame.smoothed().thresholded() else { return [] }
+            let symbols = scanner.scanZXing(cut, polarity: .normal)
+            return symbols.isEmpty ? scanner.scanZXing(cut, polarity: .inverted) : symbols
         }
     }
 }

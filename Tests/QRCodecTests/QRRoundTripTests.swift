@@ -197,6 +197,36 @@ func frame(with code: GreyImage, background: UInt8 = 128) -> GreyImage {
     }
 }
 
+@Suite struct GlobalThresholdTests {
+    @Test func cutsBetweenTheTwoModesOfTheHistogram() throws {
+        // Dark modules around 40–60 and paper around 180–200, on a wide dark surround of 90: one cut
+        // between the paper and everything darker.
+        let pixels: [UInt8] = [40, 60, 50, 190, 180, 200, 195, 90, 90, 90, 90, 55]
+        let cut = try #require(try GreyImage(width: 4, height: 3, pixels: pixels).thresholded())
+        #expect(cut.pixels == [0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0])
+    }
+
+    @Test func aFlatImageHasNoThreshold() {
+        #expect(GreyImage(width: 8, height: 8, fill: 90).thresholded() == nil)
+    }
+}
+
+@Suite struct DoubledImageTests {
+    @Test func twiceTheSizeWithTheCornersAndAFlatFieldKept() throws {
+        let image = try GreyImage(width: 3, height: 2, pixels: [0, 100, 200, 50, 150, 250])
+        let large = image.doubled()
+        #expect(large.width == 6 && large.height == 4)
+        #expect(large.pixels[0] == 0 && large.pixels[5] == 200 && large.pixels[18] == 50 && large.pixels[23] == 250)
+        #expect(GreyImage(width: 5, height: 3, fill: 77).doubled() == GreyImage(width: 10, height: 6, fill: 77))
+    }
+
+    @Test func interpolatesBetweenNeighbours() throws {
+        // Output pixel 2 samples source x = 0.75 between 0 and 100: 75.
+        let large = try GreyImage(width: 2, height: 1, pixels: [0, 100]).doubled()
+        #expect(large.pixels[0...3] == [0, 25, 75, 100])
+    }
+}
+
 @Suite struct QRStreamScannerTests {
     @Test func findsADarkModeCodeByTheSecondFrame() throws {
         let still = frame(
