@@ -346,7 +346,25 @@ def hqpath_section(bin_dir, results=None):
             "every 10 ms at SITE1/DOOR1 on the same store while a second full snapshot is pulled, cut when half its "
             f"chunks were staged (chunk {r['cut_at_chunk']}) and resumed (at chunk {r['resumed_at_chunk']}).\n",
             "| figure | measured | target | |", "|---|---|---|---|"] + \
-        [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows] + [""]
+        [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows] + ["", slow_decisions_note(r), ""]
+
+
+def slow_decisions_note(r):
+    """Where the decisions over 5 ms fell in the pull: spread through it (the pull's parse shares the
+    decisions' core) or bunched at a step (a lock held long)."""
+    slow = r.get("slow_decisions") or []
+    if not slow:
+        return "No decision took over 5 ms."
+    start, end = r["resume_at_s"], r["resume_end_s"]
+    during = [ms for at, ms in slow if start <= at <= end]
+    at_max, worst = max(slow, key=lambda s: s[1])
+    quarters = [sum(1 for at, _ in slow if start + (end - start) * q / 4 <= at < start + (end - start) * (q + 1) / 4)
+                for q in range(4)]
+    return (f"Decisions over 5 ms: {len(slow)} of {r['decisions']} ({len(during)} during the resumed pull, "
+            f"{r['resume_at_s']:.1f}–{r['resume_end_s']:.1f} s after the door started deciding; by quarter of it "
+            f"{', '.join(map(str, quarters))}). The slowest, {worst:.1f} ms, came at {at_max:.1f} s. The decisions "
+            "share core 0 with the pull's inflating, parsing and staging, so an even spread is that core's load; a "
+            "bunch would be a lock held long.")
 
 
 def realqr_section(bin_dir, shared, results=None):

@@ -29,7 +29,9 @@ func writeSite(_ hqBinary: String, _ path: String, bookings: Int, extra: Int, no
 final class DoorPump: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let times = Mutex<[Double]>([])
+    private let slow = Mutex<[[Double]]>([])
     private let done = DispatchSemaphore(value: 0)
+    let started = ContinuousClock.now
 
     init(store: GatewayStore, pass: String, door: String) {
         let decider = AccessDecider(store: store)
@@ -39,13 +41,16 @@ final class DoorPump: @unchecked Sendable {
                 let start = ContinuousClock.now
                 _ = try? decider.decide(pass, door: door, now: Date().timeIntervalSince1970)
                 let took = ContinuousClock.now - start
-                times.withLock {
-                    $0.append(Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15)
-                }
+                let ms = Double(took.components.seconds) * 1e3 + Double(took.components.attoseconds) / 1e15
+                times.withLock { $0.append(ms) }
+                if ms > 5 { slow.withLock { $0.append([seconds(since: started), ms]) } }
                 usleep(10_000)
             }
         }.start()
     }
+
+    /// Each decision over 5 ms: [seconds since the pump started, milliseconds].
+    var slowDecisions: [[Double]] { slow.withLock { $0 } }
 
     /// Stops and returns every decision's milliseconds.
     func stop() -> [Double] {
@@ -141,8 +146,11 @@ func hqPathBenchmark(directory: String, hqBinary: String, bookings: Int) async t
     _ = try? await cut.value
     let beforeCut = try need(sync.status.lastTransfer, "transfer report")
     let resumeStart = ContinuousClock.now
+    let resumeAt = seconds(since: pump.started)
     guard case .applied = try await sync.pullSnapshot(full: true) else { throw BenchFailure("the resume did not apply") }
     let resumeSeconds = seconds(since: resumeStart)
+    let resumeEnd = seconds(since: pump.started)
+    try await Task.sleep(for: .seconds(1))
     let resumed = try need(sync.status.lastTransfer, "transfer report")
     let decisions = pump.stop()
 
@@ -157,6 +165,7 @@ func hqPathBenchmark(directory: String, hqBinary: String, bookings: Int) async t
         "resume_s": resumeSeconds,
         "decisions": decisions.count, "decision_p50_ms": percentile(decisions.sorted(), 0.5),
         "decision_p99_ms": percentile(decisions.sorted(), 0.99), "decision_max_ms": decisions.max() ?? .nan,
+        "slow_decisions": pump.slowDecisions, "resume_at_s": resumeAt, "resume_end_s": resumeEnd,
     ]
 }
 
