@@ -83,13 +83,19 @@ public final class HQClient: Sendable {
     /// a failed TLS handshake) fails the request at once with its cause. By default the client
     /// retries it quietly until the request's deadline, which turns every failure into a wait of
     /// the whole timeout and hides why; retries are the loops' (``Backoff``). Never shut down.
-    public static let sharedHTTP: HTTPClient = {
+    public static let sharedHTTP: HTTPClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: httpConfiguration
+    )
+
+    /// The configuration of ``sharedHTTP``: a test that must trust its own certificate starts from it.
+    public static var httpConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.connectionPool.retryConnectionEstablishment = false
         // A redirect could lead from HTTPS to plain HTTP, or to another host: never follow one.
         configuration.redirectConfiguration = .disallow
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+        return configuration
+    }
 
     /// A body larger than the request's limit.
     struct TooLarge: Error {

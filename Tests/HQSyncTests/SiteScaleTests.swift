@@ -1,7 +1,9 @@
 import AccessToken
+import AsyncHTTPClient
 import Foundation
 import HQSync
 import KeyCache
+import NIOSSL
 import TestSupport
 import Testing
 
@@ -227,5 +229,39 @@ func pointed(_ sync: GatewaySync, at url: String, keyPath: String, limits: Trans
             try await board.pullSnapshot()
         }
         #expect(try gateway.store.snapshotHeader() == nil)
+    }
+
+    /// An HTTPS HQ (its certificate trusted, so the handshake succeeds) that answers with a redirect
+    /// to plain HTTP: refused before anything reaches the plain address.
+    @Test func anHTTPSHQRedirectingToPlainHTTPIsRefused() async throws {
+        let hq = try ReferenceHQ(seed: siteSeed)
+        let certificate = try TestPaths.temporaryDirectory().appendingPathComponent("hq-cert.pem")
+        let redirector = try BadHQ("tlsredirect", [hq.url, certificate.path])
+        let gateway = try GatewayRig()
+        var configuration = HQClient.httpConfiguration
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.file(certificate.path)]
+        configuration.tlsConfiguration = tls
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let client = HQClient(
+            location: try HQLocation("https://127.0.0.1:\(redirector.port)"),
+            identity: try DeviceIdentity.load(path: gateway.keyPath, create: true),
+            http: http
+        )
+        let code = try hq.code(doors: ["JKT1/FRONT"])
+        var refusal: HQSyncError?
+        do {
+            _ = try await client.enrol(code: code, name: "redirected", now: Date().timeIntervalSince1970)
+        } catch {
+            refusal = error
+        }
+        try await http.shutdown()
+        guard case .redirected(let why) = refusal else {
+            Issue.record("not a redirect refusal: \(String(describing: refusal))")
+            return
+        }
+        #expect(why.contains("302") && why.contains(hq.url), "\(why)")
+        #expect(redirector.requests.count == 1, "the request went over the trusted TLS connection: \(redirector.log)")
+        #expect(try hq.admin("gateways").isEmpty, "the plain HTTP HQ never saw the enrolment")
     }
 }

@@ -28,6 +28,9 @@ Listens on 127.0.0.1:PORT and answers every request according to MODE:
              does not know yet (the crash trials' window for a lost acknowledgement).
   redirect   302 to the same path on UPSTREAM (redirect PORT UPSTREAM): a redirect to another
              loopback URL, which the gateway must refuse.
+  tlsredirect  `redirect` over TLS (tlsredirect PORT UPSTREAM CERT_OUT), with a self-signed
+             certificate for 127.0.0.1 copied to CERT_OUT, so that a test client can trust it: an
+             HTTPS HQ that sends the gateway to plain HTTP.
   cutchunks  a proxy to UPSTREAM (cutchunks PORT UPSTREAM N) that passes the first N snapshot
              chunks, then cuts every later chunk halfway (Content-Length whole, half the body,
              connection closed): a link lost in the middle of a transfer.
@@ -75,6 +78,7 @@ UPSTREAM = sys.argv[3] if len(sys.argv) > 3 else None
 OFFSET = float(sys.argv[4]) if len(sys.argv) > 4 and MODE == "clock" else (86400.0 if MODE == "clock" else 0.0)
 DELAY = float(sys.argv[4]) if len(sys.argv) > 4 and MODE == "proxy" else 0.0
 CUT_AFTER = int(sys.argv[4]) if len(sys.argv) > 4 and MODE == "cutchunks" else 0
+CERT_OUT = sys.argv[4] if len(sys.argv) > 4 and MODE == "tlsredirect" else None
 CHUNKS_PASSED = [0]
 LOG_LOCK = threading.Lock()
 TLS_CONTEXT = None
@@ -298,6 +302,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def mode_redirect(self, body):
         self.answer(302, b"", extra=[("Location", UPSTREAM + self.path)])
 
+    mode_tlsredirect = mode_redirect
+
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
@@ -320,7 +326,7 @@ def self_signed(folder):
     cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
     result = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-keyout", key, "-out", cert],
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
         capture_output=True,
     )
     if result.returncode != 0:
@@ -337,11 +343,13 @@ def fail(message):
 def main():
     global TLS_CONTEXT
     server = Server(("127.0.0.1", PORT), Handler)
-    if MODE == "tls":
+    if MODE in ("tls", "tlsredirect"):
         folder = tempfile.mkdtemp(prefix="bad-hq-")
         pair = self_signed(folder)
         TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         TLS_CONTEXT.load_cert_chain(*pair)
+        if CERT_OUT:
+            shutil.copyfile(pair[0], CERT_OUT)
         log("TLS", "self-signed")
         shutil.rmtree(folder, ignore_errors=True)
     log("READY", server.server_address[1])  # the port bound, also when 0 asked for any
