@@ -27,6 +27,7 @@ import sys
 
 REPEATS = 3  # gatewayctl passes over the corpus; the median per frame is kept
 ZBAR_REPEATS = 5
+HQPATH_RUNS = 3  # whole HQ-path runs; the section reports the run with the median decision p99
 
 
 def sh(cmd, **kw):
@@ -310,9 +311,16 @@ def hqpath_section(bin_dir, results=None):
     if shutil_which("taskset"):
         cmd = ["taskset", "-c", "0"] + cmd
     load_before = os.getloadavg()
-    r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)["hqpath"]
+    runs = []
+    for n in range(HQPATH_RUNS):
+        print(f"  run {n + 1} of {HQPATH_RUNS} ...", flush=True)
+        runs.append(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)["hqpath"])
+    # The run whose decision p99 is the median, so that its figures belong together; every run's
+    # p99 and time are kept beside it.
+    r = dict(sorted(runs, key=lambda run: run["decision_p99_ms"])[len(runs) // 2])
     r.update(date=datetime.date.today().isoformat(), machine=machine(), load_average_before=load_before[0],
-             load_average_after=os.getloadavg()[0])
+             load_average_after=os.getloadavg()[0], runs=len(runs),
+             p99_each=[run["decision_p99_ms"] for run in runs], full_s_each=[run["full_s"] for run in runs])
     if results is not None:
         results["hqpath"] = r
 
@@ -320,13 +328,15 @@ def hqpath_section(bin_dir, results=None):
         return "met" if ok else "**missed**"
 
     rows = [
-        ("full snapshot, published → applied", f"{r['full_s']:.1f} s", "≤ 20 s", verdict(r["full_s"] <= 20)),
+        ("full snapshot, published → applied", f"{r['full_s']:.1f} s (runs: "
+         f"{', '.join(f'{v:.1f}' for v in r.get('full_s_each', [r['full_s']]))})", "≤ 20 s", verdict(r["full_s"] <= 20)),
         ("gateway peak RSS during it", f"{r['rss_mb_peak']:.0f} MB (from {r['rss_mb_before']:.0f} MB)", "≤ 150 MB",
          verdict(r["rss_mb_peak"] <= 150)),
         ("bytes on the wire, gzip chunks against raw JSON",
          f"{r['wire_mb']:.1f} MB against {r['raw_mb']:.1f} MB ({r['raw_mb'] / max(r['wire_mb'], 1e-9):.1f}×)", "", ""),
-        (f"decisions during a full pull, p99 ({r['decisions']} decisions)", f"{r['decision_p99_ms']:.2f} ms", "≤ 10 ms",
-         verdict(r["decision_p99_ms"] <= 10)),
+        (f"decisions during a full pull, p99 ({r['decisions']} decisions), median of {r.get('runs', 1)} runs",
+         f"{r['decision_p99_ms']:.2f} ms (runs: {', '.join(f'{v:.2f}' for v in r.get('p99_each', [r['decision_p99_ms']]))})",
+         "≤ 10 ms", verdict(r["decision_p99_ms"] <= 10)),
         ("delta of 1 k changes, end to end on the gateway", f"{r['delta_ms']:.1f} ms", "≤ 50 ms",
          verdict(r["delta_ms"] <= 50 and not r["delta_was_transfer"])),
         ("transfer cut at half, resumed: bytes sent again", f"{r['resent_fraction'] * 100:.1f} %", "≤ 55 %",
