@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "QRCodec", dependencies: ["CZBar", "CQREncode", "CZXing"]),
         .target(
             name: "AccessToken",
-            dependencies: ["QRCodec", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "KeyCache",
@@ -61,6 +61,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                // Its error types tell a failed TLS handshake from an unreachable HQ.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The composition: frame → decode → decide and record → door. The daemon's entry point is
@@ -145,9 +147,10 @@ let package = Package(
             name: "KeyCacheTests",
             dependencies: [
                 "KeyCache", "AccessToken", "QRCodec", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "TestSupport"]),
+        .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "AccessToken", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),
         .testTarget(
             name: "GatewayctlTests",

@@ -16,8 +16,8 @@
 #   hqcommand  HQCommand.parse and HQCommand.open (SignedDocument) under a pinned root key
 #
 # Only the project's own Swift code is instrumented. SwiftPM builds swift-crypto (uninstrumented)
-# in .build-fuzz; swiftc compiles the library sources each harness needs (AccessToken; Base45 from
-# QRCodec; the snapshot files of KeyCache; the command files of HQSync) with the sanitizers, so no
+# in .build-fuzz; swiftc compiles the library sources each harness needs (AccessToken, with Base45;
+# the snapshot files of KeyCache; the command files of HQSync) with the sanitizers, so no
 # GRDB, zbar or NIO is linked. Everything built or found goes to .build-fuzz/fuzz (not in git):
 # binaries, seeds (Tests/Fuzz/make_seeds.py from ../shared, and the passes and commands the ag1
 # and hqcommand harnesses sign themselves), the growing corpus per target, logs and artifacts.
@@ -75,7 +75,7 @@ main() {
         find "$rel"/{Crypto,CryptoBoringWrapper,CCryptoBoringSSL,CCryptoBoringSSLShims,CXKCP,CXKCPShims}.build \
             -name '*.o' 2>/dev/null | sort | xargs ar rcs "$out/lib/libagcrypto.a"
 
-        # Our modules come first on the search path: the QRCodec here is Base45 alone.
+        # Our modules come first on the search path: the AccessToken here is the instrumented one.
         flags=(-O -swift-version 6 -parse-as-library -sanitize=fuzzer,address -g -use-ld=lld
             -I "$out/modules" -I "$rel/Modules" -module-cache-path "$out/ModuleCache")
         # swiftc runs in $out/obj: with -g it may leave a module of the executable in its working
@@ -94,15 +94,14 @@ main() {
             mapfile -t srcs < <(absolute Tests/Fuzz/Harnesses/FuzzSupport.swift "$@")
             (cd "$out/obj" && "$SWIFTC" "${flags[@]}" -wmo -module-name "$name" "${srcs[@]}" -o "$out/bin/fuzz-$target")
         }
-        token_objs=("$out/obj/AccessToken.o" "$out/obj/QRCodec.o" "$out/lib/libagcrypto.a" -lstdc++)
+        token_objs=("$out/obj/AccessToken.o" "$out/lib/libagcrypto.a" -lstdc++)
         log "compiling the harnesses (swiftc -sanitize=fuzzer,address)"
         set -e
-        module QRCodec Sources/QRCodec/Base45.swift Sources/QRCodec/QRCodecError.swift
         module AccessToken Sources/AccessToken/*.swift
         harness cbor FuzzCBOR Tests/Fuzz/Harnesses/CBORFuzz.swift "${token_objs[@]}"
         harness cose FuzzCOSE Tests/Fuzz/Harnesses/COSEFuzz.swift "${token_objs[@]}"
         harness ag1 FuzzAG1 Tests/Fuzz/Harnesses/AG1Fuzz.swift "${token_objs[@]}"
-        harness base45 FuzzBase45 Tests/Fuzz/Harnesses/Base45Fuzz.swift Sources/QRCodec/Base45.swift Sources/QRCodec/QRCodecError.swift
+        harness base45 FuzzBase45 Tests/Fuzz/Harnesses/Base45Fuzz.swift "${token_objs[@]}"
         harness snapshot FuzzSnapshot Tests/Fuzz/Harnesses/SnapshotFuzz.swift \
             Sources/KeyCache/Snapshot.swift Sources/KeyCache/DoorSchedule.swift Sources/KeyCache/KeyCacheError.swift
         harness hqcommand FuzzHQCommand Tests/Fuzz/Harnesses/HQCommandFuzz.swift \

@@ -1,5 +1,3 @@
-import QRCodec
-
 /// The AG1 pass profile: the QR text "AG1:" + Base45(COSE_Sign1 over a CWT claims map).
 /// See docs/token.md.
 public enum AG1 {

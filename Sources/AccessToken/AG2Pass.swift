@@ -1,5 +1,4 @@
 import Crypto
-import QRCodec
 
 /// An AG2 pass as the member's device shows it: `AG2:` + Base45(CBOR `[credential, proof]`).
 ///

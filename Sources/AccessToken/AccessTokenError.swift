@@ -1,5 +1,7 @@
-/// Why a COSE message, a key or a key document was refused. CBOR-level detail is in ``CBORError``.
+/// Why a pass's Base45 text, a COSE message, a key or a key document was refused. CBOR-level detail is in ``CBORError``.
 public enum AccessTokenError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The text is not strict Base45 (RFC 9285).
+    case base45(String)
     /// The bytes are not acceptable CBOR.
     case cbor(CBORError)
     /// The item is another COSE message type (MAC0, Encrypt0, multi-signer Sign, …).
@@ -29,6 +31,7 @@ public enum AccessTokenError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String {
         switch self {
+        case .base45(let why): return "invalid Base45: \(why)"
         case .cbor(let e): return "not valid CBOR: \(e)"
         case .notSign1(let kind): return "\(kind) is not a COSE_Sign1 message"
         case .unexpectedTag(let t): return "unexpected CBOR tag \(t)"

@@ -1,9 +1,7 @@
 import Glibc
 
-/// Errors from QR decoding, encoding, images and Base45.
+/// Errors from QR decoding, encoding and images.
 public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The text is not strict Base45 (RFC 9285).
-    case base45(String)
     /// The file or buffer is not a usable PGM image.
     case pgm(String)
     /// A frame buffer does not match its stated size.
@@ -23,7 +21,6 @@ public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .base45(let why): return "invalid Base45: \(why)"
         case .pgm(let why): return "invalid PGM image: \(why)"
         case .frameSize(let e, let a): return "frame holds \(a) bytes, but its size needs \(e)"
         case .tooLong(let n): return "\(n) bytes do not fit in a QR code at this error-correction level"

@@ -1,3 +1,4 @@
+import AccessToken
 import Foundation
 import QRCodec
 import TestSupport

@@ -1,8 +1,9 @@
-// libFuzzer target `base45`: the strict Base45 decoder (RFC 9285), compiled from
-// Sources/QRCodec/Base45.swift alone.
+// libFuzzer target `base45`: the strict Base45 decoder (RFC 9285) of AccessToken.
 //
 // Decoding is strict, so the encoding is unique: decode(text) succeeding means
 // encode(decode(text)) == text. And decode(encode(bytes)) == bytes for any bytes.
+import AccessToken
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzBase45(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))

@@ -1,4 +1,4 @@
-import QRCodec
+import AccessToken
 import Testing
 
 @Suite struct Base45Tests {
@@ -41,6 +41,6 @@ import Testing
 
     @Test(arguments: invalid)
     func rejects(text: String, why: String) {
-        #expect(throws: QRCodecError.self, "\(why)") { try Base45.decode(text) }
+        #expect(throws: AccessTokenError.self, "\(why)") { try Base45.decode(text) }
     }
 }

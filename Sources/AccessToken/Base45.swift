@@ -32,7 +32,7 @@ public enum Base45 {
     }
 
     /// Decodes Base45 text.
-    public static func decode(_ text: some StringProtocol) throws(QRCodecError) -> [UInt8] {
+    public static func decode(_ text: some StringProtocol) throws(AccessTokenError) -> [UInt8] {
         let chars = Array(text.utf8)
         guard chars.count % 3 != 1 else { throw .base45("length \(chars.count) leaves a lone character") }
         var out: [UInt8] = []
