@@ -17,7 +17,7 @@ struct BulkInsert: ~Copyable {
         guard let connection = db.sqliteConnection else { throw .database("the connection is closed") }
         var prepared: OpaquePointer?
         guard sqlite3_prepare_v2(connection, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else {
-            throw .database("cannot prepare \(sql): \(String(cString: sqlite3_errmsg(connection)))")
+            throw .sqlite(code: sqlite3_errcode(connection) & 0xFF, "cannot prepare \(sql): \(String(cString: sqlite3_errmsg(connection)))")
         }
         self.connection = connection
         self.statement = prepared
@@ -47,7 +47,7 @@ struct BulkInsert: ~Copyable {
         let result = sqlite3_step(statement)
         sqlite3_reset(statement)
         guard result == SQLITE_DONE else {
-            throw .database("insert failed: \(String(cString: sqlite3_errmsg(connection)))")
+            throw .sqlite(code: sqlite3_errcode(connection) & 0xFF, "insert failed: \(String(cString: sqlite3_errmsg(connection)))")
         }
     }
 }

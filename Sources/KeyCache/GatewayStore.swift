@@ -56,10 +56,8 @@ public final class GatewayStore: Sendable {
             }
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
-        } catch let error as KeyCacheError {
-            throw error
         } catch {
-            throw .database("cannot open \(path): \(error)")
+            throw .wrapping(error, context: "cannot open \(path): ")
         }
     }
 
@@ -131,16 +129,12 @@ public final class GatewayStore: Sendable {
 
     /// Reads in a WAL snapshot; never waits for the writer.
     func read<T>(_ body: (Database) throws -> T) throws(KeyCacheError) -> T {
-        do { return try pool.read(body) } catch let error as KeyCacheError { throw error } catch {
-            throw .database("\(error)")
-        }
+        do { return try pool.read(body) } catch { throw .wrapping(error) }
     }
 
     /// Runs `body` in one write transaction.
     func write<T>(_ body: (Database) throws -> T) throws(KeyCacheError) -> T {
-        do { return try pool.write(body) } catch let error as KeyCacheError { throw error } catch {
-            throw .database("\(error)")
-        }
+        do { return try pool.write(body) } catch { throw .wrapping(error) }
     }
 
     /// Runs `body` in one write transaction committed without an fsync (`synchronous=NORMAL`, for
@@ -163,8 +157,8 @@ public final class GatewayStore: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
                 return try result.get()
             }
-        } catch let error as KeyCacheError { throw error } catch {
-            throw .database("\(error)")
+        } catch {
+            throw .wrapping(error)
         }
     }
 
@@ -237,7 +231,7 @@ public final class GatewayStore: Sendable {
         do {
             _ = try pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try pool.close()
-        } catch { throw .database("\(error)") }
+        } catch { throw .wrapping(error) }
     }
 
     /// `PRAGMA integrity_check`: "ok", or SQLite's list of problems.

@@ -133,11 +133,11 @@ extension GatewayStore {
         return (store, recovery)
     }
 
-    /// SQLite's "file is not a database" (26) and "database disk image is malformed" (11).
+    /// SQLite's "database disk image is malformed" (`SQLITE_CORRUPT`, 11) and "file is not a
+    /// database" (`SQLITE_NOTADB`, 26), by result code.
     static func looksDamaged(_ error: KeyCacheError) -> Bool {
-        let text = "\(error)"
-        return text.contains("not a database") || text.contains("malformed") || text.contains("SQLite error 11")
-            || text.contains("SQLite error 26")
+        guard case .sqlite(let code, _) = error else { return false }
+        return code == ResultCode.SQLITE_CORRUPT.rawValue || code == ResultCode.SQLITE_NOTADB.rawValue
     }
 
     /// What could be read from a damaged file, each part on its own so one bad page loses little.

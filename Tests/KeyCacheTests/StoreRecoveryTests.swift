@@ -1,6 +1,7 @@
 import AccessToken
 import Foundation
-import KeyCache
+import GRDB
+@testable import KeyCache
 import TestSupport
 import Testing
 
@@ -134,5 +135,21 @@ import Testing
         #expect(throws: KeyCacheError.self) {
             _ = try GatewayStore.openRecovering(path: "/nonexistent-dir/gateway.sqlite")
         }
+    }
+
+    /// Damage is told by SQLite's result code, whatever the message says: recovery, a safety path,
+    /// never depends on an English text.
+    @Test(arguments: [
+        (ResultCode.SQLITE_CORRUPT, true), (.SQLITE_NOTADB, true), (.SQLITE_BUSY, false), (.SQLITE_FULL, false),
+    ])
+    func damageIsToldByTheResultCode(code: ResultCode, damaged: Bool) {
+        let error = KeyCacheError.wrapping(DatabaseError(resultCode: code, message: "some text"))
+        guard case .sqlite(let kept, let why) = error else {
+            Issue.record("not kept as an SQLite error: \(error)")
+            return
+        }
+        #expect(kept == code.primaryResultCode.rawValue && why.contains("some text"))
+        #expect(GatewayStore.looksDamaged(error) == damaged)
+        #expect(!GatewayStore.looksDamaged(.database("database disk image is malformed")), "matched by its text")
     }
 }
