@@ -504,7 +504,7 @@ public struct Doctor: Sendable {
                 fix = "check the network, DNS and firewall towards \(enrolment.hq) (`curl -sI \(enrolment.hq)`)"
             case .tls:
                 fix = "check the board's clock, its CA certificates (`ca-certificates`) and the HQ URL's host name"
-            case .unauthorised: fix = "HQ no longer accepts this gateway's key: " + reprovision
+            case .unauthorised, .revoked: fix = "HQ no longer accepts this gateway's key: " + reprovision
             default: fix = "`\(Self.ctl(config))sync now` shows the whole exchange"
             }
             return .fail("hq", "\(error)", fix: fix)

@@ -167,7 +167,7 @@ public final class GatewaySync: Sendable {
             return value
         } catch {
             let revoked: Bool
-            if case .unauthorised(let why) = error, why.contains("revoked") { revoked = true } else { revoked = false }
+            if case .revoked = error { revoked = true } else { revoked = false }
             state.withLock { status in
                 status.lastError = "\(error)"
                 if revoked { status.revoked = true }

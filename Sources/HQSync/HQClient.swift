@@ -5,6 +5,7 @@ import KeyCache
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOSSL
 
 /// Where HQ is: HTTPS, or plain HTTP to a loopback address for development and tests.
 public struct HQLocation: Sendable, Equatable, CustomStringConvertible {
@@ -145,8 +146,8 @@ public final class HQClient: Sendable {
     }
 
     /// One request; `token` is the Authorization bearer. Maps transport failures to
-    /// ``HQSyncError/unreachable(_:)`` or ``HQSyncError/tls(_:)``, and 401/403 to
-    /// ``HQSyncError/unauthorised(_:)``. With `raw`, every status comes back as it came: `gatewayctl
+    /// ``HQSyncError/unreachable(_:)`` or ``HQSyncError/tls(_:)``, 401 to
+    /// ``HQSyncError/unauthorised(_:)`` and 403 `revoked` to ``HQSyncError/revoked(_:)``. With `raw`, every status comes back as it came: `gatewayctl
     /// hq check` (``HQConformance``) judges statuses and error bodies itself.
     func send(
         _ method: HTTPMethod,
@@ -195,12 +196,7 @@ public final class HQClient: Sendable {
             throw .limitExceeded(limit: limitName, max: limit, came: error.came)
         } catch {
             let text = String(describing: error)
-            if text.localizedCaseInsensitiveContains("ssl") || text.localizedCaseInsensitiveContains("tls")
-                || text.localizedCaseInsensitiveContains("certificate")
-                || text.localizedCaseInsensitiveContains("handshake")
-            {
-                throw .tls("\(location): \(text)")
-            }
+            if Self.isTLSFailure(error) { throw .tls("\(location): \(text)") }
             throw .unreachable("\(location): \(text)")
         }
         if let date = reply.headers.first(name: "Date").flatMap(Self.httpDate) {
@@ -213,10 +209,20 @@ public final class HQClient: Sendable {
             let target = reply.headers.first(name: "Location") ?? "no Location"
             throw .redirected("\(what): HTTP \(reply.status.code) to \(target)")
         case 401: throw .unauthorised(reply.problem.message)
-        case 403 where reply.problem.code == "revoked":
-            throw .unauthorised("HQ revoked this gateway's key: \(reply.problem.message)")
+        case 403 where reply.problem.code == "revoked": throw .revoked(reply.problem.message)
         default: return reply
         }
+    }
+
+    /// Whether `error` is a failed TLS handshake, certificate or name check, by its type. A TLS link
+    /// cut without its close (`uncleanShutdown`) is a lost connection, not a TLS fault.
+    static func isTLSFailure(_ error: any Error) -> Bool {
+        if let error = error as? NIOSSLError {
+            if case .uncleanShutdown = error { return false }
+            return true
+        }
+        if error is NIOSSLExtraError || error is BoringSSLError { return true }
+        return (error as? HTTPClientError) == .tlsHandshakeTimeout
     }
 
     /// Parses an HTTP `Date` header (RFC 9110 IMF-fixdate).

@@ -6,8 +6,10 @@ public enum HQSyncError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreachable(String)
     /// TLS failed: certificate, name or protocol. Check the HQ URL and the board's CA store.
     case tls(String)
-    /// HQ refused the device: a bad token, or the gateway's key was revoked.
+    /// HQ refused the device: a bad or expired token.
     case unauthorised(String)
+    /// HQ revoked this gateway's key (403 with the error code `revoked`): provision it again.
+    case revoked(String)
     /// HQ refused the enrolment code: unknown, used or expired.
     case badCode(String)
     /// HQ answered something this gateway will not accept: bad status, body, signature or seq.
@@ -34,6 +36,7 @@ public enum HQSyncError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unreachable(let why): return "HQ unreachable: \(why)"
         case .tls(let why): return "TLS: \(why)"
         case .unauthorised(let why): return "HQ refused this gateway: \(why)"
+        case .revoked(let why): return "HQ refused this gateway: HQ revoked this gateway's key: \(why)"
         case .badCode(let why): return "enrolment code refused: \(why)"
         case .badResponse(let why): return "bad answer from HQ: \(why)"
         case .refused(let why): return "refused: \(why)"

@@ -131,7 +131,7 @@ struct ProvisionCommand: ParsableCommand {
         case .unreachable: return "\(error). Check the URL, the network and the firewall."
         case .tls:
             return "\(error). Check the URL's host name and that the board's clock and CA certificates are right."
-        case .unauthorised: return "\(error). The board's key is not accepted: provision again with a new code."
+        case .unauthorised, .revoked: return "\(error). The board's key is not accepted: provision again with a new code."
         default: return "\(error)"
         }
     }

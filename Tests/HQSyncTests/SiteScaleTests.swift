@@ -238,17 +238,16 @@ func pointed(_ sync: GatewaySync, at url: String, keyPath: String, limits: Trans
         let certificate = try TestPaths.temporaryDirectory().appendingPathComponent("hq-cert.pem")
         let redirector = try BadHQ("tlsredirect", [hq.url, certificate.path])
         let gateway = try GatewayRig()
+        let location = try HQLocation("https://127.0.0.1:\(redirector.port)")
+        let identity = try DeviceIdentity.load(path: gateway.keyPath, create: true)
+        let code = try hq.code(doors: ["JKT1/FRONT"])
         var configuration = HQClient.httpConfiguration
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.file(certificate.path)]
         configuration.tlsConfiguration = tls
+        // Nothing throws between the client's creation and its shutdown.
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        let client = HQClient(
-            location: try HQLocation("https://127.0.0.1:\(redirector.port)"),
-            identity: try DeviceIdentity.load(path: gateway.keyPath, create: true),
-            http: http
-        )
-        let code = try hq.code(doors: ["JKT1/FRONT"])
+        let client = HQClient(location: location, identity: identity, http: http)
         var refusal: HQSyncError?
         do {
             _ = try await client.enrol(code: code, name: "redirected", now: Date().timeIntervalSince1970)
