@@ -64,8 +64,8 @@ struct RealPhoto: CustomStringConvertible, Sendable {
         #expect(found.contains { $0.bytes == expected }, "\(photo.id) (\(photo.note)): read \(found.map(\.text))")
     }
 
-    /// A printed code on a dark object with a thin white margin: zxing's local threshold and zbar miss
-    /// it, the global threshold stage reads it.
+    /// A printed code on a dark object with a thin white margin: the global threshold stage reads it.
+    /// With zxing-cpp 1.4 (Debian 12) every earlier pass misses it; 2.3 (Debian 13) reads it sharpened.
     @Test func aCodeOnADarkObjectIsReadAfterAGlobalThreshold() throws {
         let (image, expected) = try RealPhoto(id: "jsqr_cupcake-2", note: "").load()
         let scanner = try QRScanner()
@@ -75,7 +75,10 @@ struct RealPhoto: CustomStringConvertible, Sendable {
             scanner.scanZXing(image, polarity: polarity) + scanner.scan(image, polarity: polarity)
                 + scanner.scanZXing(sharp, polarity: polarity)
         }
-        #expect(earlier.isEmpty, "an earlier pass already reads it")
+        // With Debian 12's zxing-cpp 1.4 nothing earlier reads it; Debian 13's 2.3 reads it sharpened.
+        if QRScanner.zxingVersion?.hasPrefix("1.") == true {
+            #expect(earlier.isEmpty, "an earlier pass already reads it")
+        }
         let cut = try #require(image.smoothed().thresholded())
         #expect((scanner.scanZXing(cut) + scanner.scan(cut)).contains { $0.bytes == expected })
     }
@@ -87,7 +90,10 @@ struct RealPhoto: CustomStringConvertible, Sendable {
         let (image, expected) = try RealPhoto(id: "jsqr_cupcake-2", note: "").load()
         var stream = try QRStreamScanner(decoders: .auto, budget: .seconds(5))
         let frames = (1...12).map { _ in stream.scan(image).contains { $0.bytes == expected } }
-        // Frames 3, 6 and 9 carry zbar normal, zbar inverted and the sharpened pass; 12 the threshold.
-        #expect(frames.firstIndex(of: true) == 11, "first read on frame \(frames.firstIndex(of: true).map { $0 + 1 } ?? 0)")
+        // Frames 3, 6 and 9 carry zbar normal, zbar inverted and the sharpened pass; 12 the threshold,
+        // which is what reads it with zxing-cpp 1.4 (2.3 reads it sharpened, on frame 9).
+        let first = frames.firstIndex(of: true).map { $0 + 1 }
+        #expect(first.map { $0 % 3 == 0 } == true, "first read on frame \(first ?? 0), which has no extra pass")
+        if QRScanner.zxingVersion?.hasPrefix("1.") == true { #expect(first == 12) }
     }
 }
