@@ -106,6 +106,7 @@ main() {
             Sources/KeyCache/Snapshot.swift Sources/KeyCache/DoorSchedule.swift Sources/KeyCache/KeyCacheError.swift
         harness hqcommand FuzzHQCommand Tests/Fuzz/Harnesses/HQCommandFuzz.swift \
             Sources/HQSync/HQCommand.swift Sources/HQSync/SignedDocument.swift Sources/HQSync/HQSyncError.swift \
+            Sources/HQSync/TransferLimits.swift \
             "${token_objs[@]}"
         set +e
 
