@@ -16,15 +16,6 @@ func offloaded(_ work: @escaping @Sendable () -> Void) async {
     }
 }
 
-/// Waits in short slices until a graceful shutdown begins, checking `poll` each time: it returns
-/// an error to end the service with, or nil to go on.
-func untilShutdown(every interval: Duration = .milliseconds(250), poll: () throws -> Void = {}) async throws {
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-        try poll()
-        try? await Task.sleep(for: interval)
-    }
-}
-
 /// The door controller's service: its thread already holds the lines when this starts. On
 /// shutdown every relay is driven locked; a line that fails ends the daemon (systemd restarts it).
 final class DoorControllerService: Service {
@@ -40,11 +31,16 @@ final class DoorControllerService: Service {
 
     func run() async throws {
         health.doors(nil)
-        try await untilShutdown {
-            if let error = self.thread.error {
-                health.doors("the door controller stopped: \(error)")
-                throw error
-            }
+        let (ends, end) = AsyncStream.makeStream(of: DoorDriverError?.self, bufferingPolicy: .bufferingNewest(1))
+        thread.onEnd { error in
+            end.yield(error)
+            end.finish()
+        }
+        // Wakes when the controller stops on its own (a line failed) or when shutdown begins.
+        let stopped = await cancelWhenGracefulShutdown { await ends.first { _ in true } }
+        if case .some(.some(let error)) = stopped {
+            health.doors("the door controller stopped: \(error)")
+            throw error
         }
         let controller = thread
         await offloaded { controller.stop() }
@@ -184,20 +180,24 @@ final class NotifyService: Service {
         notifier.ready(status: status())
         // Without a systemd watchdog there is nothing to feed, but the status line still updates.
         let feed = notifier.watchdogInterval ?? .seconds(10)
-        var nextFeed = ContinuousClock.now
-        var nextStatus = ContinuousClock.now + .seconds(10)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let now = ContinuousClock.now
-            // A controller that lost its lines stops the pings: systemd then restarts the daemon.
-            if now >= nextFeed {
-                if health.doorsHeld { notifier.watchdog() }
-                nextFeed = now + feed
+        let (notifier, health, status) = (self.notifier, self.health, self.status)
+        // Sleeps until the next ping or status line is due; a shutdown cancels the sleep at once.
+        await cancelWhenGracefulShutdown {
+            var nextFeed = ContinuousClock.now
+            var nextStatus = ContinuousClock.now + .seconds(10)
+            while !Task.isCancelled {
+                let now = ContinuousClock.now
+                // A controller that lost its lines stops the pings: systemd then restarts the daemon.
+                if now >= nextFeed {
+                    if health.doorsHeld { notifier.watchdog() }
+                    nextFeed = now + feed
+                }
+                if now >= nextStatus {
+                    notifier.status(status())
+                    nextStatus = now + .seconds(10)
+                }
+                try? await Task.sleep(until: min(nextFeed, nextStatus), clock: .continuous)
             }
-            if now >= nextStatus {
-                notifier.status(status())
-                nextStatus = now + .seconds(10)
-            }
-            try? await Task.sleep(for: min(.milliseconds(250), feed))
         }
         notifier.stopping(status: "stopping: locking the doors, last upload")
     }

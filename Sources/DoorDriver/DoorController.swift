@@ -255,6 +255,8 @@ public final class DoorControllerThread: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let ended = DispatchSemaphore(value: 0)
     private let failure = Mutex<DoorDriverError?>(nil)
+    /// Whether the thread has ended, and who is to be told when it does.
+    private let endWatch = Mutex<(ended: Bool, watchers: [@Sendable (DoorDriverError?) -> Void])>((false, []))
 
     /// Starts the thread; `make` runs on it and builds the controller, which the thread owns (a
     /// board is not thread-safe). Returns once the controller holds the lines, or throws why not.
@@ -287,6 +289,13 @@ public final class DoorControllerThread: Sendable {
             // Whatever ended the loop, the relays are driven locked before the thread goes.
             controller.shutdown()
             this.ended.signal()
+            let watchers = this.endWatch.withLock { state in
+                state.ended = true
+                defer { state.watchers = [] }
+                return state.watchers
+            }
+            let error = this.error
+            for watcher in watchers { watcher(error) }
         }
         thread.name = "door"
         thread.start()
@@ -312,4 +321,15 @@ public final class DoorControllerThread: Sendable {
 
     /// Why the controller stopped on its own (a line failed), if it did.
     public var error: DoorDriverError? { failure.withLock { $0 } }
+
+    /// Calls `body` once the thread has ended (its relays locked), with why it stopped on its own or
+    /// nil after ``stop()``; at once when it has already ended. On the ending thread: keep it short.
+    public func onEnd(_ body: @escaping @Sendable (DoorDriverError?) -> Void) {
+        let now = endWatch.withLock { state -> Bool in
+            if state.ended { return true }
+            state.watchers.append(body)
+            return false
+        }
+        if now { body(error) }
+    }
 }
