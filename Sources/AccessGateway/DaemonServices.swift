@@ -59,7 +59,6 @@ final class DoorCameraService: Service {
     let finite: Bool
     let makeEntrance: @Sendable () -> Entrance
     let health: GatewayHealth
-    let metrics: GatewayMetrics
     let logger: Logger
 
     init(
@@ -67,7 +66,6 @@ final class DoorCameraService: Service {
         scan: ScanSettings,
         finite: Bool,
         health: GatewayHealth,
-        metrics: GatewayMetrics,
         logger: Logger,
         open: @escaping @Sendable () throws -> any FrameSource,
         makeEntrance: @escaping @Sendable () -> Entrance
@@ -76,7 +74,6 @@ final class DoorCameraService: Service {
         self.scan = scan
         self.finite = finite
         self.health = health
-        self.metrics = metrics
         self.logger = logger
         self.open = open
         self.makeEntrance = makeEntrance
@@ -89,12 +86,18 @@ final class DoorCameraService: Service {
             let pipeline = DoorPipeline(scan: scan, entrance: makeEntrance())
             pipeline.start(open)
             let loop = pipeline.scanLoop
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                health.cameraFrames(door, total: loop.statistics.frames)
-                metrics.framesDelivered(door: door, total: loop.statistics.frames)
-                if loop.wait(timeout: .zero) { break }
-                try? await Task.sleep(for: .milliseconds(250))
+            // `/healthz` and `/metrics` read the loop's counts when asked; nothing polls them.
+            health.watchCamera(door) {
+                let statistics = loop.statistics
+                return (statistics.frames, statistics.lastFrameAt)
             }
+            let (ends, end) = AsyncStream.makeStream(of: Void.self)
+            loop.onEnd {
+                end.yield()
+                end.finish()
+            }
+            // Wakes when the loop ends (the source ran out or failed) or when shutdown begins.
+            await cancelWhenGracefulShutdown { for await _ in ends { break } }
             await offloaded { pipeline.stop() }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             if let failure = loop.failure {

@@ -327,7 +327,6 @@ public final class GatewayDaemon: Sendable {
                     scan: scan,
                     finite: finite,
                     health: health,
-                    metrics: metrics,
                     logger: logger,
                     open: open
                 ) {
@@ -392,6 +391,7 @@ public final class GatewayDaemon: Sendable {
             metrics.snapshotAge(info.map { Date().timeIntervalSince1970 - Double($0.generatedAt) })
             metrics.backlog((try? store.uploadBacklog()) ?? 0)
             metrics.clockTrusted(clock.status.trusted)
+            for (door, total) in health.watchedFrameCounts() { metrics.framesDelivered(door: door, total: total) }
             let refusals = (try? store.stateValues(["snapshot_refusals", "snapshot_refused"])) ?? [:]
             metrics.snapshotRefusals(
                 total: refusals["snapshot_refusals"].flatMap(Int.init) ?? 0,

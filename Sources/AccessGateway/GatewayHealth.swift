@@ -19,6 +19,8 @@ public final class GatewayHealth: Sendable {
     }
 
     private let cameras = Mutex<[String: Camera]>([:])
+    /// Per door, how to read its camera's frame count and last frame when a check runs.
+    private let frameReaders = Mutex<[String: @Sendable () -> (count: Int, last: ContinuousClock.Instant?)]>([:])
     private let doorsProblem = Mutex<String?>("the door controller has not started")
     /// How long a camera may go without a frame before it counts as down.
     public let frameTimeout: Duration
@@ -57,6 +59,35 @@ public final class GatewayHealth: Sendable {
         }
     }
 
+    /// From now on, each check reads the door's frame count and last frame with `read` (the running
+    /// scan loop's statistics), so that nothing has to push them.
+    public func watchCamera(
+        _ door: String,
+        frames read: @escaping @Sendable () -> (count: Int, last: ContinuousClock.Instant?)
+    ) {
+        frameReaders.withLock { $0[door] = read }
+    }
+
+    /// The frame count of every watched camera, read now: for `/metrics`.
+    public func watchedFrameCounts() -> [String: Int] {
+        frameReaders.withLock { $0 }.mapValues { $0().count }
+    }
+
+    private func readWatchedCameras() {
+        for (door, read) in frameReaders.withLock({ $0 }) {
+            let (count, last) = read()
+            cameras.withLock { all in
+                var camera = all[door] ?? Camera()
+                if let last, camera.lastFrame.map({ last > $0 }) ?? true {
+                    camera.lastFrame = last
+                    camera.problem = nil
+                }
+                camera.frames = count
+                all[door] = camera
+            }
+        }
+    }
+
     /// The camera failed (it is being reopened), or nil once it works again.
     public func cameraProblem(_ door: String, _ problem: String?) {
         cameras.withLock { $0[door, default: Camera()].problem = problem }
@@ -77,6 +108,7 @@ public final class GatewayHealth: Sendable {
 
     /// Runs every check now.
     public func checks(now: ContinuousClock.Instant = .now) -> [Check] {
+        readWatchedCameras()
         var result: [Check] = []
         for (door, camera) in cameras.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
             let name = "camera \(door)"

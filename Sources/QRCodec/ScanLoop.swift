@@ -201,6 +201,8 @@ public struct ScannedCode: Sendable, Equatable {
 public struct ScanStatistics: Sendable, Equatable {
     /// Frames the source delivered.
     public var frames = 0
+    /// When the source last delivered one.
+    public var lastFrameAt: ContinuousClock.Instant?
     /// Frames decoded in full.
     public var decoded = 0
     /// Frames the ``FrameGate`` found unchanged and let skip the full decode.
@@ -252,8 +254,12 @@ public final class ScanLoop: Sendable {
             do {
                 let source = try open()
                 while !state.withLock({ $0.stopping }), let frame = try source.nextFrame() {
-                    frames.put(frame, at: .now)
-                    state.withLock { $0.statistics.frames += 1 }
+                    let at = ContinuousClock.now
+                    frames.put(frame, at: at)
+                    state.withLock {
+                        $0.statistics.frames += 1
+                        $0.statistics.lastFrameAt = at
+                    }
                 }
             } catch {
                 let failure = error as? QRCodecError ?? .badParameter("\(error)")
@@ -326,6 +332,12 @@ public final class ScanLoop: Sendable {
     /// Waits until both threads have ended (the source ran out, failed, or ``stop()`` was called).
     public func wait() {
         ended.wait()
+    }
+
+    /// Calls `body` once both threads have ended (the source ran out, failed, or ``stop()`` was
+    /// called), on a global queue; at once when they already have. Call it after ``start(_:)``.
+    public func onEnd(_ body: @escaping @Sendable () -> Void) {
+        ended.notify(queue: .global(), execute: body)
     }
 
     /// Waits at most `timeout`; true when both threads have ended.

@@ -90,6 +90,24 @@ import Testing
         #expect(stale?.ok == false && stale?.detail == "no frame for 3 s")
     }
 
+    /// The daemon hands health a reader of the scan loop's counts: each check reads them then.
+    @Test func aWatchedCameraIsReadWhenChecked() {
+        let health = GatewayHealth(frameTimeout: .seconds(2)) { nil }
+        health.doors(nil)
+        health.expectCamera("A/1")
+        health.cameraProblem("A/1", "camera failed; reopening")
+        let start = ContinuousClock.now
+        let counts = Mutex<(count: Int, last: ContinuousClock.Instant?)>((0, nil))
+        health.watchCamera("A/1") { counts.withLock { $0 } }
+        #expect(health.checks(now: start).first { $0.name == "camera A/1" }?.ok == false)
+        counts.withLock { $0 = (7, start) }
+        let fresh = health.checks(now: start + .seconds(1)).first { $0.name == "camera A/1" }
+        #expect(fresh?.ok == true && fresh?.detail == "7 frames", "a fresh frame clears the reopened camera's problem")
+        #expect(health.watchedFrameCounts() == ["A/1": 7])
+        let stale = health.checks(now: start + .seconds(3)).first { $0.name == "camera A/1" }
+        #expect(stale?.ok == false && stale?.detail == "no frame for 3 s")
+    }
+
     @Test func aStoreThatCannotBeWrittenIsDown() {
         let health = GatewayHealth { "disk I/O error" }
         health.doors(nil)

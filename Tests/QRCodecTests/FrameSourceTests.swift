@@ -124,6 +124,23 @@ import Testing
         #expect(loop.statistics.dropped >= 9)
     }
 
+    /// The daemon waits on this instead of polling the loop.
+    @Test func theLoopSaysWhenItHasEndedAndWhenItLastHadAFrame() throws {
+        let folder = try codes(3)
+        let loop = ScanLoop(settings: ScanSettings(decoders: .zbar))
+        let before = ContinuousClock.now
+        loop.start { try PGMFolderSource(folder: folder, fps: 0) }
+        let ended = DispatchSemaphore(value: 0)
+        loop.onEnd { ended.signal() }
+        while loop.codes.take() != nil {}
+        #expect(ended.wait(timeout: .now() + 30) == .success)
+        #expect(loop.statistics.frames == 3)
+        #expect(loop.statistics.lastFrameAt.map { $0 >= before } == true)
+        let late = DispatchSemaphore(value: 0)
+        loop.onEnd { late.signal() }
+        #expect(late.wait(timeout: .now() + 5) == .success, "a watcher after the end is called at once")
+    }
+
     @Test func aFailingSourceEndsTheLoopWithItsError() throws {
         let loop = ScanLoop()
         loop.start { try PGMFolderSource(folder: "/nonexistent", fps: 0) }
