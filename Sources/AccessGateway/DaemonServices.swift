@@ -107,7 +107,8 @@ final class DoorCameraService: Service {
                     "camera failed; reopening",
                     metadata: ["door": "\(door)", "error": "\(failure)", "retry_s": "\(pause.components.seconds)"]
                 )
-                try? await Task.sleep(for: pause)
+                // A shutdown ends the pause at once, not after up to 30 s of backoff.
+                await cancelWhenGracefulShutdown { try? await Task.sleep(for: pause) }
                 continue
             }
             if finite {
@@ -116,7 +117,8 @@ final class DoorCameraService: Service {
                 return
             }
             health.cameraProblem(door, "the camera stopped delivering frames")
-            try? await Task.sleep(for: backoff.next())
+            let pause = backoff.next()
+            await cancelWhenGracefulShutdown { try? await Task.sleep(for: pause) }
         }
     }
 }
