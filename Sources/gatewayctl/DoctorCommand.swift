@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 
 /// `gatewayctl doctor`: every check of ``Doctor``, for a person or (`--json`) for a script.
-struct DoctorCommand: ParsableCommand {
+struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check the installation: config, cameras, GPIO, clock, HQ, snapshot, disk, database, service.",
@@ -28,10 +28,9 @@ struct DoctorCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let doctor = Doctor(cameraSeconds: cameraSeconds)
-        let path = config
-        let report = DoctorReport(checks: try runBlocking { await doctor.run(configPath: path) })
+        let report = DoctorReport(checks: await doctor.run(configPath: config))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -7,7 +7,7 @@ import KeyCache
 /// Exit status: 0 on success (a granted pass), 1 on a denial or a frame with no code (or a failed
 /// rule of `hq check`), 2 on a usage error or an unreadable input, 3 when `hq check` cannot reach HQ.
 @main
-struct GatewayCtl: ParsableCommand {
+struct GatewayCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatewayctl",
         abstract: "Work with AccessGateway QR codes and AG1 passes, and check an HQ.",
@@ -20,14 +20,19 @@ struct GatewayCtl: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    static func main() {
+    static func main() async {
         // A parent may have left signals blocked (test runners do); Ctrl-C and SIGTERM must work.
         var none = sigset_t()
         sigemptyset(&none)
         sigprocmask(SIG_SETMASK, &none, nil)
         do {
             var command = try parseAsRoot()
-            try command.run()
+            // Commands that talk to HQ or run the doctor are async; the rest run as they are.
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             // --help and --version are not errors.

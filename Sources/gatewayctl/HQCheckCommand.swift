@@ -10,7 +10,7 @@ struct HQCommandGroup: ParsableCommand {
         subcommands: [Check.self]
     )
 
-    struct Check: ParsableCommand {
+    struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check that an HQ follows docs/hq-protocol.md, as a gateway would meet it.",
             discussion: """
@@ -43,13 +43,13 @@ struct HQCommandGroup: ParsableCommand {
         /// The exit status when HQ cannot be reached at all.
         static let unreachable: Int32 = 3
 
-        func run() throws {
+        func run() async throws {
             let location: HQLocation
             do { location = try HQLocation(hq) } catch { throw UsageFailure("\(error)") }
             let check = HQConformance(location: location, code: code)
             let results: [ConformanceResult]
             do {
-                results = try runBlocking { try await check.run() }
+                results = try await check.run()
             } catch {
                 FileHandle.standardError.write(Data("gatewayctl: \(error)\n".utf8))
                 throw ExitCode(Self.unreachable)

@@ -113,7 +113,7 @@ struct LogCommand: ParsableCommand {
         }
     }
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the hash chain of the audit log, and compare its newest events with HQ's copy.",
             discussion: """
@@ -146,7 +146,7 @@ struct LogCommand: ParsableCommand {
         @Option(help: "The daemon's systemd unit, for the journal cross-check.")
         var unit = "access-gateway.service"
 
-        func run() throws {
+        func run() async throws {
             let db = try store.open()
             switch try db.verifyAuditChain() {
             case .intact(let events):
@@ -166,7 +166,7 @@ struct LogCommand: ParsableCommand {
             case .notChecked(let why):
                 print("not cross-checked with the journal (\(why))")
             }
-            switch offline ? .notChecked("--offline") : crossCheck(db) {
+            switch offline ? .notChecked("--offline") : await crossCheck(db) {
             case .agrees(let seq) where seq == 0:
                 print("HQ holds no events of this gateway yet: nothing to cross-check")
             case .agrees(let seq):
@@ -215,14 +215,14 @@ struct LogCommand: ParsableCommand {
             return String(decoding: data, as: UTF8.self)
         }
 
-        func crossCheck(_ db: GatewayStore) -> AuditCrossCheck {
+        func crossCheck(_ db: GatewayStore) async -> AuditCrossCheck {
             do {
                 guard let record = try EnrolmentRecord.load(from: db) else {
                     return .notChecked("this gateway is not enrolled")
                 }
                 let identity = try DeviceIdentity.load(path: deviceKeyPath(store, key), create: false)
                 let sync = try GatewaySync(store: db, enrolment: record, identity: identity, clock: ClockTrust())
-                return try runBlocking { await sync.crossCheckAuditLog() }
+                return await sync.crossCheckAuditLog()
             } catch {
                 return .notChecked("\(error)")
             }

@@ -6,31 +6,12 @@ import KeyCache
 import QRCodec
 import Synchronization
 
-/// Runs async work from a synchronous command and waits for it.
-/// The result of async work, handed back to a waiting thread.
-final class BlockingOutcome<T: Sendable>: Sendable {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-}
-
-func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let outcome = BlockingOutcome<T>()
-    Task {
-        let result: Result<T, any Error>
-        do { result = .success(try await body()) } catch { result = .failure(error) }
-        outcome.result.withLock { $0 = result }
-        outcome.done.signal()
-    }
-    outcome.done.wait()
-    return try outcome.result.withLock { $0 }!.get()
-}
-
 /// The device key's file: beside the database.
 func deviceKeyPath(_ store: StoreOptions, _ override: String?) -> String {
     override ?? URL(fileURLWithPath: store.db).deletingLastPathComponent().appendingPathComponent("device-key.pem").path
 }
 
-struct ProvisionCommand: ParsableCommand {
+struct ProvisionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provision",
         abstract: "Enrol this gateway with HQ, using a one-time code, then sync.",
@@ -79,7 +60,7 @@ struct ProvisionCommand: ParsableCommand {
         return trimmed
     }
 
-    func run() throws {
+    func run() async throws {
         let location: HQLocation
         do { location = try HQLocation(hq) } catch { throw UsageFailure("\(error)") }
         let code = try enrolmentCode()
@@ -94,17 +75,15 @@ struct ProvisionCommand: ParsableCommand {
         let name = name
         let record: EnrolmentRecord
         do {
-            record = try runBlocking {
-                try await GatewaySync.provision(
-                    store: db,
-                    keyPath: keyPath,
-                    hq: location,
-                    code: code,
-                    name: name,
-                    clock: clock
-                )
-            }.0
-        } catch let error as HQSyncError {
+            record = try await GatewaySync.provision(
+                store: db,
+                keyPath: keyPath,
+                hq: location,
+                code: code,
+                name: name,
+                clock: clock
+            ).0
+        } catch {
             throw UsageFailure(Self.advice(error))
         }
         print("enrolled as \(record.gatewayID) with \(record.issuer); doors: \(record.doors.joined(separator: ", "))")
@@ -115,11 +94,11 @@ struct ProvisionCommand: ParsableCommand {
         if !status.trusted { print("warning: the clock is not trusted (\(status.detail)); passes will be refused") }
         let sync = try GatewaySync(store: db, enrolment: record, identity: identity, clock: clock)
         do {
-            let outcome = try runBlocking { try await sync.pullSnapshot() }
+            let outcome = try await sync.pullSnapshot()
             if case .applied(let seq) = outcome { print("snapshot \(seq) applied") }
-            let uploaded = try runBlocking { try await sync.uploadBacklog() }
+            let uploaded = try await sync.uploadBacklog()
             print("uploaded \(uploaded) audit events")
-        } catch let error as HQSyncError {
+        } catch {
             throw UsageFailure("enrolled, but the first sync failed: \(Self.advice(error))")
         }
     }
@@ -155,7 +134,7 @@ struct SyncCommand: ParsableCommand {
         } catch { throw UsageFailure("\(error)") }
     }
 
-    struct Now: ParsableCommand {
+    struct Now: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pull the snapshot, upload the audit backlog and take pending commands."
         )
@@ -165,11 +144,11 @@ struct SyncCommand: ParsableCommand {
         @Option(help: "The device key file (default: device-key.pem beside the database).")
         var key: String?
 
-        func run() throws {
+        func run() async throws {
             let (_, sync) = try SyncCommand.open(store, key: key)
             var failed = false
             do {
-                switch try runBlocking({ try await sync.pullSnapshot() }) {
+                switch try await sync.pullSnapshot() {
                 case .unchanged: print("snapshot: unchanged")
                 case .applied(let seq): print("snapshot: \(seq) applied")
                 }
@@ -177,11 +156,11 @@ struct SyncCommand: ParsableCommand {
                 failed = true
                 print("snapshot: \(error)")
             }
-            do { print("upload: \(try runBlocking { try await sync.uploadBacklog() }) events acknowledged") } catch {
+            do { print("upload: \(try await sync.uploadBacklog()) events acknowledged") } catch {
                 failed = true
                 print("upload: \(error)")
             }
-            do { print("commands: \(try runBlocking { try await sync.pollCommands(wait: 0) }.count) taken") } catch {
+            do { print("commands: \(try await sync.pollCommands(wait: 0).count) taken") } catch {
                 failed = true
                 print("commands: \(error)")
             }
