@@ -349,7 +349,9 @@ import Testing
         var intervals = GatewaySync.Intervals()
         intervals.upload = .milliseconds(100)
         intervals.commandWait = 1
-        let loops = Task { await sync.run(intervals: intervals) }
+        // The loops under test run off the cooperative pool, which other suites' blocking tests
+        // can hold: otherwise this test times the pool, not the loops.
+        let loops = Task(executorPreference: DispatchTaskExecutor()) { await sync.run(intervals: intervals) }
         defer { loops.cancel() }
         func until(_ seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {
             for _ in 0..<Int(seconds * 20) {
@@ -374,7 +376,7 @@ import Testing
         // leaves a loaded CI machine room beyond the cap; how soon is not this test's question.
         let gatewayID = sync.enrolment.gatewayID
         _ = try await offPool { try hq.admin("command", "--gateway", gatewayID, "--kind", "resync") }
-        #expect(try await until(120) { !carried.all.isEmpty })
+        #expect(try await until(120) { !carried.all.isEmpty }, "\(sync.status)")
         // The command's own audit event goes up with the next upload.
         #expect(try await until(30) { try sync.backlog() == 0 })
         let total = try gateway.store.auditEvents(.init())

@@ -139,6 +139,19 @@ final class DecisionPump: @unchecked Sendable {
 /// cooperative pool: on two cores a pool thread blocked by one test delays the tasks of every
 /// test running beside it, and with them the cancellations and timeouts these tests time.
 /// (No `#expect` inside: issues are recorded from the test's own task.)
+/// Runs async work on threads of its own (GCD's) rather than the cooperative pool, which the suite's
+/// blocking tests may hold for long stretches on a 2-core machine: for loops whose progress a test
+/// times. Child tasks inherit the preference (`Task(executorPreference:)`).
+final class DispatchTaskExecutor: TaskExecutor {
+    let queue = DispatchQueue(label: "test-loops", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
+}
+
 func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
