@@ -8,22 +8,34 @@ import Testing
 @Suite struct WakeupTests {
     static let long = Duration.seconds(120)
 
+    /// Runs `body` off the cooperative pool (``DispatchTaskExecutor``): the suite's blocking tests
+    /// can hold the pool's two threads for over a minute, and these tests time the pause, not the pool.
+    func offThePool<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        await Task(executorPreference: DispatchTaskExecutor()) { await body() }.value
+    }
+
     @Test func aSignalDuringThePauseEndsIt() async {
-        let wakeup = Wakeup()
-        let started = ContinuousClock.now
-        async let signalled = wakeup.pause(for: Self.long)
-        try? await Task.sleep(for: .milliseconds(100))
-        wakeup.signal()
-        #expect(await signalled)
-        #expect(ContinuousClock.now - started < .seconds(60))
+        let (signalled, took) = await offThePool {
+            let wakeup = Wakeup()
+            let started = ContinuousClock.now
+            async let signalled = wakeup.pause(for: Self.long)
+            try? await Task.sleep(for: .milliseconds(100))
+            wakeup.signal()
+            return (await signalled, ContinuousClock.now - started)
+        }
+        #expect(signalled)
+        #expect(took < .seconds(60))
     }
 
     @Test func aSignalBeforeThePauseIsKeptForIt() async {
-        let wakeup = Wakeup()
-        wakeup.signal()
-        let started = ContinuousClock.now
-        #expect(await wakeup.pause(for: Self.long))
-        #expect(ContinuousClock.now - started < .seconds(60))
+        let (signalled, took) = await offThePool {
+            let wakeup = Wakeup()
+            wakeup.signal()
+            let started = ContinuousClock.now
+            return (await wakeup.pause(for: Self.long), ContinuousClock.now - started)
+        }
+        #expect(signalled)
+        #expect(took < .seconds(60))
     }
 
     @Test func aSignalIsTakenOnce() async {
@@ -41,12 +53,15 @@ import Testing
     }
 
     @Test func cancellationEndsThePause() async {
-        let wakeup = Wakeup()
-        let started = ContinuousClock.now
-        let task = Task { await wakeup.pause(for: Self.long) }
-        try? await Task.sleep(for: .milliseconds(100))
-        task.cancel()
-        #expect(await task.value == false)
-        #expect(ContinuousClock.now - started < .seconds(60))
+        let (signalled, took) = await offThePool {
+            let wakeup = Wakeup()
+            let started = ContinuousClock.now
+            let task = Task { await wakeup.pause(for: Self.long) }
+            try? await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            return (await task.value, ContinuousClock.now - started)
+        }
+        #expect(signalled == false)
+        #expect(took < .seconds(60))
     }
 }
