@@ -56,7 +56,8 @@ import Testing
         let (signalled, took) = await offThePool {
             let wakeup = Wakeup()
             let started = ContinuousClock.now
-            let task = Task { await wakeup.pause(for: Self.long) }
+            // An unstructured task does not inherit the executor preference: it is given its own.
+            let task = Task(executorPreference: DispatchTaskExecutor()) { await wakeup.pause(for: Self.long) }
             try? await Task.sleep(for: .milliseconds(100))
             task.cancel()
             return (await task.value, ContinuousClock.now - started)
