@@ -46,19 +46,6 @@ public final class GatewayHealth: Sendable {
         cameras.withLock { $0[door] = Camera() }
     }
 
-    /// The camera's running frame count; a higher count than last time is a fresh frame.
-    public func cameraFrames(_ door: String, total: Int, at now: ContinuousClock.Instant = .now) {
-        cameras.withLock { all in
-            var camera = all[door] ?? Camera()
-            if total > camera.frames || camera.lastFrame == nil && total > 0 {
-                camera.lastFrame = now
-                camera.problem = nil
-            }
-            camera.frames = total
-            all[door] = camera
-        }
-    }
-
     /// From now on, each check reads the door's frame count and last frame with `read` (the running
     /// scan loop's statistics), so that nothing has to push them.
     public func watchCamera(

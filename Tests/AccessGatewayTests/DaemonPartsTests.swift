@@ -83,7 +83,7 @@ import Testing
         health.expectCamera("A/1")
         #expect(health.checks().first { $0.name == "camera A/1" }?.ok == false)
         let start = ContinuousClock.now
-        health.cameraFrames("A/1", total: 10, at: start)
+        health.watchCamera("A/1") { (10, start) }
         let fresh = health.checks(now: start + .seconds(1))
         #expect(fresh.allSatisfy { $0.ok })
         let stale = health.checks(now: start + .seconds(3)).first { $0.name == "camera A/1" }
