@@ -95,14 +95,14 @@ public struct QRScanner: ~Copyable {
     public func scanStill(_ image: GreyImage, decoders: QRDecoders = .auto) -> [QRSymbol] {
         let zxing = decoders == .auto && Self.zxingAvailable
         if zxing {
-            let found = merge(scanZXing(image, polarity: .normal), scanZXing(image, polarity: .inverted))
+            let found = scanZXingBothWays(image)
             if !found.isEmpty { return found }
         }
         let found = merge(scan(image, polarity: .normal), scan(image, polarity: .inverted))
         guard found.isEmpty, zxing else { return found }
         // Then, for blurred codes: sharpen and try zxing again. Only frames nothing else read pay for it.
         let sharp = image.sharpened()
-        let sharpFound = merge(scanZXing(sharp, polarity: .normal), scanZXing(sharp, polarity: .inverted))
+        let sharpFound = scanZXingBothWays(sharp)
         if !sharpFound.isEmpty { return sharpFound }
         // A code printed on a dark object, with a thin white margin: one global threshold.
         let cutFound = scanCut(image)
@@ -110,14 +110,19 @@ public struct QRScanner: ~Copyable {
         // Last, a small photo of a small code: twice the pixels per module, as it is and cut.
         guard max(image.width, image.height) <= Self.doubleBelow else { return [] }
         let large = image.doubled()
-        let largeFound = merge(scanZXing(large, polarity: .normal), scanZXing(large, polarity: .inverted))
+        let largeFound = scanZXingBothWays(large)
         return largeFound.isEmpty ? scanCut(large) : largeFound
+    }
+
+    /// zxing in both polarities, merged.
+    private func scanZXingBothWays(_ image: GreyImage) -> [QRSymbol] {
+        merge(scanZXing(image, polarity: .normal), scanZXing(image, polarity: .inverted))
     }
 
     /// zxing in both polarities, then zbar, on `image` smoothed and cut at its global threshold.
     private func scanCut(_ image: GreyImage) -> [QRSymbol] {
         guard let cut = image.smoothed().thresholded() else { return [] }
-        let found = merge(scanZXing(cut, polarity: .normal), scanZXing(cut, polarity: .inverted))
+        let found = scanZXingBothWays(cut)
         return found.isEmpty ? merge(scan(cut, polarity: .normal), scan(cut, polarity: .inverted)) : found
     }
 
