@@ -135,10 +135,6 @@ final class DecisionPump: @unchecked Sendable {
     }
 }
 
-/// Runs blocking work (starting and waiting on processes) on a Dispatch thread, off Swift's
-/// cooperative pool: on two cores a pool thread blocked by one test delays the tasks of every
-/// test running beside it, and with them the cancellations and timeouts these tests time.
-/// (No `#expect` inside: issues are recorded from the test's own task.)
 /// Runs async work on threads of its own (GCD's) rather than the cooperative pool, which the suite's
 /// blocking tests may hold for long stretches on a 2-core machine: for loops whose progress a test
 /// times. Child tasks inherit the preference (`Task(executorPreference:)`).
@@ -152,6 +148,10 @@ final class DispatchTaskExecutor: TaskExecutor {
     }
 }
 
+/// Runs blocking work (starting and waiting on processes) on a Dispatch thread, off Swift's
+/// cooperative pool: on two cores a pool thread blocked by one test delays the tasks of every
+/// test running beside it, and with them the cancellations and timeouts these tests time.
+/// (No `#expect` inside: issues are recorded from the test's own task.)
 func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
@@ -173,27 +173,31 @@ func enrolOffPool(_ gateway: GatewayRig, _ hq: ReferenceHQ, clock: ClockTrust) a
 }
 
 /// Waits for `operation` at most `seconds`; nil when it did not finish in time (it is cancelled,
-/// and left to end on its own).
+/// and left to end on its own). Both the operation and the watch run on ``DispatchTaskExecutor``,
+/// so a cooperative pool held by other tests cannot use up the time.
 func within<T: Sendable>(
     _ seconds: Double,
     _ operation: @escaping @Sendable () async throws -> T
 ) async -> Result<T, any Error>? {
-    let box = Mutex<Result<T, any Error>?>(nil)
-    let task = Task {
-        do {
-            let value = try await operation()
-            box.withLock { $0 = .success(value) }
-        } catch {
-            box.withLock { $0 = .failure(error) }
+    let executor = DispatchTaskExecutor()
+    return await Task(executorPreference: executor) {
+        let box = Mutex<Result<T, any Error>?>(nil)
+        let task = Task(executorPreference: executor) {
+            do {
+                let value = try await operation()
+                box.withLock { $0 = .success(value) }
+            } catch {
+                box.withLock { $0 = .failure(error) }
+            }
         }
-    }
-    let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-    while ContinuousClock.now < end {
-        if let result = box.withLock({ $0 }) { return result }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    task.cancel()
-    return box.withLock { $0 }
+        let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < end {
+            if let result = box.withLock({ $0 }) { return result }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        task.cancel()
+        return box.withLock { $0 }
+    }.value
 }
 
 /// HQ misbehaving in every way the reliability issue names (500s, garbage bodies, slowloris,
@@ -273,7 +277,9 @@ func within<T: Sendable>(
 
         let pump = DecisionPump(store: gateway.store, pass: pass, door: "JKT1/FRONT", clock: clock)
         let opened = BadHQ.monotonic()
-        let loops = Task { await sync.run(intervals: intervals) }
+        // Off the cooperative pool, which other suites' blocking tests can hold: otherwise the
+        // cancellation below times the pool, not the loops.
+        let loops = Task(executorPreference: DispatchTaskExecutor()) { await sync.run(intervals: intervals) }
         try await Task.sleep(for: .seconds(Self.window))
         // A loaded machine can starve the loops (other tests block the two cooperative threads):
         // the window then goes on until each loop has been heard from, and the bounds scale with it.
@@ -380,7 +386,7 @@ func within<T: Sendable>(
         intervals.snapshot = .milliseconds(500)
         intervals.commandWait = 1
         let pump = DecisionPump(store: gateway.store, pass: pass, door: "JKT1/FRONT", clock: clock)
-        let loops = Task { await sync.run(intervals: intervals) }
+        let loops = Task(executorPreference: DispatchTaskExecutor()) { await sync.run(intervals: intervals) }
         try await Task.sleep(for: .seconds(4))
         let lastError = sync.status.lastError
         loops.cancel()
