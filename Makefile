@@ -88,7 +88,6 @@ clean:
 deb:
 	@scripts/install-deps.sh deb
 	$(SWIFT) build -c release --static-swift-stdlib --product access-gateway
-	$(SWIFT) build -c release --static-swift-stdlib --product gatewayctl
 	@deb="$$(scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)")" && \
 		scripts/test-deb.sh "$$deb"
 
@@ -98,7 +97,6 @@ TRIXIE_RELEASE := --scratch-path .build-trixie -c release --static-swift-stdlib
 deb-trixie:
 	@scripts/trixie-root.sh >/dev/null
 	scripts/trixie-root.sh run swift build $(TRIXIE_RELEASE) --product access-gateway
-	scripts/trixie-root.sh run swift build $(TRIXIE_RELEASE) --product gatewayctl
 	@bin="$$(scripts/trixie-root.sh run swift build $(TRIXIE_RELEASE) --show-bin-path)" && \
 		deb="$$(scripts/trixie-root.sh run scripts/build-deb.sh "$$bin")" && \
 		scripts/trixie-root.sh run scripts/test-deb.sh "$$deb" && echo "$${deb#/src/}"

@@ -81,19 +81,25 @@ let package = Package(
             ],
             exclude: ["Daemon"]
         ),
-        .executableTarget(
-            name: "access-gateway",
-            dependencies: ["AccessGateway", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/AccessGateway/Daemon"
-        ),
-        .executableTarget(
-            name: "gatewayctl",
+        // gatewayctl's commands, as a library so that one binary can hold both programs.
+        .target(
+            name: "GatewayControl",
             dependencies: [
                 "AccessGateway", "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
-            ]
+            ],
+            path: "Sources/gatewayctl",
+            exclude: ["Main"]
         ),
+        // One program, two names (like busybox): run as gatewayctl it is gatewayctl, otherwise the
+        // daemon. The .deb ships this one binary; /usr/bin/gatewayctl is a symlink to it.
+        .executableTarget(
+            name: "access-gateway",
+            dependencies: ["AccessGateway", "GatewayControl"],
+            path: "Sources/AccessGateway/Daemon"
+        ),
+        .executableTarget(name: "gatewayctl", dependencies: ["GatewayControl"], path: "Sources/gatewayctl/Main"),
 
         .target(name: "TestSupport", dependencies: ["QRCodec"], path: "Tests/TestSupport"),
         // The reference HQ, for development, the demo and the integration tests; not production.
@@ -154,7 +160,7 @@ let package = Package(
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),
         .testTarget(
             name: "GatewayctlTests",
-            dependencies: ["gatewayctl", "AccessToken", "QRCodec", "TestSupport"]
+            dependencies: ["gatewayctl", "access-gateway", "AccessToken", "QRCodec", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6],

@@ -3,8 +3,10 @@
 # dist/access-gateway_<version>_<arch>.deb (`make deb`); on Debian 13 (`make deb-trixie` runs it in
 # the trixie root), dist/access-gateway_<version>+deb13_<arch>.deb. dpkg-shlibdeps computes each
 # one's Depends from that release's libraries (libgpiod2 or libgpiod3).
-#   scripts/build-deb.sh BIN_DIR                  # holds access-gateway and gatewayctl
-#   scripts/build-deb.sh ACCESS_GATEWAY GATEWAYCTL
+#   scripts/build-deb.sh BIN_DIR          # holds access-gateway
+#   scripts/build-deb.sh ACCESS_GATEWAY
+# access-gateway is both programs (it runs as gatewayctl by that name): the package holds it once,
+# with /usr/bin/gatewayctl a symlink to it.
 # VERSION defaults to what `access-gateway --version` prints, so the version lives in one place.
 # OUT_DIR defaults to dist/. Prints the .deb's path on stdout; everything else goes to stderr.
 set -euo pipefail
@@ -12,18 +14,15 @@ umask 022
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 case $# in
-    1) ag=$1/access-gateway ctl=$1/gatewayctl ;;
-    2) ag=$1 ctl=$2 ;;
-    *) echo "usage: $0 BIN_DIR | ACCESS_GATEWAY GATEWAYCTL" >&2; exit 2 ;;
+    1) ag=$1; [ -d "$ag" ] && ag=$1/access-gateway ;;
+    *) echo "usage: $0 BIN_DIR | ACCESS_GATEWAY" >&2; exit 2 ;;
 esac
-for b in "$ag" "$ctl"; do
-    [ -x "$b" ] || { echo "build-deb: $b: no such executable" >&2; exit 1; }
-done
+[ -x "$ag" ] || { echo "build-deb: $ag: no such executable" >&2; exit 1; }
 command -v dpkg-shlibdeps >/dev/null || { echo "build-deb: needs dpkg-dev (scripts/install-deps.sh deb)" >&2; exit 1; }
 
 # Only Debian's libraries may be linked dynamically: a Swift runtime from /opt/swift would not be
 # on the gateway. ALLOW_FOREIGN_LIBS=1 is for trying the packaging with debug binaries only.
-foreign=$(ldd "$ag" "$ctl" | awk '$2 == "=>" && $3 ~ /^\// && $3 !~ /^\/(usr\/)?lib\// {print $3}' | sort -u)
+foreign=$(ldd "$ag" | awk '$2 == "=>" && $3 ~ /^\// && $3 !~ /^\/(usr\/)?lib\// {print $3}' | sort -u)
 if [ -n "$foreign" ] && [ -z "${ALLOW_FOREIGN_LIBS:-}" ]; then
     echo "build-deb: these libraries are not Debian's; build with --static-swift-stdlib:" >&2
     echo "$foreign" >&2
@@ -51,9 +50,9 @@ mkdir -p "$pkg/DEBIAN"
 : >"$out/stage/debian/control"
 
 install -D -m 0755 "$ag" "$pkg/usr/bin/access-gateway"
-install -D -m 0755 "$ctl" "$pkg/usr/bin/gatewayctl"
+ln -s access-gateway "$pkg/usr/bin/gatewayctl"
 # As dh_strip does: no symbol tables; Swift's metadata sections are not symbols and stay.
-strip --remove-section=.comment --remove-section=.note "$pkg/usr/bin/access-gateway" "$pkg/usr/bin/gatewayctl"
+strip --remove-section=.comment --remove-section=.note "$pkg/usr/bin/access-gateway"
 install -D -m 0644 "$top/systemd/access-gateway.service" "$pkg$libdir/systemd/system/access-gateway.service"
 install -D -m 0644 "$top/udev/70-access-gateway.rules" "$pkg$libdir/udev/rules.d/70-access-gateway.rules"
 install -D -m 0644 "$top/systemd/gateway.example.toml" "$pkg/etc/access-gateway/gateway.toml"
@@ -72,8 +71,8 @@ swift_licence=$(realpath -m "$(command -v swift || echo /opt/swift/usr/bin/swift
 {
     echo "access-gateway: Copyright (C) the AccessGateway authors. The source tree names no licence."
     echo
-    echo "/usr/bin/access-gateway and /usr/bin/gatewayctl statically link the Swift runtime and"
-    echo "Swift packages from the list below. Their licences follow."
+    echo "/usr/bin/access-gateway (also /usr/bin/gatewayctl, a link to it) statically links the Swift"
+    echo "runtime and Swift packages from the list below. Their licences follow."
     declare -A seen=()
     # Apache-2.0 asks for the NOTICE files too; vendored C code keeps its licence under Sources/.
     for lic in "$swift_licence" "$checkouts"/*/{LICENSE,NOTICE,COPYING}* "$checkouts"/*/Sources/*/LICENSE*; do
@@ -107,7 +106,7 @@ for script in postinst prerm postrm; do install -m 0755 "$top/scripts/deb/$scrip
 echo /etc/access-gateway/gateway.toml >"$pkg/DEBIAN/conffiles"
 
 shlibs=$(cd "$out/stage" && dpkg-shlibdeps -O ${ALLOW_FOREIGN_LIBS:+--ignore-missing-info} \
-    debian/access-gateway/usr/bin/access-gateway debian/access-gateway/usr/bin/gatewayctl 2>/dev/null |
+    debian/access-gateway/usr/bin/access-gateway 2>/dev/null |
     sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 cat >"$pkg/DEBIAN/control" <<CONTROL
@@ -127,7 +126,7 @@ Description: access-control gateway for door readers
  a tamper-evident audit log that it uploads to HQ.
  .
  This package holds the daemon (access-gateway), its administration tool
- (gatewayctl), the hardened systemd unit, the udev rules that give the
+ (gatewayctl, the same program by another name), the hardened systemd unit, the udev rules that give the
  access-gateway group the GPIO and camera devices, and an example
  configuration in /etc/access-gateway/gateway.toml.
 CONTROL

@@ -6,7 +6,6 @@ import KeyCache
 ///
 /// Exit status: 0 on success (a granted pass), 1 on a denial or a frame with no code (or a failed
 /// rule of `hq check`), 2 on a usage error or an unreadable input, 3 when `hq check` cannot reach HQ.
-@main
 struct GatewayCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatewayctl",
@@ -46,6 +45,16 @@ struct GatewayCtl: AsyncParsableCommand {
             FileHandle.standardError.write(Data("gatewayctl: \(message)\n".utf8))
             Foundation.exit(2)
         }
+    }
+}
+
+/// gatewayctl's entry point: the `gatewayctl` executable, and `access-gateway` when it is run by
+/// that name (the package installs one binary under both).
+public enum GatewayCtlProgram {
+    /// Parses `CommandLine.arguments`, runs the command and exits with its status.
+    public static func main() async -> Never {
+        await GatewayCtl.main()
+        Foundation.exit(0)
     }
 }
 

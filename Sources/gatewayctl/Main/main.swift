@@ -1,0 +1,3 @@
+import GatewayControl
+
+await GatewayCtlProgram.main()
