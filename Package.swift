@@ -101,7 +101,11 @@ let package = Package(
         ),
         .executableTarget(name: "gatewayctl", dependencies: ["GatewayControl"], path: "Sources/gatewayctl/Main"),
 
-        .target(name: "TestSupport", dependencies: ["QRCodec"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["QRCodec", "AccessToken", "KeyCache", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/TestSupport"
+        ),
         // The reference HQ, for development, the demo and the integration tests; not production.
         .executableTarget(
             name: "access-hq-dev",
@@ -120,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "door-hwtest",
             dependencies: [
-                "AccessGateway", "DoorDriver", "HQSync", "KeyCache", "QRCodec",
+                "AccessGateway", "DoorDriver", "HQSync", "KeyCache", "QRCodec", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HardwareTests"

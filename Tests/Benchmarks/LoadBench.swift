@@ -6,6 +6,7 @@ import Glibc
 import KeyCache
 import QRCodec
 import Synchronization
+import TestSupport
 
 // Sustained load: the folder camera played in a loop at RATE fps, one code per frame, into a
 // whole door pipeline (scan loop, rate limiter, durable decision, door controller on its thread)

@@ -11,6 +11,7 @@ import Glibc
 import KeyCache
 import QRCodec
 import Synchronization
+import TestSupport
 
 let captureNode = "/dev/video0"
 let outputNode = "/dev/video1"

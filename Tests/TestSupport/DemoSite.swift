@@ -3,8 +3,7 @@ import Crypto
 import Foundation
 import KeyCache
 
-/// The embedded defaults of `make demo`, and the site that the benchmarks and the hardware stage
-/// decide against: a fresh pass-signing key, one door, two members (one blocked), and a snapshot
+/// The site that the tests, the benchmarks and the hardware stage decide against: a fresh pass-signing key, one door, two members (one blocked), and a snapshot
 /// that HQ would have sent. Nothing here is a secret worth keeping: the key lives in memory only.
 public struct DemoSite: Sendable {
     public static let issuer = "hq.demo.example"
