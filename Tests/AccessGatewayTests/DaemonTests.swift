@@ -196,29 +196,31 @@ final class DaemonProcess: @unchecked Sendable {
 
     @Test(arguments: [true, false])
     func healthzIsOKWhileTheCameraDeliversAndMetricsCountTheScan(kernelSynchronised: Bool) async throws {
-        let daemon = try DaemonProcess(
-            frames: { site in
-                Array(repeating: nil, count: 3) + Array(repeating: try site.pass(), count: 3)
-                    + Array(repeating: nil, count: 150)
-            },
-            environment: Self.kernel(synchronised: kernelSynchronised)
-        )
-        #expect(daemon.waitForLog("reason="), "\(daemon.log)")
-        let health = try await daemon.get("/healthz")
-        #expect(health.status == 200, "\(health.body)")
-        #expect(health.body.contains("\"ok\":true"))
-        let metrics = try await daemon.get("/metrics").body
-        // Unenrolled, so no HQ time: granted only while the kernel reports the clock synchronised.
-        let outcome =
-            kernelSynchronised
-            ? "ag_grants_total{door=\"DEMO/FRONT\"} 1" : "ag_denials_total{door=\"DEMO/FRONT\",reason=\"clock_untrusted\"} 1"
-        for line in ["ag_scans_total{door=\"DEMO/FRONT\"} 1", outcome, "ag_decode_ms_bucket"] {
-            #expect(metrics.contains(line), "\(line) missing from:\n\(metrics)")
+        try await offThePool {
+            let daemon = try DaemonProcess(
+                frames: { site in
+                    Array(repeating: nil, count: 3) + Array(repeating: try site.pass(), count: 3)
+                        + Array(repeating: nil, count: 150)
+                },
+                environment: Self.kernel(synchronised: kernelSynchronised)
+            )
+            #expect(daemon.waitForLog("reason="), "\(daemon.log)")
+            let health = try await daemon.get("/healthz")
+            #expect(health.status == 200, "\(health.body)")
+            #expect(health.body.contains("\"ok\":true"))
+            let metrics = try await daemon.get("/metrics").body
+            // Unenrolled, so no HQ time: granted only while the kernel reports the clock synchronised.
+            let outcome =
+                kernelSynchronised
+                ? "ag_grants_total{door=\"DEMO/FRONT\"} 1" : "ag_denials_total{door=\"DEMO/FRONT\",reason=\"clock_untrusted\"} 1"
+            for line in ["ag_scans_total{door=\"DEMO/FRONT\"} 1", outcome, "ag_decode_ms_bucket"] {
+                #expect(metrics.contains(line), "\(line) missing from:\n\(metrics)")
+            }
+            for name in ["ag_snapshot_age_seconds", "ag_clock_trusted", "ag_camera_frames", "ag_upload_backlog"] {
+                #expect(metrics.contains("# TYPE \(name) gauge"), "\(name) missing from:\n\(metrics)")
+            }
+            #expect(daemon.terminate() == 0)
         }
-        for name in ["ag_snapshot_age_seconds", "ag_clock_trusted", "ag_camera_frames", "ag_upload_backlog"] {
-            #expect(metrics.contains("# TYPE \(name) gauge"), "\(name) missing from:\n\(metrics)")
-        }
-        #expect(daemon.terminate() == 0)
     }
 
     @Test func healthzIs503WhileTheCameraIsMissing() async throws {

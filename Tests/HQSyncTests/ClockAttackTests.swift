@@ -323,60 +323,64 @@ struct ClockSite {
     /// answer is the test override, so both ways run on any host.
     @Test(arguments: [true, false])
     func theDaemonWithoutHQTimeTrustsItsClockOnlyWhenTheKernelReportsSync(kernelSynchronised: Bool) async throws {
-        let rig = try GatewayBinaryRig(door: ClockSite.door)
-        let store = try GatewayStore(path: rig.database)
-        try store.apply(try SnapshotDocument.parse(site.snapshotJSON), now: site.now)
-        try store.close()
-        let pass = try site.valid
-        let config = try await offPool {
-            let frames = try rig.frames(
-                "clock",
-                [nil, nil, nil, pass, pass, pass] + Array(repeating: nil, count: 150),
-                fps: 10
-            )
-            return try rig.config("clock", frames: frames, fps: 10)
+        try await offThePool {
+            let rig = try GatewayBinaryRig(door: ClockSite.door)
+            let store = try GatewayStore(path: rig.database)
+            try store.apply(try SnapshotDocument.parse(site.snapshotJSON), now: site.now)
+            try store.close()
+            let pass = try site.valid
+            let config = try await offPool {
+                let frames = try rig.frames(
+                    "clock",
+                    [nil, nil, nil, pass, pass, pass] + Array(repeating: nil, count: 150),
+                    fps: 10
+                )
+                return try rig.config("clock", frames: frames, fps: 10)
+            }
+            let daemon = try rig.start(config: config, log: "clock", environment: kernel(synchronised: kernelSynchronised))
+            defer { daemon.kill() }
+            #expect(await daemon.untilLog("reason="), "\(daemon.log)")
+            #expect(daemon.log.contains("test override"), "\(daemon.log)")
+            let line = try #require(daemon.log.split(separator: "\n").first { $0.contains(" seq=") })
+            if kernelSynchronised {
+                #expect(line.contains("reason=granted"), "\(line)")
+            } else {
+                #expect(line.contains("denied") && line.contains("reason=clock_untrusted"), "\(line)")
+                #expect(!daemon.log.contains("relay on"), "\(daemon.log)")
+            }
+            #expect(await daemon.stop() == 0, "\(daemon.log)")
+            let reopened = try GatewayStore(path: rig.database, create: false)
+            let decided = try reopened.auditEvents(.init()).filter { $0.kind == "decision" }
+            #expect(decided.count == 1)
+            #expect(line.contains("reason=\(decided.first?.reason ?? "?")"))
         }
-        let daemon = try rig.start(config: config, log: "clock", environment: kernel(synchronised: kernelSynchronised))
-        defer { daemon.kill() }
-        #expect(await daemon.untilLog("reason="), "\(daemon.log)")
-        #expect(daemon.log.contains("test override"), "\(daemon.log)")
-        let line = try #require(daemon.log.split(separator: "\n").first { $0.contains(" seq=") })
-        if kernelSynchronised {
-            #expect(line.contains("reason=granted"), "\(line)")
-        } else {
-            #expect(line.contains("denied") && line.contains("reason=clock_untrusted"), "\(line)")
-            #expect(!daemon.log.contains("relay on"), "\(daemon.log)")
-        }
-        #expect(await daemon.stop() == 0, "\(daemon.log)")
-        let reopened = try GatewayStore(path: rig.database, create: false)
-        let decided = try reopened.auditEvents(.init()).filter { $0.kind == "decision" }
-        #expect(decided.count == 1)
-        #expect(line.contains("reason=\(decided.first?.reason ?? "?")"))
     }
 
     /// The daemon whose store holds a floor a day ahead of the clock (its clock was stepped back a
     /// day since it last trusted it): with the kernel reporting sync, a valid pass is refused
     /// `clock_untrusted`, and the step back is in the audit log.
     @Test func theDaemonRefusesAClockBelowItsStoredFloorThoughTheKernelReportsSync() async throws {
-        let rig = try GatewayBinaryRig(door: ClockSite.door)
-        let store = try GatewayStore(path: rig.database)
-        try store.apply(try SnapshotDocument.parse(site.snapshotJSON), now: site.now)
-        try store.setStateValues([ClockFloor.stateKey: String(Int(site.now + 86400))])
-        try store.close()
-        let pass = try site.valid
-        let config = try await offPool {
-            let frames = try rig.frames("floor", [nil, nil, nil, pass, pass, pass] + Array(repeating: nil, count: 150), fps: 10)
-            return try rig.config("floor", frames: frames, fps: 10)
+        try await offThePool {
+            let rig = try GatewayBinaryRig(door: ClockSite.door)
+            let store = try GatewayStore(path: rig.database)
+            try store.apply(try SnapshotDocument.parse(site.snapshotJSON), now: site.now)
+            try store.setStateValues([ClockFloor.stateKey: String(Int(site.now + 86400))])
+            try store.close()
+            let pass = try site.valid
+            let config = try await offPool {
+                let frames = try rig.frames("floor", [nil, nil, nil, pass, pass, pass] + Array(repeating: nil, count: 150), fps: 10)
+                return try rig.config("floor", frames: frames, fps: 10)
+            }
+            let daemon = try rig.start(config: config, log: "floor", environment: kernel(synchronised: true))
+            defer { daemon.kill() }
+            #expect(await daemon.untilLog("reason="), "\(daemon.log)")
+            let line = try #require(daemon.log.split(separator: "\n").first { $0.contains(" seq=") })
+            #expect(line.contains("reason=clock_untrusted"), "\(line)")
+            #expect(!daemon.log.contains("relay on"), "\(daemon.log)")
+            #expect(await daemon.stop() == 0, "\(daemon.log)")
+            let reopened = try GatewayStore(path: rig.database, create: false)
+            #expect(try reopened.auditEvents(.init()).contains { $0.kind == "clock" && $0.reason == "clock_untrusted" })
         }
-        let daemon = try rig.start(config: config, log: "floor", environment: kernel(synchronised: true))
-        defer { daemon.kill() }
-        #expect(await daemon.untilLog("reason="), "\(daemon.log)")
-        let line = try #require(daemon.log.split(separator: "\n").first { $0.contains(" seq=") })
-        #expect(line.contains("reason=clock_untrusted"), "\(line)")
-        #expect(!daemon.log.contains("relay on"), "\(daemon.log)")
-        #expect(await daemon.stop() == 0, "\(daemon.log)")
-        let reopened = try GatewayStore(path: rig.database, create: false)
-        #expect(try reopened.auditEvents(.init()).contains { $0.kind == "clock" && $0.reason == "clock_untrusted" })
     }
 
     /// Enrolled: the daemon's first sync brings HQ's Date, which agrees, so the pass is granted;
@@ -385,36 +389,38 @@ struct ClockSite {
     /// either way).
     @Test(arguments: [true, false])
     func theEnrolledDaemonTrustsHQsTimeButNotADayOff(kernelSynchronised: Bool) async throws {
-        let hq = try await offPool { try ReferenceHQ(seed: siteSeed) }
-        let rig = try GatewayBinaryRig(door: "JKT1/FRONT")
-        let config = try await offPool {
-            _ = try rig.provision(hq)
-            let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
-            let frames = try rig.frames(
-                "hq",
-                [nil, nil, nil, pass, pass, pass] + Array(repeating: nil, count: 150),
-                fps: 10
-            )
-            return try rig.config("hq", frames: frames, fps: 10)
+        try await offThePool {
+            let hq = try await offPool { try ReferenceHQ(seed: siteSeed) }
+            let rig = try GatewayBinaryRig(door: "JKT1/FRONT")
+            let config = try await offPool {
+                _ = try rig.provision(hq)
+                let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+                let frames = try rig.frames(
+                    "hq",
+                    [nil, nil, nil, pass, pass, pass] + Array(repeating: nil, count: 150),
+                    fps: 10
+                )
+                return try rig.config("hq", frames: frames, fps: 10)
+            }
+            let environment = kernel(synchronised: kernelSynchronised)
+
+            let honest = try rig.start(config: config, log: "honest", environment: environment)
+            #expect(await honest.untilLog("reason="), "\(honest.log)")
+            #expect(honest.log.contains("reason=granted"), "\(honest.log)")
+            #expect(await honest.stop() == 0, "\(honest.log)")
+
+            let proxy = try await offPool { try BadHQ("clock", [hq.url, "86400"]) }
+            let store = try GatewayStore(path: rig.database, create: false)
+            try store.setStateValues(["hq_url": "http://127.0.0.1:\(proxy.port)"])
+            try store.close()
+            let skewed = try rig.start(config: config, log: "skewed", environment: environment)
+            defer { skewed.kill() }
+            #expect(await skewed.untilLog("reason="), "\(skewed.log)")
+            let line = try #require(skewed.log.split(separator: "\n").first { $0.contains(" seq=") })
+            #expect(line.contains("reason=clock_untrusted"), "\(line)")
+            #expect(await skewed.stop() == 0, "\(skewed.log)")
+            #expect(!proxy.requests.isEmpty, "the daemon never asked the proxy")
         }
-        let environment = kernel(synchronised: kernelSynchronised)
-
-        let honest = try rig.start(config: config, log: "honest", environment: environment)
-        #expect(await honest.untilLog("reason="), "\(honest.log)")
-        #expect(honest.log.contains("reason=granted"), "\(honest.log)")
-        #expect(await honest.stop() == 0, "\(honest.log)")
-
-        let proxy = try await offPool { try BadHQ("clock", [hq.url, "86400"]) }
-        let store = try GatewayStore(path: rig.database, create: false)
-        try store.setStateValues(["hq_url": "http://127.0.0.1:\(proxy.port)"])
-        try store.close()
-        let skewed = try rig.start(config: config, log: "skewed", environment: environment)
-        defer { skewed.kill() }
-        #expect(await skewed.untilLog("reason="), "\(skewed.log)")
-        let line = try #require(skewed.log.split(separator: "\n").first { $0.contains(" seq=") })
-        #expect(line.contains("reason=clock_untrusted"), "\(line)")
-        #expect(await skewed.stop() == 0, "\(skewed.log)")
-        #expect(!proxy.requests.isEmpty, "the daemon never asked the proxy")
     }
 
     func kernel(synchronised: Bool) -> [String: String] {

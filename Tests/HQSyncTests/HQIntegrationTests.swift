@@ -182,69 +182,73 @@ import Testing
         """
 
     @Test func aReplayedCommandAndAnExpiredOneAreRefused() async throws {
-        let hq = try ReferenceHQ(seed: siteSeed)
-        let gateway = try GatewayRig()
-        let carried = Recorded()
-        let sync = try await gateway.enrol(hq, commandSkew: 0)
-        let handled = try GatewaySync(
-            store: gateway.store,
-            enrolment: sync.enrolment,
-            identity: try DeviceIdentity.load(path: gateway.keyPath, create: false),
-            clock: sync.clock,
-            commandSkew: 0
-        ) { carried.append($0) }
-        _ = try await handled.pullSnapshot()
-        let id = try hq.admin(
-            "command",
-            "--gateway",
-            sync.enrolment.gatewayID,
-            "--kind",
-            "unlock",
-            "--door",
-            "JKT1/FRONT",
-            "--seconds",
-            "3"
-        )
-        let first = try await handled.pollCommands(wait: 5)
-        #expect(first.map(\.id) == [id])
-        #expect(first.first?.action == .unlock(door: "JKT1/FRONT", seconds: 3))
-        // HQ sends it again (the cursor is rewound, as a replaying attacker or a confused HQ would).
-        try gateway.store.setStateValues(["command_cursor": "0"])
-        #expect(try await handled.pollCommands(wait: 1).isEmpty)
-        let expiring = try hq.admin(
-            "command",
-            "--gateway",
-            sync.enrolment.gatewayID,
-            "--kind",
-            "lockdown",
-            "--on",
-            "true",
-            "--expires-in",
-            "1"
-        )
-        try await Task.sleep(for: .milliseconds(2500))
-        #expect(try await handled.pollCommands(wait: 1).isEmpty)
-        #expect(carried.all.map(\.id) == [id])
-        let events = try gateway.store.auditEvents(.init()).filter { $0.kind == "command" }
-        #expect(events.map(\.reason) == ["command_accepted", "command_refused", "command_refused"])
-        #expect(events[1].detail.contains("replay"))
-        #expect(events[2].detail.contains("expired") && events[2].detail.contains(expiring))
-        #expect(try gateway.store.lockdowns().isEmpty)
+        try await offThePool {
+            let hq = try ReferenceHQ(seed: siteSeed)
+            let gateway = try GatewayRig()
+            let carried = Recorded()
+            let sync = try await gateway.enrol(hq, commandSkew: 0)
+            let handled = try GatewaySync(
+                store: gateway.store,
+                enrolment: sync.enrolment,
+                identity: try DeviceIdentity.load(path: gateway.keyPath, create: false),
+                clock: sync.clock,
+                commandSkew: 0
+            ) { carried.append($0) }
+            _ = try await handled.pullSnapshot()
+            let id = try hq.admin(
+                "command",
+                "--gateway",
+                sync.enrolment.gatewayID,
+                "--kind",
+                "unlock",
+                "--door",
+                "JKT1/FRONT",
+                "--seconds",
+                "3"
+            )
+            let first = try await handled.pollCommands(wait: 5)
+            #expect(first.map(\.id) == [id])
+            #expect(first.first?.action == .unlock(door: "JKT1/FRONT", seconds: 3))
+            // HQ sends it again (the cursor is rewound, as a replaying attacker or a confused HQ would).
+            try gateway.store.setStateValues(["command_cursor": "0"])
+            #expect(try await handled.pollCommands(wait: 1).isEmpty)
+            let expiring = try hq.admin(
+                "command",
+                "--gateway",
+                sync.enrolment.gatewayID,
+                "--kind",
+                "lockdown",
+                "--on",
+                "true",
+                "--expires-in",
+                "1"
+            )
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(try await handled.pollCommands(wait: 1).isEmpty)
+            #expect(carried.all.map(\.id) == [id])
+            let events = try gateway.store.auditEvents(.init()).filter { $0.kind == "command" }
+            #expect(events.map(\.reason) == ["command_accepted", "command_refused", "command_refused"])
+            #expect(events[1].detail.contains("replay"))
+            #expect(events[2].detail.contains("expired") && events[2].detail.contains(expiring))
+            #expect(try gateway.store.lockdowns().isEmpty)
+        }
     }
 
     @Test func anHQLockdownOverridesTheSnapshotUntilLifted() async throws {
-        let hq = try ReferenceHQ(seed: siteSeed)
-        let gateway = try GatewayRig()
-        let sync = try await gateway.enrol(hq)
-        _ = try await sync.pullSnapshot()
-        let decider = AccessDecider(store: gateway.store)
-        let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
-        _ = try hq.admin("command", "--gateway", sync.enrolment.gatewayID, "--kind", "lockdown", "--on", "true")
-        _ = try await sync.pollCommands(wait: 5)
-        #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .lockdown)
-        _ = try hq.admin("command", "--gateway", sync.enrolment.gatewayID, "--kind", "lockdown", "--on", "false")
-        _ = try await sync.pollCommands(wait: 5)
-        #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
+        try await offThePool {
+            let hq = try ReferenceHQ(seed: siteSeed)
+            let gateway = try GatewayRig()
+            let sync = try await gateway.enrol(hq)
+            _ = try await sync.pullSnapshot()
+            let decider = AccessDecider(store: gateway.store)
+            let pass = try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT")
+            _ = try hq.admin("command", "--gateway", sync.enrolment.gatewayID, "--kind", "lockdown", "--on", "true")
+            _ = try await sync.pollCommands(wait: 5)
+            #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .lockdown)
+            _ = try hq.admin("command", "--gateway", sync.enrolment.gatewayID, "--kind", "lockdown", "--on", "false")
+            _ = try await sync.pollCommands(wait: 5)
+            #expect(try decider.decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
+        }
     }
 
     /// A door's unlock schedule and first-person-in flag, published by HQ from a seed, reach the
@@ -462,11 +466,7 @@ final class Recorded: Sendable {
     /// scan, uploaded, with no other step.
     @Test func aFreshHQWithNoSeedWorksFromTheFirstCode() throws {
         let hq = try ReferenceHQ(seed: nil)
-        let db = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
-        let code = try hq.code(doors: ["JKT1/FRONT"])
-        let provisioned = try gatewayctl("--db", db, "provision", "--hq", hq.url, "--code", code, "--name", "front")
-        #expect(provisioned.status == 0, "\(provisioned.stderr)")
-        #expect(provisioned.stdout.contains("snapshot 1 applied"), "\(provisioned.stdout)")
+        let db = try provisionedByCLI(hq, doors: ["JKT1/FRONT"], name: "front")
         let pass = try hq.admin("pass", "--member", "newcomer", "--door", "JKT1/FRONT")
         let decided = try gatewayctl("--db", db, "decide", "--door", "JKT1/FRONT", pass)
         let decision = try jsonLine(decided.stdout)

@@ -141,47 +141,49 @@ import FoundationNetworking
     /// The page's own script, under node's WebCrypto and fetch: it registers a key with HQ and
     /// draws an AG2 code, which AccessToken parses and verifies.
     @Test func thePageScriptMakesAnAG2CodeThatVerifies() async throws {
-        let hq = try ReferenceHQ(seed: siteSeed)
-        let script = try Self.script(of: try await HTTP.get(hq, "/m/m-1").text)
-        let file = try TestPaths.temporaryDirectory().appendingPathComponent("member.js")
-        try Data((script + "\n" + Self.nodeHarness).utf8).write(to: file)
-        let result = try runTool("node", [file.path, hq.url, "m-1"])
-        #expect(result.status == 0, "node: \(result.stderr)")
-        let out = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        let text = try #require(out["text"] as? String)
-        let jwk = try #require(out["jwk"] as? [String: String])
-        #expect(text.hasPrefix(HolderBoundPass.prefix))
-        let query = try #require(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
-        #expect(try await HTTP.get(hq, "/qr.svg?text=" + query).status == 200)
-        let pass = try HolderBoundPass.parse(text)
-        let claims = try Self.verifiedClaims(pass.credential, hq: hq)
-        let point = [0x04] + Base64URL.decode(jwk["x"]!)! + Base64URL.decode(jwk["y"]!)!
-        let holder = try P256.Signing.PublicKey(x963Representation: point)
-        #expect(claims.holderKey?.rawRepresentation == holder.rawRepresentation && claims.member == "m-1")
-        let verified = try HolderProof.verify(pass.proof, credential: pass.credential, holderKey: holder)
-        #expect(abs(verified.issuedAt - Date().timeIntervalSince1970) < 60)
-        // Signed by another key, the proof fails.
-        #expect(throws: (any Error).self) {
-            _ = try HolderProof.verify(
-                pass.proof,
-                credential: pass.credential,
-                holderKey: P256.Signing.PrivateKey().publicKey
-            )
+        try await offThePool {
+            let hq = try ReferenceHQ(seed: siteSeed)
+            let script = try Self.script(of: try await HTTP.get(hq, "/m/m-1").text)
+            let file = try TestPaths.temporaryDirectory().appendingPathComponent("member.js")
+            try Data((script + "\n" + Self.nodeHarness).utf8).write(to: file)
+            let result = try runTool("node", [file.path, hq.url, "m-1"])
+            #expect(result.status == 0, "node: \(result.stderr)")
+            let out = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let text = try #require(out["text"] as? String)
+            let jwk = try #require(out["jwk"] as? [String: String])
+            #expect(text.hasPrefix(HolderBoundPass.prefix))
+            let query = try #require(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+            #expect(try await HTTP.get(hq, "/qr.svg?text=" + query).status == 200)
+            let pass = try HolderBoundPass.parse(text)
+            let claims = try Self.verifiedClaims(pass.credential, hq: hq)
+            let point = [0x04] + Base64URL.decode(jwk["x"]!)! + Base64URL.decode(jwk["y"]!)!
+            let holder = try P256.Signing.PublicKey(x963Representation: point)
+            #expect(claims.holderKey?.rawRepresentation == holder.rawRepresentation && claims.member == "m-1")
+            let verified = try HolderProof.verify(pass.proof, credential: pass.credential, holderKey: holder)
+            #expect(abs(verified.issuedAt - Date().timeIntervalSince1970) < 60)
+            // Signed by another key, the proof fails.
+            #expect(throws: (any Error).self) {
+                _ = try HolderProof.verify(
+                    pass.proof,
+                    credential: pass.credential,
+                    holderKey: P256.Signing.PrivateKey().publicKey
+                )
+            }
+            // The CBOR and Base45 agree with AccessToken's: the proof's payload is {6: now, 7: hash}.
+            let proof = try COSESign1(cbor: pass.proof)
+            let payload = try CBORDecoder().decode(try #require(proof.payload))
+            let now = try #require(payload.mapValue?[label: 6]?.intValue)
+            #expect(abs(Double(now) - Date().timeIntervalSince1970) < 60)
+            let digest = Array(SHA256.hash(data: pass.credential).prefix(8))
+            #expect(payload.mapValue?[label: 7]?.bytesValue == digest)
+            #expect(proof.protectedBytes == [0xA1, 0x01, 0x26] && proof.unprotected.isEmpty)
+            // And the door opens: a gateway enrolled with this HQ grants the code.
+            let gateway = try GatewayRig()
+            _ = try await (try await gateway.enrol(hq)).pullSnapshot()
+            let decider = AccessDecider(store: gateway.store)
+            let decision = try decider.decide(text, door: "JKT1/FRONT", now: Date().timeIntervalSince1970)
+            #expect(decision.reason == .granted && decision.member == "m-1", "\(decision.detail)")
         }
-        // The CBOR and Base45 agree with AccessToken's: the proof's payload is {6: now, 7: hash}.
-        let proof = try COSESign1(cbor: pass.proof)
-        let payload = try CBORDecoder().decode(try #require(proof.payload))
-        let now = try #require(payload.mapValue?[label: 6]?.intValue)
-        #expect(abs(Double(now) - Date().timeIntervalSince1970) < 60)
-        let digest = Array(SHA256.hash(data: pass.credential).prefix(8))
-        #expect(payload.mapValue?[label: 7]?.bytesValue == digest)
-        #expect(proof.protectedBytes == [0xA1, 0x01, 0x26] && proof.unprotected.isEmpty)
-        // And the door opens: a gateway enrolled with this HQ grants the code.
-        let gateway = try GatewayRig()
-        _ = try await (try await gateway.enrol(hq)).pullSnapshot()
-        let decider = AccessDecider(store: gateway.store)
-        let decision = try decider.decide(text, door: "JKT1/FRONT", now: Date().timeIntervalSince1970)
-        #expect(decision.reason == .granted && decision.member == "m-1", "\(decision.detail)")
     }
 
     /// The page's start-up under node, with a stand-in DOM (no IndexedDB: the in-memory store): it

@@ -135,29 +135,6 @@ final class DecisionPump: @unchecked Sendable {
     }
 }
 
-/// Runs async work on threads of its own (GCD's) rather than the cooperative pool, which the suite's
-/// blocking tests may hold for long stretches on a 2-core machine: for loops whose progress a test
-/// times. Child tasks inherit the preference (`Task(executorPreference:)`).
-final class DispatchTaskExecutor: TaskExecutor {
-    let queue = DispatchQueue(label: "test-loops", attributes: .concurrent)
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
-    }
-}
-
-/// Runs blocking work (starting and waiting on processes) on a Dispatch thread, off Swift's
-/// cooperative pool: on two cores a pool thread blocked by one test delays the tasks of every
-/// test running beside it, and with them the cancellations and timeouts these tests time.
-/// (No `#expect` inside: issues are recorded from the test's own task.)
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
-}
-
 /// `GatewayRig.enrol`, with the blocking `access-hq-dev code` off the cooperative pool.
 func enrolOffPool(_ gateway: GatewayRig, _ hq: ReferenceHQ, clock: ClockTrust) async throws -> GatewaySync {
     let code = try await offPool { try hq.code(doors: ["JKT1/FRONT"]) }
@@ -369,48 +346,50 @@ func within<T: Sendable>(
     /// refused `clock_untrusted`, whether or not the kernel reports the clock synchronised.
     @Test(arguments: [true, false])
     func aClockADayOffMakesTheGatewayDistrustItsClockButSyncGoesOn(kernelSynchronised: Bool) async throws {
-        let hq = try await offPool { try ReferenceHQ(seed: siteSeed) }
-        let gateway = try GatewayRig()
-        let clock = ClockTrust(kernelSynchronised: { kernelSynchronised })
-        let enrolled = try await enrolOffPool(gateway, hq, clock: clock)
-        #expect(try await enrolled.pullSnapshot() == .applied(seq: 1))
-        #expect(clock.status.trusted, "the real HQ's Date should agree with this machine: \(clock.status)")
-        let pass = try await offPool { try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT") }
-        let proxy = try await offPool { try BadHQ("clock", [hq.url, "86400"]) }
-        var record = enrolled.enrolment
-        record.hq = try HQLocation("http://127.0.0.1:\(proxy.port)")
-        let identity = try DeviceIdentity.load(path: gateway.keyPath, create: false)
-        let sync = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: clock)
-        var intervals = GatewaySync.Intervals()
-        intervals.upload = .milliseconds(200)
-        intervals.snapshot = .milliseconds(500)
-        intervals.commandWait = 1
-        let pump = DecisionPump(store: gateway.store, pass: pass, door: "JKT1/FRONT", clock: clock)
-        let loops = Task(executorPreference: DispatchTaskExecutor()) { await sync.run(intervals: intervals) }
-        try await Task.sleep(for: .seconds(4))
-        let lastError = sync.status.lastError
-        loops.cancel()
-        let ended = await within(10) { await loops.value }
-        #expect(ended != nil)
-        let (outcomes, failures) = try await offPool { pump.finish() }
-        #expect(failures.isEmpty, "\(failures.prefix(3))")
-        #expect(!clock.status.trusted)
-        #expect(clock.status.detail.contains("off HQ's clock"), "\(clock.status.detail)")
-        #expect(lastError == nil, "\(lastError ?? "")")
-        // Granted while the real HQ's agreement held, clock_untrusted once the proxy answered.
-        #expect(outcomes.allSatisfy { $0.reason == .granted || $0.reason == .clockUntrusted })
-        #expect(outcomes.last?.reason == .clockUntrusted)
-        #expect(outcomes.map(\.seconds).max() ?? 0 < 1)
-        // Everything went up through the proxy, unchanged.
-        let ours = try gateway.store.auditEvents(.init())
-        let cursor = try gateway.store.uploadCursor()
-        #expect(cursor > 0)
-        let gatewayID = record.gatewayID
-        let held = try await offPool { try hq.events(gateway: gatewayID).map { $0["hash"] as? String } }
-        #expect(held == ours.prefix(held.count).map(\.hash))
-        // HQ may hold a batch whose acknowledgement was still on its way when the loops stopped.
-        #expect(Int64(held.count) >= cursor)
-        #expect(try gateway.store.integrityCheck() == "ok")
+        try await offThePool {
+            let hq = try await offPool { try ReferenceHQ(seed: siteSeed) }
+            let gateway = try GatewayRig()
+            let clock = ClockTrust(kernelSynchronised: { kernelSynchronised })
+            let enrolled = try await enrolOffPool(gateway, hq, clock: clock)
+            #expect(try await enrolled.pullSnapshot() == .applied(seq: 1))
+            #expect(clock.status.trusted, "the real HQ's Date should agree with this machine: \(clock.status)")
+            let pass = try await offPool { try hq.admin("pass", "--member", "m-1", "--door", "JKT1/FRONT") }
+            let proxy = try await offPool { try BadHQ("clock", [hq.url, "86400"]) }
+            var record = enrolled.enrolment
+            record.hq = try HQLocation("http://127.0.0.1:\(proxy.port)")
+            let identity = try DeviceIdentity.load(path: gateway.keyPath, create: false)
+            let sync = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: clock)
+            var intervals = GatewaySync.Intervals()
+            intervals.upload = .milliseconds(200)
+            intervals.snapshot = .milliseconds(500)
+            intervals.commandWait = 1
+            let pump = DecisionPump(store: gateway.store, pass: pass, door: "JKT1/FRONT", clock: clock)
+            let loops = Task(executorPreference: DispatchTaskExecutor()) { await sync.run(intervals: intervals) }
+            try await Task.sleep(for: .seconds(4))
+            let lastError = sync.status.lastError
+            loops.cancel()
+            let ended = await within(10) { await loops.value }
+            #expect(ended != nil)
+            let (outcomes, failures) = try await offPool { pump.finish() }
+            #expect(failures.isEmpty, "\(failures.prefix(3))")
+            #expect(!clock.status.trusted)
+            #expect(clock.status.detail.contains("off HQ's clock"), "\(clock.status.detail)")
+            #expect(lastError == nil, "\(lastError ?? "")")
+            // Granted while the real HQ's agreement held, clock_untrusted once the proxy answered.
+            #expect(outcomes.allSatisfy { $0.reason == .granted || $0.reason == .clockUntrusted })
+            #expect(outcomes.last?.reason == .clockUntrusted)
+            #expect(outcomes.map(\.seconds).max() ?? 0 < 1)
+            // Everything went up through the proxy, unchanged.
+            let ours = try gateway.store.auditEvents(.init())
+            let cursor = try gateway.store.uploadCursor()
+            #expect(cursor > 0)
+            let gatewayID = record.gatewayID
+            let held = try await offPool { try hq.events(gateway: gatewayID).map { $0["hash"] as? String } }
+            #expect(held == ours.prefix(held.count).map(\.hash))
+            // HQ may hold a batch whose acknowledgement was still on its way when the loops stopped.
+            #expect(Int64(held.count) >= cursor)
+            #expect(try gateway.store.integrityCheck() == "ok")
+        }
     }
 
     /// Without the openssl CLI the `tls` mode exits naming the package, rather than serving plain
@@ -469,21 +448,23 @@ func within<T: Sendable>(
     /// A good answer that is slow to arrive (a big snapshot on a slow link) is no sign of a clock
     /// that is off: HQ dated it when it began to answer.
     @Test func aSlowButHonestAnswerDoesNotMakeTheClockLookOff() async throws {
-        let slow = try await offPool { try BadHQ("slowgood") }
-        let directory = try TestPaths.temporaryDirectory()
-        let identity = try DeviceIdentity.load(path: directory.appendingPathComponent("key.pem").path, create: true)
-        let clock = ClockTrust(kernelSynchronised: { false })
-        let client = HQClient(location: try HQLocation("http://127.0.0.1:\(slow.port)"), identity: identity) {
-            date,
-            now in
-            clock.observeHQ(date: date, now: now)
+        try await offThePool {
+            let slow = try await offPool { try BadHQ("slowgood") }
+            let directory = try TestPaths.temporaryDirectory()
+            let identity = try DeviceIdentity.load(path: directory.appendingPathComponent("key.pem").path, create: true)
+            let clock = ClockTrust(kernelSynchronised: { false })
+            let client = HQClient(location: try HQLocation("http://127.0.0.1:\(slow.port)"), identity: identity) {
+                date,
+                now in
+                clock.observeHQ(date: date, now: now)
+            }
+            let token = try identity.token(subject: "gw-1", audience: "hq.test.example", now: Date().timeIntervalSince1970)
+            let start = ContinuousClock.now
+            let reply = try await client.commands(token: token, after: 0, wait: 0)
+            #expect(ContinuousClock.now - start > .seconds(6), "the body came too fast to test anything")
+            #expect(reply.commands.isEmpty && reply.cursor == 0)
+            #expect(clock.status.trusted, "\(clock.status)")
         }
-        let token = try identity.token(subject: "gw-1", audience: "hq.test.example", now: Date().timeIntervalSince1970)
-        let start = ContinuousClock.now
-        let reply = try await client.commands(token: token, after: 0, wait: 0)
-        #expect(ContinuousClock.now - start > .seconds(6), "the body came too fast to test anything")
-        #expect(reply.commands.isEmpty && reply.cursor == 0)
-        #expect(clock.status.trusted, "\(clock.status)")
     }
 
     /// The backoff itself: after any number of failures in a row a wait is at most

@@ -149,6 +149,20 @@ nonisolated(unsafe) let siteSeed: [String: Any] = [
     "bookings": [], "revoked": [],
 ]
 
+/// `gatewayctl provision` of a fresh database against `hq`, for `doors`, as an installer runs it;
+/// returns the database's path, and records an issue unless the first snapshot was applied.
+func provisionedByCLI(_ hq: ReferenceHQ, doors: [String], name: String) throws -> String {
+    let db = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
+    let code = try hq.code(doors: doors)
+    let provisioned = try run(
+        TestPaths.productsDirectory.appendingPathComponent("gatewayctl"),
+        ["--db", db, "provision", "--hq", hq.url, "--code", code, "--name", name]
+    )
+    #expect(provisioned.status == 0, "\(provisioned.stderr)")
+    #expect(provisioned.stdout.contains("snapshot 1 applied"), "\(provisioned.stdout)")
+    return db
+}
+
 /// A gateway's store and key in a fresh folder.
 struct GatewayRig {
     let directory: URL

@@ -49,54 +49,48 @@ func pointed(_ sync: GatewaySync, at url: String, keyPath: String, limits: Trans
 @Suite(.serialized) struct SiteScaleTests {
     func now() -> Double { Date().timeIntervalSince1970 }
 
-    func gatewayctl(_ arguments: String...) throws -> ProcessResult {
-        try run(TestPaths.productsDirectory.appendingPathComponent("gatewayctl"), arguments)
-    }
-
     @Test func aRealisticSiteGoesFromHQThroughProvisionAndTheSnapshotLoopToTheDoor() async throws {
-        let seed = try generatedSite(members: 20_000, bookings: 200_000, revoked: 20_000, doors: 40)
-        let hq = try ReferenceHQ(seedFile: seed)
-        let db = try TestPaths.temporaryDirectory().appendingPathComponent("gateway.sqlite").path
-        let code = try hq.code(doors: ["SITE1/DOOR1"])
-        let provisioned = try gatewayctl("--db", db, "provision", "--hq", hq.url, "--code", code, "--name", "site")
-        #expect(provisioned.status == 0, "\(provisioned.stderr)")
-        #expect(provisioned.stdout.contains("snapshot 1 applied"), "\(provisioned.stdout)")
-        let store = try GatewayStore(path: db)
-        let info = try #require(try store.snapshotInfo())
-        let counts: [Int] = [info.members, info.bookings, info.revoked, info.doors]
-        let expected: [Int] = [20_000, 200_000, 20_000, 40]
-        #expect(counts == expected, "\(info)")
+        try await offThePool {
+            let seed = try generatedSite(members: 20_000, bookings: 200_000, revoked: 20_000, doors: 40)
+            let hq = try ReferenceHQ(seedFile: seed)
+            let db = try provisionedByCLI(hq, doors: ["SITE1/DOOR1"], name: "site")
+            let store = try GatewayStore(path: db)
+            let info = try #require(try store.snapshotInfo())
+            let counts: [Int] = [info.members, info.bookings, info.revoked, info.doors]
+            let expected: [Int] = [20_000, 200_000, 20_000, 40]
+            #expect(counts == expected, "\(info)")
 
-        let pass = try hq.admin("pass", "--member", "member-1", "--door", "SITE1/DOOR1")
-        let decider = AccessDecider(store: store)
-        let before = try decider.decide(pass, door: "SITE1/DOOR1", now: now())
-        #expect(before.reason == .granted)
-        let passID = try #require(before.pass)
+            let pass = try hq.admin("pass", "--member", "member-1", "--door", "SITE1/DOOR1")
+            let decider = AccessDecider(store: store)
+            let before = try decider.decide(pass, door: "SITE1/DOOR1", now: now())
+            #expect(before.reason == .granted)
+            let passID = try #require(before.pass)
 
-        // HQ revokes the pass: the same site with one more revocation, as the next version.
-        var text = try String(contentsOf: seed, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(text.hasSuffix("]}"))
-        text = String(text.dropLast(2)) + ",{\"pass\":\"\(passID)\",\"until\":\(Int(now()) + 86400)}]}"
-        let revised = seed.deletingLastPathComponent().appendingPathComponent("revised.json")
-        try Data(text.utf8).write(to: revised)
-        _ = try hq.admin("snapshot", "--seed", revised.path)
+            // HQ revokes the pass: the same site with one more revocation, as the next version.
+            var text = try String(contentsOf: seed, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(text.hasSuffix("]}"))
+            text = String(text.dropLast(2)) + ",{\"pass\":\"\(passID)\",\"until\":\(Int(now()) + 86400)}]}"
+            let revised = seed.deletingLastPathComponent().appendingPathComponent("revised.json")
+            try Data(text.utf8).write(to: revised)
+            _ = try hq.admin("snapshot", "--seed", revised.path)
 
-        // The daemon's snapshot loop takes it, as a delta on top of seq 1.
-        let sync = try GatewaySync(
-            store: store,
-            enrolment: try #require(try EnrolmentRecord.load(from: store)),
-            identity: try DeviceIdentity.load(
-                path: URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("device-key.pem").path,
-                create: false
-            ),
-            clock: ClockTrust()
-        )
-        let loop = Task { await sync.runSnapshotLoop(every: .seconds(1)) }
-        defer { loop.cancel() }
-        #expect(try await eventually(120) { try store.snapshotHeader()?.seq == 2 }, "\(sync.status)")
-        #expect(sync.status.lastTransfer == nil, "a delta, not a second full transfer")
-        #expect(try store.snapshotInfo()?.revoked == 20_001)
-        #expect(try decider.decide(pass, door: "SITE1/DOOR1", now: now()).reason == .revoked)
+            // The daemon's snapshot loop takes it, as a delta on top of seq 1.
+            let sync = try GatewaySync(
+                store: store,
+                enrolment: try #require(try EnrolmentRecord.load(from: store)),
+                identity: try DeviceIdentity.load(
+                    path: URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("device-key.pem").path,
+                    create: false
+                ),
+                clock: ClockTrust()
+            )
+            let loop = Task(executorPreference: DispatchTaskExecutor()) { await sync.runSnapshotLoop(every: .seconds(1)) }
+            defer { loop.cancel() }
+            #expect(try await eventually(120) { try store.snapshotHeader()?.seq == 2 }, "\(sync.status)")
+            #expect(sync.status.lastTransfer == nil, "a delta, not a second full transfer")
+            #expect(try store.snapshotInfo()?.revoked == 20_001)
+            #expect(try decider.decide(pass, door: "SITE1/DOOR1", now: now()).reason == .revoked)
+        }
     }
 
     @Test func aTransferCutHalfwayResumesAtTheNextChunkAndSendsNoChunkTwice() async throws {

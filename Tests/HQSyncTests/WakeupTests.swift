@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import HQSync
@@ -7,12 +8,6 @@ import Testing
 /// own end" is asserted, never how soon.
 @Suite struct WakeupTests {
     static let long = Duration.seconds(120)
-
-    /// Runs `body` off the cooperative pool (``DispatchTaskExecutor``): the suite's blocking tests
-    /// can hold the pool's two threads for over a minute, and these tests time the pause, not the pool.
-    func offThePool<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
-        await Task(executorPreference: DispatchTaskExecutor()) { await body() }.value
-    }
 
     @Test func aSignalDuringThePauseEndsIt() async {
         let (signalled, took) = await offThePool {
