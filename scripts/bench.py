@@ -24,6 +24,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 REPEATS = 3  # gatewayctl passes over the corpus; the median per frame is kept
 ZBAR_REPEATS = 5
@@ -152,6 +153,11 @@ def decode_summary(results, subset):
     return ok / len(ids) * 100, statistics.median(ms), pct(ms, 0.95), wrong
 
 
+def figure_table(rows):
+    """A markdown table of (figure, measured, target, verdict) rows, with its header."""
+    return ["| figure | measured | target | |", "|---|---|---|---|"] + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+
+
 def keycache_section(bin_dir, results=None):
     """The store's figures, from ag-bench keycache on a generated 1 M-booking snapshot."""
     work = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build-bench", "keycache")
@@ -181,9 +187,7 @@ def keycache_section(bin_dir, results=None):
            f"A generated snapshot of {r['bookings']:,} bookings, {r['members']:,} members and {r['revoked']:,} "
            f"revoked passes ({r['snapshot_mb']:.0f} MB of JSON), in a fresh database on the local disk. Decisions "
            "walk every check: signature, revocation, member, booking, door, schedule, and the durable audit append. "
-           "The 1 k delta is 500 booking upserts and 500 deletions.\n",
-           "| figure | measured | target | |", "|---|---|---|---|"]
-    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+           "The 1 k delta is 500 booking upserts and 500 deletions.\n"] + figure_table(rows)
     out.append("")
     return out
 
@@ -355,9 +359,142 @@ def hqpath_section(bin_dir, results=None):
             "The delta is 1,000 new bookings, its time from the request to the commit; HQ made it (and cached it) "
             f"in {r['hq_delta_s']:.1f} s before, which is HQ's time, not the gateway's. Decisions: one pass decided "
             "every 10 ms at SITE1/DOOR1 on the same store while a second full snapshot is pulled, cut when half its "
-            f"chunks were staged (chunk {r['cut_at_chunk']}) and resumed (at chunk {r['resumed_at_chunk']}).\n",
-            "| figure | measured | target | |", "|---|---|---|---|"] + \
-        [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows] + ["", slow_decisions_note(r), ""]
+            f"chunks were staged (chunk {r['cut_at_chunk']}) and resumed (at chunk {r['resumed_at_chunk']}).\n"] + \
+        figure_table(rows) + ["", slow_decisions_note(r), ""]
+
+
+def package_section(bin_dir, results=None):
+    """The Debian 12 package as installers get it: sizes, idle RSS and start to READY of its binary."""
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    work = os.path.join(top, ".build-bench", "package")
+    subprocess.run(["rm", "-rf", work], check=True)
+    os.makedirs(work)
+    print("building the .deb and timing its binary ...", flush=True)
+    # build-deb.sh refuses a binary that links a Swift runtime from outside Debian: `make bench`
+    # builds with --static-swift-stdlib, as `make deb` does.
+    deb = subprocess.run([os.path.join(top, "scripts", "build-deb.sh"), os.path.join(bin_dir, "access-gateway")],
+                         env=dict(os.environ, OUT_DIR=work), capture_output=True, text=True, check=True).stdout.strip()
+    root = os.path.join(work, "root")
+    subprocess.run(["dpkg-deb", "-x", deb, root], check=True)
+    binary = os.path.join(root, "usr", "bin", "access-gateway")
+    installed_kb = int(subprocess.run(["dpkg-deb", "-f", deb, "Installed-Size"], capture_output=True, text=True,
+                                      check=True).stdout)
+    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
+    ctl = subprocess.run([os.path.join(root, "usr", "bin", "gatewayctl"), "--help"], capture_output=True, text=True)
+
+    # The 1 M-booking store: the keycache section's (a full run makes it first), else made here.
+    big = os.path.join(top, ".build-bench", "keycache", "bench.sqlite")
+    if not os.path.exists(big):
+        os.makedirs(os.path.dirname(big), exist_ok=True)
+        subprocess.run([os.path.join(bin_dir, "ag-bench"), "keycache", os.path.dirname(big), "1"],
+                       capture_output=True, check=True)
+    frames = os.path.join(work, "frames")
+    os.makedirs(frames)
+    still = os.path.join(work, "still.pgm")
+    with open(still, "wb") as f:
+        f.write(b"P5\n640 480\n255\n" + bytes((i * 7 + (i // 640) * 3) % 200 + 30 for i in range(640 * 480)))
+    # 20 s at 30 fps, each frame a hard link to the one still frame.
+    for i in range(600):
+        os.link(still, os.path.join(frames, f"{i:04d}.pgm"))
+
+    def start(store, seconds_after_ready=0.0):
+        """Starts the daemon on `store` (copied); returns ms to READY=1, and VmRSS, VmHWM (MB) and
+        CPU (% of one core) over the `seconds_after_ready` that follow."""
+        run_dir = os.path.join(work, "run")
+        subprocess.run(["rm", "-rf", run_dir], check=True)
+        os.makedirs(run_dir)
+        db = os.path.join(run_dir, "gateway.sqlite")
+        if store:
+            subprocess.run(["cp", store, db], check=True)
+        config = os.path.join(run_dir, "gateway.toml")
+        with open(config, "w") as f:
+            f.write(f'[gateway]\ndb = "{db}"\ndevice_key = "{run_dir}/key.pem"\nlisten = "127.0.0.1:0"\n'
+                    f'door_io = "memory"\n\n[doors.front]\nid = "SITE1/DOOR1"\nrelay = {{ chip = "bench", line = 0 }}\n'
+                    f'camera = {{ frames = "{frames}", fps = 30 }}\n')
+        import socket
+        sock_path = os.path.join(run_dir, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        sock.settimeout(60)
+        began = time.monotonic()
+        proc = subprocess.Popen(one_core([binary, "--config", config]), env=dict(os.environ, NOTIFY_SOCKET=sock_path),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while "READY=1" not in sock.recv(4096).decode():
+                pass
+            ready_ms = (time.monotonic() - began) * 1000
+            rss = hwm = cpu = None
+            if seconds_after_ready:
+                def cpu_s():
+                    fields = open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()
+                    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                time.sleep(1)
+                c0, t0 = cpu_s(), time.monotonic()
+                time.sleep(seconds_after_ready)
+                cpu = 100 * (cpu_s() - c0) / (time.monotonic() - t0)
+                status = dict(line.split(":", 1) for line in open(f"/proc/{proc.pid}/status"))
+                rss = int(status["VmRSS"].split()[0]) / 1024
+                hwm = int(status["VmHWM"].split()[0]) / 1024
+            return ready_ms, rss, hwm, cpu
+        finally:
+            proc.terminate()
+            proc.wait()
+            sock.close()
+
+    runs = 5
+    ready_big = sorted(start(big)[0] for _ in range(runs))
+    ready_empty = sorted(start(None)[0] for _ in range(runs))
+    _, rss_big, hwm_big, cpu_big = start(big, 10)
+    _, rss_empty, hwm_empty, cpu_empty = start(None, 10)
+    r = {
+        "deb_mb": os.path.getsize(deb) / 1e6,
+        "installed_mb": installed_kb / 1024,
+        "binary_mb": os.path.getsize(binary) / 1e6,
+        "binaries": sum(1 for line in files.splitlines() if "./usr/bin/" in line and line.startswith("-")),
+        "gatewayctl_link": "gatewayctl -> access-gateway" in files and ctl.returncode == 0
+                           and "USAGE: gatewayctl" in ctl.stdout,
+        "ready_ms_1m": statistics.median(ready_big), "ready_ms_1m_runs": ready_big,
+        "ready_ms_empty": statistics.median(ready_empty),
+        "rss_mb_1m": rss_big, "hwm_mb_1m": hwm_big, "cpu_1m": cpu_big,
+        "rss_mb_empty": rss_empty, "hwm_mb_empty": hwm_empty, "cpu_empty": cpu_empty,
+        "store_mb": os.path.getsize(big) / 1e6,
+    }
+    if results is not None:
+        results["package"] = r
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    rows = [
+        ("the .deb", f"{r['deb_mb']:.1f} MB", "≤ 20 MB", verdict(r["deb_mb"] <= 20)),
+        ("installed size (the control file's Installed-Size)", f"{r['installed_mb']:.1f} MB", "≤ 100 MB",
+         verdict(r["installed_mb"] <= 100)),
+        ("binaries in /usr/bin", f"{r['binaries']} ({r['binary_mb']:.1f} MB, stripped); gatewayctl "
+         + ("a link to it, and runs as gatewayctl" if r["gatewayctl_link"] else "**not a working link**"),
+         "one", verdict(r["binaries"] == 1 and r["gatewayctl_link"])),
+        ("start to READY, 1 M-booking store", f"{r['ready_ms_1m']:.0f} ms (runs "
+         + ", ".join(f"{v:.0f}" for v in r["ready_ms_1m_runs"]) + ")", "≤ 300 ms", verdict(r["ready_ms_1m"] <= 300)),
+        ("start to READY, empty store (anchor)", f"{r['ready_ms_empty']:.0f} ms", "", ""),
+        ("idle RSS, 1 M-booking store", f"{r['rss_mb_1m']:.1f} MB (peak {r['hwm_mb_1m']:.1f} MB)", "≤ 35 MB",
+         verdict(r["rss_mb_1m"] <= 35)),
+        ("idle RSS, empty store (anchor)", f"{r['rss_mb_empty']:.1f} MB (peak {r['hwm_mb_empty']:.1f} MB)", "≤ 35 MB",
+         verdict(r["rss_mb_empty"] <= 35)),
+        ("idle CPU of the whole daemon, 1 M-booking store", f"{r['cpu_1m']:.1f} % of one core", "", ""),
+    ]
+    out = ["## The package and its binary\n",
+           f"Measured {datetime.date.today().isoformat()} on {machine()}. `scripts/build-deb.sh` packs the release "
+           "`access-gateway` (built with `--static-swift-stdlib`, as `make deb` does: Debian's C libraries linked "
+           "dynamically, the Swift runtime and packages statically), and the figures are of the package's own "
+           "binary, unpacked. One binary holds both programs: run as `gatewayctl` (the package's link) it is "
+           "gatewayctl.\n",
+           "Start to READY is from spawning the daemon to its `READY=1` on a `NOTIFY_SOCKET`, as systemd sees it; "
+           f"median of {runs} starts, pinned to one core. The daemon runs one door with the in-memory relay "
+           "(`door_io = \"memory\"`), a camera playing a still 640×480 frame folder at 30 fps, and no HQ "
+           f"enrolment. The 1 M-booking store is the keycache section's ({r['store_mb']:.0f} MB; 1 M bookings, "
+           "100 k members, 100 k revoked), copied before each start. Idle RSS is `VmRSS` 11 s after READY, with "
+           "the peak (`VmHWM`) beside it; idle CPU is over the last 10 s of those.\n"] + figure_table(rows)
+    out.append("")
+    return out
 
 
 def slow_decisions_note(r):
@@ -810,7 +947,8 @@ def summary_section(decoders, decode_figures, sizes, verify, results, out):
 
 
 SECTIONS = {"pipeline": pipeline_section, "keycache": keycache_section, "drain": drain_section, "load": load_section,
-            "ag2": None, "realqr": None, "hqfaults": hqfaults_section, "hqpath": hqpath_section}
+            "ag2": None, "realqr": None, "hqfaults": hqfaults_section, "hqpath": hqpath_section,
+            "package": package_section}
 
 
 def splice(text, name, block):
@@ -950,7 +1088,7 @@ def main():
         r = verify[alg]
         lines.append(f"| {alg} | {int(r['chars'])} chars | {r['median_us']:.1f} | {r['p95_us']:.1f} |")
     lines.append("")
-    made = ["realqr", "ag2", "pipeline", "keycache", "drain", "hqfaults", "hqpath"]
+    made = ["realqr", "ag2", "pipeline", "keycache", "package", "drain", "hqfaults", "hqpath"]
     results = {}
     for name in made:
         block = (ag2_section(args.bin, args.shared, results) if name == "ag2"
