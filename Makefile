@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SHARED ?= $(abspath ../shared)
+# Release builds (bench, load, deb) link the Swift runtime statically, as the package ships it:
+# one build serves all three, and the benchmarks time the binary that installers get.
+RELEASE := -c release --static-swift-stdlib
 export AG_SHARED := $(SHARED)
 
 .PHONY: all deps build test unit api-contract hwtest test-trixie hwtest-trixie demo bench format clean deb deb-trixie fuzz load
@@ -72,10 +75,11 @@ demo: deps
 ## Decode and verification benchmarks; writes docs/BENCHMARKS.md.
 bench:
 	@scripts/install-deps.sh bench
-	$(SWIFT) build -c release --product gatewayctl
-	$(SWIFT) build -c release --product ag-bench
-	$(SWIFT) build -c release --product access-hq-dev
-	python3 scripts/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)" --shared "$(SHARED)" --out docs/BENCHMARKS.md
+	$(SWIFT) build $(RELEASE) --product access-gateway
+	$(SWIFT) build $(RELEASE) --product gatewayctl
+	$(SWIFT) build $(RELEASE) --product ag-bench
+	$(SWIFT) build $(RELEASE) --product access-hq-dev
+	python3 scripts/bench.py --bin "$$($(SWIFT) build $(RELEASE) --show-bin-path)" --shared "$(SHARED)" --out docs/BENCHMARKS.md
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
@@ -87,8 +91,8 @@ clean:
 ## then installed, upgraded and purged in a scratch root. Not part of `make test`: a release build.
 deb:
 	@scripts/install-deps.sh deb
-	$(SWIFT) build -c release --static-swift-stdlib --product access-gateway
-	@deb="$$(scripts/build-deb.sh "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)")" && \
+	$(SWIFT) build $(RELEASE) --product access-gateway
+	@deb="$$(scripts/build-deb.sh "$$($(SWIFT) build $(RELEASE) --show-bin-path)")" && \
 		scripts/test-deb.sh "$$deb"
 
 ## dist/access-gateway_<version>+deb13_<arch>.deb, the Debian 13 package (Depends: libgpiod3, ...),
@@ -113,7 +117,7 @@ fuzz:
 LOAD_SECONDS ?= 600
 LOAD_RATE ?= 50
 load: deps
-	$(SWIFT) build -c release --product ag-bench
-	$(SWIFT) build -c release --product access-hq-dev
+	$(SWIFT) build $(RELEASE) --product ag-bench
+	$(SWIFT) build $(RELEASE) --product access-hq-dev
 	python3 scripts/bench.py --only load --load-seconds $(LOAD_SECONDS) --load-rate $(LOAD_RATE) \
-		--bin "$$($(SWIFT) build -c release --show-bin-path)" --out docs/BENCHMARKS.md
+		--bin "$$($(SWIFT) build $(RELEASE) --show-bin-path)" --out docs/BENCHMARKS.md

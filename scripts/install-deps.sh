@@ -4,7 +4,7 @@
 # scripts/api-contract.sh. Idempotent and quick when everything is already there.
 #   scripts/install-deps.sh          build + test + demo dependencies
 #   scripts/install-deps.sh bench    also the corpus generator's python packages and zxing-cpp's
-#                                    Python binding, the benchmark's second decode anchor
+#                                    Python binding, the benchmark's second decode anchor, and dpkg-dev
 #   scripts/install-deps.sh deb      also what `make deb` needs
 set -euo pipefail
 
@@ -13,7 +13,8 @@ APT_PACKAGES=(pkg-config libzbar-dev libqrencode-dev libgpiod-dev libsqlite3-dev
     python3-venv)
 PIP_PACKAGES=(cwt==3.3.0 pillow==13.0.0)
 if [ "${1:-}" = bench ]; then
-    APT_PACKAGES+=(util-linux)
+    # dpkg-dev: the package section packs the .deb it measures (scripts/build-deb.sh).
+    APT_PACKAGES+=(util-linux dpkg-dev)
     PIP_PACKAGES+=(numpy opencv-python-headless segno zxing-cpp==3.1.1)
 fi
 # `make deb`: dpkg-shlibdeps computes Depends; lintian checks the package.
