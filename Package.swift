@@ -1,9 +1,5 @@
 // swift-tools-version:6.1
-import Foundation
 import PackageDescription
-
-// zxing-cpp (Debian's libzxing-dev) is an optional second QR decoder: linked only when installed.
-let hasZXing = FileManager.default.fileExists(atPath: "/usr/include/ZXing/ReadBarcode.h")
 
 let package = Package(
     name: "AccessGateway",
@@ -14,6 +10,13 @@ let package = Package(
         .executable(name: "access-hq-dev", targets: ["access-hq-dev"]),
         .library(name: "QRCodec", targets: ["QRCodec"]),
         .library(name: "AccessToken", targets: ["AccessToken"]),
+    ],
+    traits: [
+        .trait(
+            name: "ZXing",
+            description: "zxing-cpp (Debian's libzxing-dev) as the second QR decoder of the default chain"
+        ),
+        .default(enabledTraits: ["ZXing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -42,7 +45,13 @@ let package = Package(
         // libgpiod v1 (1.6) or v2 (2.x), whichever libgpiod-dev installed: the shim picks the API
         // from <gpiod.h>, so a plain `swift build` works on Debian 12 and Debian 13 alike.
         .target(name: "CGPIOD", linkerSettings: [.linkedLibrary("gpiod")]),
-        .target(name: "CZXing", linkerSettings: hasZXing ? [.linkedLibrary("ZXing")] : []),
+        // Without the ZXing trait (`--disable-default-traits`) the shim reports zxing missing, and
+        // the default chain is zbar's alone.
+        .target(
+            name: "CZXing",
+            cxxSettings: [.define("AG_ZXING", .when(traits: ["ZXing"]))],
+            linkerSettings: [.linkedLibrary("ZXing", .when(traits: ["ZXing"]))]
+        ),
         .target(name: "QRCodec", dependencies: ["CZBar", "CQREncode", "CZXing"]),
         .target(
             name: "AccessToken",
@@ -147,7 +156,7 @@ let package = Package(
             ],
             path: "Tests/Benchmarks"
         ),
-        .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache", "QRCodec"]),
         .testTarget(name: "DoorDriverTests", dependencies: ["DoorDriver"]),
         .testTarget(
             name: "HQSyncTests",

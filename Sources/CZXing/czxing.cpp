@@ -3,7 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#if __has_include(<ZXing/ReadBarcode.h>)
+// The package's ZXing trait (on by default) defines AG_ZXING; it needs libzxing-dev.
+#if defined(AG_ZXING)
 #include <ZXing/ReadBarcode.h>
 // 2.x names the version header Version.h (ZXVersion.h remains, deprecated); 1.4 has ZXVersion.h.
 #if __has_include(<ZXing/Version.h>)
