@@ -53,7 +53,7 @@ public struct ScanRateLimiter: Sendable {
     /// Nil for anything that does not parse as a pass (no signature is checked here).
     static func signedPayload(of text: String) -> [UInt8]? {
         if text.hasPrefix(AG1.prefix) { return (try? AG1Pass(text: text))?.message.payload }
-        guard text.hasPrefix(HolderBoundPass.prefix), let bound = try? HolderBoundPass.parse(text) else { return nil }
+        guard text.hasPrefix(HolderBoundPass.prefix), let bound = try? AG2Code.parse(text) else { return nil }
         return (try? AG1Pass(cose: bound.credential))?.message.payload
     }
 

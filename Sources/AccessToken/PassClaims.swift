@@ -40,6 +40,9 @@ public struct PassClaims: Sendable, Equatable {
     }
     // Stored wrapped, so that the synthesized Equatable compares the key by its x963 bytes.
     private var holder: HolderKey?
+    /// Writes `cnf`'s point compressed (y as its sign bit), as AG2 v2 credentials do: 33 bytes
+    /// shorter. Set when a parsed credential's point was compressed.
+    public var compressesHolderKey = false
 
     public init(
         issuer: String,
@@ -132,6 +135,7 @@ extension PassClaims {
         }
         if let cnf = map[label: Label.cnf] {
             holder = HolderKey(key: try HolderCOSEKey.holderKey(cnf: cnf))
+            compressesHolderKey = HolderCOSEKey.isCompressed(cnf: cnf)
         } else {
             holder = nil
         }
@@ -154,7 +158,9 @@ extension PassClaims {
         if let notBefore { map.append(CBORMapEntry(.int(Label.nbf), date(notBefore))) }
         if let issuedAt { map.append(CBORMapEntry(.int(Label.iat), date(issuedAt))) }
         map.append(CBORMapEntry(.int(Label.cti), .bytes(passID)))
-        if let holderKey { map.append(CBORMapEntry(.int(Label.cnf), HolderCOSEKey.cnf(holderKey))) }
+        if let holderKey {
+            map.append(CBORMapEntry(.int(Label.cnf), HolderCOSEKey.cnf(holderKey, compressed: compressesHolderKey)))
+        }
         if let bookingID { map.append(CBORMapEntry(.int(Label.bookingID), .text(bookingID))) }
         if let maxUses { map.append(CBORMapEntry(.int(Label.maxUses), .unsigned(maxUses))) }
         return CBOREncoder.encode(.map(map))

@@ -193,10 +193,10 @@ public final class AccessDecider: Sendable {
             return deny(.snapshotStale, "no snapshot has been imported")
         }
         // An AG2 pass is an AG1 credential plus the holder's proof: the credential gets every AG1 check.
-        var bound: HolderBoundPass?
+        var bound: AG2Code?
         let verdict: PassVerdict
         if text.hasPrefix(HolderBoundPass.prefix) {
-            do { bound = try HolderBoundPass.parse(text) } catch { return deny(.malformed, "\(error)") }
+            do { bound = try AG2Code.parse(text) } catch { return deny(.malformed, "\(error)") }
             verdict = verifier.verify(credential: bound!.credential, door: door, now: now)
         } else {
             verdict = verifier.verify(text, door: door, now: now)
@@ -258,7 +258,7 @@ public final class AccessDecider: Sendable {
     /// nil. A proof that verifies is remembered, whatever the rest of the decision, so that the
     /// same proof never counts twice at this gateway.
     private func holderProblem(
-        _ bound: HolderBoundPass?,
+        _ bound: AG2Code?,
         _ claims: PassClaims,
         _ holder: HolderCheck,
         now: Double,
@@ -278,7 +278,7 @@ public final class AccessDecider: Sendable {
             return (.proofInvalid, "the credential names no holder key (cnf) to check the proof with")
         }
         let proof: HolderProof
-        do { proof = try HolderProof.verify(bound.proof, credential: bound.credential, holderKey: key) } catch {
+        do { proof = try bound.verifyProof(holderKey: key) } catch {
             return (.proofInvalid, "\(error)")
         }
         let offset = now - proof.issuedAt

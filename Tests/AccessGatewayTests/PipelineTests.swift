@@ -257,14 +257,20 @@ func siteClaims(
         #expect(original)
     }
 
-    /// An AG2 proof changes every few seconds: the key is the credential's payload.
-    @Test func anAG2CredentialWithFreshProofsIsOnePass() {
+    /// An AG2 proof changes every few seconds: the key is the credential's payload, whichever
+    /// profile (v1, or the compact v2) carried the earlier denials.
+    @Test(arguments: [false, true])
+    func anAG2CredentialWithFreshProofsIsOnePass(deniedAsV2: Bool) {
         let device = P256.Signing.PrivateKey()
         let claims = siteClaims(Self.site, member: "m-blocked", id: 0xD1, holder: device.publicKey)
         let credential = PassIssuer(key: Self.site.key, kid: DemoSite.kid).issueCredential(claims)
         var limiter = ScanRateLimiter(deniedLimit: 3)
         for second in 0..<3 {
-            let text = Self.holderBound(credential, device, shownAt: Self.site.now + Double(second * 10))
+            let shownAt = Self.site.now + Double(second * 10)
+            let text =
+                deniedAsV2
+                ? CompactHolderBoundPass.make(credential: credential, key: device, now: shownAt).text
+                : Self.holderBound(credential, device, shownAt: shownAt)
             limiter.record(text, reason: .memberBlocked, at: t(Double(second)))
         }
         let refused = limiter.refuses(Self.holderBound(credential, device, shownAt: Self.site.now + 30), at: t(3))

@@ -241,7 +241,8 @@ extension AccessTokenError {
             ("kty as text", map1(ec2(kty: .text("EC2")))),
             ("crv P-384", map1(ec2(crv: .int(2)))),
             ("31-byte x", map1(ec2(x: .bytes(Array(point[2..<33]))))),
-            ("compressed y", map1(ec2(y: .bool(true)))),
+            ("y neither a string nor a sign bit", map1(ec2(y: .int(1)))),
+            ("x compressed with y a sign bit too", map1(ec2(x: .bytes(Array(point[0..<33])), y: .bool(true)))),
             ("point off the curve", map1(ec2(y: offCurveY))),
             ("alg EdDSA", map1(key([(1, .int(2)), (3, .int(-8)), (-1, .int(1)), (-2, x), (-3, y)]))),
             (
@@ -310,18 +311,19 @@ func map1(_ key: CBORValue) -> CBORValue { .map([CBORMapEntry(.int(1), key)]) }
         #expect(pass == HolderBoundPass(credential: [1], proof: []))
     }
 
-    typealias Shape = (name: String, nbf: Double?, passIDLength: Int, length: Int, version: Int)
+    typealias Shape = (name: String, nbf: Double?, passIDLength: Int, length: Int, version: Int, v2Length: Int, v2Version: Int)
     /// A typical AG2: ES256 credential with kid, iss, a 12-character member id, one door, exp,
     /// iat, a 12-byte pass id, a booking id and cnf; the proof as the device makes it.
     static let shapes: [Shape] = [
-        ("typical", nil, 12, 525, 14),
+        // v2 (a compressed cnf, no tag, the compact proof): 83 characters shorter, version 13.
+        ("typical", nil, 12, 525, 14, 442, 13),
         // The AG1 example of docs/token.md, bound: nbf and a 16-byte pass id tip it into version 15.
-        ("with nbf and a 16-byte pass id", now - 60, 16, 541, 15),
+        ("with nbf and a 16-byte pass id", now - 60, 16, 541, 15, 457, 13),
     ]
 
     @Test(arguments: shapes)
     func theQRSizeOfABoundPass(_ shape: Shape) throws {
-        let (name, nbf, passIDLength, length, version) = shape
+        let (name, nbf, passIDLength, length, version, v2Length, v2Version) = shape
         let claims = PassClaims(
             issuer: "hq.example.com",
             member: "member-88120",
@@ -344,6 +346,13 @@ func map1(_ key: CBORValue) -> CBORValue { .map([CBORMapEntry(.int(1), key)]) }
         )
         #expect(text.utf8.count == length, "\(name)")
         #expect(qr.version == version, "\(name)")
+
+        let compact = PassIssuer(key: F.hq, kid: "hq-2026-01").issueCompactCredential(claims)
+        let v2 = CompactHolderBoundPass.make(credential: compact, key: F.device, now: now).text
+        let v2QR = try QRMatrix.encode(text: v2, level: .medium)
+        print("AG2 v2 \(name): \(v2.utf8.count) characters, credential \(compact.count) bytes, QR version \(v2QR.version)-M")
+        #expect(v2.utf8.count == v2Length, "\(name)")
+        #expect(v2QR.version == v2Version, "\(name)")
     }
 }
 

@@ -7,8 +7,11 @@ import TestSupport
 import Testing
 
 /// AG2 at the door: the credential gets every AG1 check, then its proof must verify under the
-/// credential's `cnf` key, be fresh on the gateway's clock, and be new at this gateway.
+/// credential's `cnf` key, be fresh on the gateway's clock, and be new at this gateway. Each
+/// behaviour holds for both profiles: v1 (a COSE proof) and v2 (the compact one, a compact credential).
 @Suite struct HolderBoundDecisionTests {
+    enum Profile: CaseIterable, Sendable { case v1, v2 }
+
     static let t0 = World.t0
     let world: World
     let device = P256.Signing.PrivateKey()
@@ -34,11 +37,28 @@ import Testing
         )
     }
 
-    /// The AG2 text a member's phone shows at `at`, its proof signed by `key` (the device's by default).
-    func shown(at: Double = t0, by key: P256.Signing.PrivateKey? = nil, credential: [UInt8]? = nil) -> String {
-        let credential = credential ?? self.credential
-        let proof = HolderProof.make(credential: credential, key: key ?? device, now: at)
-        return HolderBoundPass(credential: credential, proof: proof).text
+    /// The credential HQ issues for `profile`: v2's is untagged, with its `cnf` point compressed.
+    func issued(_ claims: PassClaims, _ profile: Profile) -> [UInt8] {
+        let issuer = PassIssuer(key: world.key, kid: "k1")
+        return profile == .v1 ? issuer.issueCredential(claims) : issuer.issueCompactCredential(claims)
+    }
+
+    /// The AG2 text a member's phone shows at `at`, its proof signed by `key` (the device's by
+    /// default), over `credential` (this suite's, issued for `profile`, by default).
+    func shown(
+        _ profile: Profile = .v1,
+        at: Double = t0,
+        by key: P256.Signing.PrivateKey? = nil,
+        credential: [UInt8]? = nil
+    ) -> String {
+        let credential = credential ?? issued(Self.claims(holder: device.publicKey), profile)
+        switch profile {
+        case .v1:
+            let proof = HolderProof.make(credential: credential, key: key ?? device, now: at)
+            return HolderBoundPass(credential: credential, proof: proof).text
+        case .v2:
+            return CompactHolderBoundPass.make(credential: credential, key: key ?? device, now: at).text
+        }
     }
 
     func decide(
@@ -51,48 +71,72 @@ import Testing
         try world.decider.decide(text, door: door, now: at, clockTrusted: trusted, holderBound: policy)
     }
 
-    @Test(arguments: [HolderBoundPolicy.optional, .required])
-    func aLiveProofFromTheBoundDeviceIsGranted(policy: HolderBoundPolicy) throws {
-        let decision = try decide(shown(), policy: policy)
+    @Test(arguments: [HolderBoundPolicy.optional, .required], Profile.allCases)
+    func aLiveProofFromTheBoundDeviceIsGranted(policy: HolderBoundPolicy, profile: Profile) throws {
+        let decision = try decide(shown(profile), policy: policy)
         #expect(decision.reason == .granted, "\(decision.detail)")
         #expect(decision.member == "m-1" && decision.pass == String(repeating: "a2", count: 16))
     }
 
-    @Test func theSameProofAgainIsReplayedEvenAtAnotherDoor() throws {
-        let text = shown()
+    @Test(arguments: Profile.allCases)
+    func theSameProofAgainIsReplayedEvenAtAnotherDoor(profile: Profile) throws {
+        let text = shown(profile)
         #expect(try decide(text).reason == .granted)
         #expect(try decide(text, at: Self.t0 + 1).reason == .replayed)
         #expect(try decide(text, door: "L1/back", at: Self.t0 + 2).reason == .replayed)
     }
 
-    @Test(arguments: [-31.0, 31, 40, 3600])
-    func aProofOutsideTheWindowIsStale(age: Double) throws {
-        let decision = try decide(shown(at: Self.t0 - age))
+    /// One credential, one second: whichever profile's proof comes second is the replay.
+    @Test func aV1AndAV2ProofOfTheSameSecondCountOnce() throws {
+        #expect(try decide(shown(.v2, credential: credential)).reason == .granted)
+        #expect(try decide(shown(.v1, credential: credential), at: Self.t0 + 1).reason == .replayed)
+    }
+
+    @Test(arguments: [-31.0, 31, 40, 3600], Profile.allCases)
+    func aProofOutsideTheWindowIsStale(age: Double, profile: Profile) throws {
+        let decision = try decide(shown(profile, at: Self.t0 - age))
         #expect(decision.reason == .proofStale, "\(decision.detail)")
     }
 
-    @Test(arguments: [-30.0, 0, 29])
-    func aProofInsideTheWindowIsFresh(age: Double) throws {
-        #expect(try decide(shown(at: Self.t0 - age)).reason == .granted)
+    @Test(arguments: [-30.0, 0, 29], Profile.allCases)
+    func aProofInsideTheWindowIsFresh(age: Double, profile: Profile) throws {
+        #expect(try decide(shown(profile, at: Self.t0 - age)).reason == .granted)
     }
 
-    @Test func aProofFromAnotherDeviceIsInvalid() throws {
-        let decision = try decide(shown(by: P256.Signing.PrivateKey()))
+    @Test(arguments: Profile.allCases)
+    func aProofFromAnotherDeviceIsInvalid(profile: Profile) throws {
+        let decision = try decide(shown(profile, by: P256.Signing.PrivateKey()))
         #expect(decision.reason == .proofInvalid, "\(decision.detail)")
     }
 
-    @Test func aProofMadeForAnotherCredentialIsInvalid() throws {
-        let other = PassIssuer(key: world.key, kid: "k1").issueCredential(
-            Self.claims(holder: device.publicKey, member: "m-2")
-        )
-        let proof = HolderProof.make(credential: other, key: device, now: Self.t0)
-        let decision = try decide(HolderBoundPass(credential: credential, proof: proof).text)
+    @Test(arguments: Profile.allCases)
+    func aProofMadeForAnotherCredentialIsInvalid(profile: Profile) throws {
+        let mine = issued(Self.claims(holder: device.publicKey), profile)
+        let other = issued(Self.claims(holder: device.publicKey, member: "m-2"), profile)
+        let moved: String
+        switch profile {
+        case .v1:
+            let proof = HolderProof.make(credential: other, key: device, now: Self.t0)
+            moved = HolderBoundPass(credential: mine, proof: proof).text
+        case .v2:
+            var pass = CompactHolderBoundPass.make(credential: other, key: device, now: Self.t0)
+            pass.credential = mine
+            moved = pass.text
+        }
+        let decision = try decide(moved)
         #expect(decision.reason == .proofInvalid, "\(decision.detail)")
     }
 
-    @Test(arguments: [HolderBoundPolicy.optional, .required])
-    func aBoundCredentialShownWithoutItsProofIsInvalid(policy: HolderBoundPolicy) throws {
-        let staticText = AG1.prefix + Base45.encode(credential)
+    /// The v2 proof binds any bound credential, and v1's any: the profiles differ in the proof alone.
+    @Test(arguments: Profile.allCases)
+    func aProofOverTheOtherProfilesCredentialIsGranted(profile: Profile) throws {
+        let other = issued(Self.claims(holder: device.publicKey), profile == .v1 ? .v2 : .v1)
+        #expect(try decide(shown(profile, credential: other)).reason == .granted)
+    }
+
+    @Test(arguments: [HolderBoundPolicy.optional, .required], Profile.allCases)
+    func aBoundCredentialShownWithoutItsProofIsInvalid(policy: HolderBoundPolicy, profile: Profile) throws {
+        let staticText = AG1.prefix + Base45.encode(issued(Self.claims(holder: device.publicKey), profile))
         let decision = try decide(staticText, policy: policy)
         #expect(decision.reason == .proofInvalid, "\(decision.detail)")
     }
@@ -103,9 +147,10 @@ import Testing
         #expect(try decide(pass, at: Self.t0 + 10, policy: .optional).reason == .granted)
     }
 
-    @Test func anAG2WhoseCredentialHasNoHolderKeyIsInvalid() throws {
+    @Test(arguments: Profile.allCases)
+    func anAG2WhoseCredentialHasNoHolderKeyIsInvalid(profile: Profile) throws {
         let unbound = PassIssuer(key: world.key, kid: "k1").issueCredential(Self.claims(holder: nil))
-        let decision = try decide(shown(credential: unbound))
+        let decision = try decide(shown(profile, credential: unbound))
         #expect(decision.reason == .proofInvalid, "\(decision.detail)")
     }
 

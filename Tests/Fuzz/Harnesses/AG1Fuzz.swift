@@ -2,7 +2,7 @@
 //
 // `AG1:` texts go through PassVerifier.verify(text, door:, now:): prefix, Base45, CBOR, COSE_Sign1,
 // crit, alg, kid, signature, claims, key window, issuer, times, door. `AG2:` texts go through
-// HolderBoundPass.parse, the credential's verification, and HolderProof.verify under its cnf key.
+// AG2Code.parse (v1 and v2), the credential's verification, and the proof under its cnf key.
 //
 // The key set is the shared AG1 vectors' JWKS (`AG_FUZZ_AG1_CASES` names cases.json) plus two
 // fixed fuzz keys, so that seeds signed here (AG1 and AG2 passes, see `emitSeeds`) reach the
@@ -55,11 +55,11 @@ public func fuzzAG1(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let setup = AG1Setup.shared
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     if text.hasPrefix(HolderBoundPass.prefix) {
-        guard let bound = try? HolderBoundPass.parse(text) else { return 0 }
-        fuzzCheck((try? HolderBoundPass.parse(bound.text)) == bound, "an AG2 pass does not survive its own text")
+        guard let bound = try? AG2Code.parse(text) else { return 0 }
+        fuzzCheck((try? AG2Code.parse(bound.text)) == bound, "an AG2 pass does not survive its own text")
         let verdict = setup.verifier.verify(credential: bound.credential, door: setup.door, now: setup.now)
         if let key = verdict.claims?.holderKey {
-            _ = try? HolderProof.verify(bound.proof, credential: bound.credential, holderKey: key)
+            _ = try? bound.verifyProof(holderKey: key)
         }
     } else {
         let verdict = setup.verifier.verify(text, door: setup.door, now: setup.now)
@@ -99,5 +99,8 @@ func emitSeeds(to dir: URL) throws {
     seeds.append(("ag2-valid", HolderBoundPass(credential: credential, proof: proof).text))
     let other = HolderProof.make(credential: credential + [0], key: FuzzKeys.holder, now: setup.now)
     seeds.append(("ag2-other-credential", HolderBoundPass(credential: credential, proof: other).text))
+    // AG2 v2: the compact credential and proof.
+    let compact = PassIssuer(key: .p256(FuzzKeys.es256), kid: "fuzz-es256").issueCompactCredential(bound)
+    seeds.append(("ag2v2-valid", CompactHolderBoundPass.make(credential: compact, key: FuzzKeys.holder, now: setup.now).text))
     for (name, text) in seeds { try writeSeed(Array(text.utf8), name, to: dir) }
 }
