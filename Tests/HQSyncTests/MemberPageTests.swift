@@ -69,18 +69,19 @@ import FoundationNetworking
         let credential = try #require(Base64URL.decode(encoded))
         let claims = try Self.verifiedClaims(credential, hq: hq)
         #expect(claims.holderKey?.rawRepresentation == device.publicKey.rawRepresentation)
-        #expect(claims.member == "m-1" && claims.issuer == "hq.test.example" && claims.audience == ["JKT1/FRONT"])
+        // An AG2 v2 credential: untagged, its cnf point compressed; aud the location of the doors.
+        #expect(claims.member == "m-1" && claims.issuer == "hq.test.example" && claims.audience == ["JKT1"])
+        #expect(claims.compressesHolderKey && credential.first == 0x84)
         let issuedAt = try #require(claims.issuedAt)
         #expect(claims.expiresAt - issuedAt == 86400 && abs(issuedAt - Date().timeIntervalSince1970) < 60)
         #expect((answer["expires_at"] as? NSNumber)?.doubleValue == claims.expiresAt)
-        #expect(answer["pass_id"] as? String == claims.passIDHex && claims.passID.count == 12)
+        #expect(answer["pass_id"] as? String == claims.passIDHex && claims.passID.count == 8)
         // What a phone shows: the credential and a fresh proof by the device key.
         let now = Date().timeIntervalSince1970
-        let proof = HolderProof.make(credential: credential, key: device, now: now)
-        let shown = HolderBoundPass(credential: credential, proof: proof).text
-        let parsed = try HolderBoundPass.parse(shown)
+        let shown = CompactHolderBoundPass.make(credential: credential, key: device, now: now).text
+        let parsed = try AG2Code.parse(shown)
         #expect(parsed.credential == credential)
-        let verified = try HolderProof.verify(parsed.proof, credential: parsed.credential, holderKey: device.publicKey)
+        let verified = try parsed.verifyProof(holderKey: device.publicKey)
         #expect(verified.issuedAt == now.rounded(.down))
     }
 
@@ -154,29 +155,22 @@ import FoundationNetworking
             #expect(text.hasPrefix(HolderBoundPass.prefix))
             let query = try #require(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
             #expect(try await HTTP.get(hq, "/qr.svg?text=" + query).status == 200)
-            let pass = try HolderBoundPass.parse(text)
+            // The page draws AG2 v2: [credential, time, signature].
+            guard case .v2(let pass) = try AG2Code.parse(text) else {
+                Issue.record("the page drew an AG2 v1 code: \(text)")
+                return
+            }
             let claims = try Self.verifiedClaims(pass.credential, hq: hq)
             let point = [0x04] + Base64URL.decode(jwk["x"]!)! + Base64URL.decode(jwk["y"]!)!
             let holder = try P256.Signing.PublicKey(x963Representation: point)
             #expect(claims.holderKey?.rawRepresentation == holder.rawRepresentation && claims.member == "m-1")
-            let verified = try HolderProof.verify(pass.proof, credential: pass.credential, holderKey: holder)
+            // The script's CBOR and WebCrypto signature agree with AccessToken's signed bytes.
+            let verified = try pass.verify(holderKey: holder)
             #expect(abs(verified.issuedAt - Date().timeIntervalSince1970) < 60)
             // Signed by another key, the proof fails.
-            #expect(throws: (any Error).self) {
-                _ = try HolderProof.verify(
-                    pass.proof,
-                    credential: pass.credential,
-                    holderKey: P256.Signing.PrivateKey().publicKey
-                )
-            }
-            // The CBOR and Base45 agree with AccessToken's: the proof's payload is {6: now, 7: hash}.
-            let proof = try COSESign1(cbor: pass.proof)
-            let payload = try CBORDecoder().decode(try #require(proof.payload))
-            let now = try #require(payload.mapValue?[label: 6]?.intValue)
-            #expect(abs(Double(now) - Date().timeIntervalSince1970) < 60)
-            let digest = Array(SHA256.hash(data: pass.credential).prefix(8))
-            #expect(payload.mapValue?[label: 7]?.bytesValue == digest)
-            #expect(proof.protectedBytes == [0xA1, 0x01, 0x26] && proof.unprotected.isEmpty)
+            #expect(throws: (any Error).self) { _ = try pass.verify(holderKey: P256.Signing.PrivateKey().publicKey) }
+            let version = try QRMatrix.encode(text: text, level: .medium).version
+            print("member page AG2: \(text.utf8.count) characters, QR version \(version)-M")
             // And the door opens: a gateway enrolled with this HQ grants the code.
             let gateway = try GatewayRig()
             _ = try await (try await gateway.enrol(hq)).pullSnapshot()
@@ -201,7 +195,7 @@ import FoundationNetworking
         let text = try #require(state["text"] as? String)
         #expect(page["output"] as? String == text)
         #expect((page["countdown"] as? String)?.hasPrefix("New code in ") == true)
-        let pass = try HolderBoundPass.parse(text)
+        let pass = try AG2Code.parse(text)
         #expect(try Self.verifiedClaims(pass.credential, hq: hq).member == "m-1")
         let refused = try runTool("node", [file.path, hq.url, "m-blocked"])
         let blocked = try #require(try JSONSerialization.jsonObject(with: Data(refused.stdout.utf8)) as? [String: Any])

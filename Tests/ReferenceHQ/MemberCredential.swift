@@ -87,7 +87,8 @@ extension HQIdentity {
     /// How long a bound credential lasts; the page renews it in its last 5 minutes.
     static let credentialValidity: Double = 86400
 
-    /// Signs an AG1 credential bound to `holder` (claim 8, cnf): `aud` every door, valid 24 h.
+    /// Signs an AG2 v2 credential bound to `holder` (claim 8, cnf, its point compressed): `aud`
+    /// every location with a door in the snapshot, valid 24 h.
     func issueCredential(
         member: String,
         doors: [String],
@@ -97,20 +98,26 @@ extension HQIdentity {
         guard case .p256(let holderKey) = holder.key else { throw .malformed("the holder key must be P-256") }
         guard !doors.isEmpty else { throw HQError(.notFound, "HQ's latest snapshot has no doors to admit to") }
         var random = SystemRandomNumberGenerator()
-        // 12 random bytes and no nbf keep an AG2 within QR version 14 at level M (docs/token.md).
-        let passID = (0..<12).map { _ in UInt8.random(in: 0...255, using: &random) }
+        // Every byte costs the code 1.5 characters (docs/token.md, "QR size"): an 8-byte pass id
+        // (64 random bits), no nbf, and the locations rather than each of their doors.
+        let passID = (0..<8).map { _ in UInt8.random(in: 0...255, using: &random) }
         let issuedAt = now.rounded(.down)
+        var locations: [String] = []
+        for door in doors {
+            let location = String(door.prefix { $0 != "/" })
+            if !locations.contains(location) { locations.append(location) }
+        }
         let claims = PassClaims(
             issuer: issuer,
             member: member,
-            audience: doors,
+            audience: locations,
             expiresAt: issuedAt + Self.credentialValidity,
             issuedAt: issuedAt,
             passID: passID,
             holderKey: holderKey
         )
         // The pass key is ES256 (made with the database), so signing cannot mismatch.
-        let signed = PassIssuer(key: passKey, kid: Self.passKid).issueCredential(claims)
+        let signed = PassIssuer(key: passKey, kid: Self.passKid).issueCompactCredential(claims)
         return IssuedCredential(
             credential: Base64URL.encode(signed),
             passID: claims.passIDHex,

@@ -3,8 +3,8 @@
 /// On first visit it makes a non-extractable P-256 key with WebCrypto and keeps it in IndexedDB
 /// (database `ag-member`, store `keys`, key the member id), registers the public half at
 /// `POST /m/{member}/credential`, and caches the bound credential beside it, renewing it in its
-/// last 5 minutes. Every 10 s it signs a proof (COSE_Sign1 over `{6: now, 7: SHA-256(credential)[0..8]}`)
-/// and shows `"AG2:" + Base45(CBOR [credential, proof])` through `/qr.svg`.
+/// last 5 minutes. Every 10 s it signs a proof (ES256 over `["AG2 proof v2", SHA-256(credential), now]`)
+/// and shows the AG2 v2 code `"AG2:" + Base45(CBOR [credential, now, signature])` through `/qr.svg`.
 ///
 /// State for tests: `window.agState = {ready, text, error}`, the text in `<output id="ag2-text">`,
 /// and `document.title` "AG2 ready" once the first code has loaded. Outside a browser (node, no
@@ -74,20 +74,16 @@ enum MemberPageScript {
             return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
           }
 
-          // The holder's proof: COSE_Sign1, ES256, over {6: now, 7: the credential's first 8 SHA-256 bytes}.
-          async function proof(privateKey, credential, now) {
-            const protectedBytes = cbor(new Map([[1, -7]]));
+          // The holder's proof (AG2 v2, docs/token.md): ES256 over ["AG2 proof v2", SHA-256(credential), now].
+          async function signature(privateKey, credential, now) {
             const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", credential));
-            const payload = cbor(new Map([[6, now], [7, digest.slice(0, 8)]]));
-            const toBeSigned = cbor(["Signature1", protectedBytes, new Uint8Array(0), payload]);
-            // WebCrypto's ECDSA signature is raw r || s, as COSE wants it.
-            const signature = new Uint8Array(
-              await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, toBeSigned));
-            return cbor([protectedBytes, new Map(), payload, signature]);
+            const toBeSigned = cbor(["AG2 proof v2", digest, now]);
+            // WebCrypto's ECDSA signature is raw r || s, as the profile wants it.
+            return new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, toBeSigned));
           }
 
           async function ag2Text(privateKey, credential, now) {
-            return "AG2:" + base45(cbor([credential, await proof(privateKey, credential, now)]));
+            return "AG2:" + base45(cbor([credential, now, await signature(privateKey, credential, now)]));
           }
 
           class PageError extends Error {
@@ -263,7 +259,7 @@ enum MemberPageScript {
             setInterval(tick, 1000);
           }
 
-          return { cbor, base45, fromBase64url, proof, ag2Text, register, start };
+          return { cbor, base45, fromBase64url, signature, ag2Text, register, start };
         })();
         if (typeof document !== "undefined") agMember.start(document.body.dataset.member);
         """#
