@@ -43,6 +43,9 @@ public struct PassClaims: Sendable, Equatable {
     /// Writes `cnf`'s point compressed (y as its sign bit), as AG2 v2 credentials do: 33 bytes
     /// shorter. Set when a parsed credential's point was compressed.
     public var compressesHolderKey = false
+    /// The credential carries no `iss`: an AG2 credential may leave it out, and its issuer is then
+    /// the one whose key set verified it (``PassVerifier`` fills in ``issuer``). Never for AG1 text.
+    public var issuerImplied = false
 
     public init(
         issuer: String,
@@ -79,8 +82,9 @@ public struct PassClaims: Sendable, Equatable {
 }
 
 extension PassClaims {
-    /// Parses a CWT claims map. A missing required claim, or a claim of the wrong type, throws.
-    public init(cwt payload: [UInt8]) throws(AccessTokenError) {
+    /// Parses a CWT claims map. A missing required claim, or a claim of the wrong type, throws;
+    /// `iss` may be missing only with `issuerMayBeImplied` (an AG2 credential's).
+    public init(cwt payload: [UInt8], issuerMayBeImplied: Bool = false) throws(AccessTokenError) {
         let value: CBORValue
         do { value = try CBORDecoder().decode(payload) } catch { throw .badClaims("payload: \(error)") }
         guard case .map(let map) = value else { throw .badClaims("payload is not a CBOR map") }
@@ -105,7 +109,13 @@ extension PassClaims {
             return value
         }
 
-        issuer = try required(try text(Label.iss, "iss"), "iss")
+        if let iss = try text(Label.iss, "iss") {
+            issuer = iss
+        } else {
+            guard issuerMayBeImplied else { throw .badClaims("required claim iss is missing") }
+            issuer = ""
+            issuerImplied = true
+        }
         member = try required(try text(Label.sub, "sub"), "sub")
         switch try required(map[label: Label.aud], "aud") {
         case .text(let s):
@@ -146,8 +156,8 @@ extension PassClaims {
         func date(_ d: Double) -> CBORValue {
             d == d.rounded() && abs(d) < 9e15 ? .int(Int64(d)) : .float(d)
         }
-        var map: [CBORMapEntry] = [
-            CBORMapEntry(.int(Label.iss), .text(issuer)),
+        var map: [CBORMapEntry] = issuerImplied ? [] : [CBORMapEntry(.int(Label.iss), .text(issuer))]
+        map += [
             CBORMapEntry(.int(Label.sub), .text(member)),
             CBORMapEntry(
                 .int(Label.aud),

@@ -9,7 +9,7 @@ import Testing
 @Suite struct CompactHolderBoundPassTests {
     typealias F = AG2Fixture
 
-    /// A v2 credential, as HQ issues it: untagged, with the `cnf` point compressed.
+    /// A v2 credential, as HQ issues it: no `iss`, the `cnf` point compressed.
     static func compactCredential(_ claims: PassClaims = F.boundClaims()) -> [UInt8] {
         PassIssuer(key: F.hq, kid: "k1").issueCompactCredential(claims)
     }
@@ -36,18 +36,21 @@ import Testing
         #expect(try code.verifyProof(holderKey: F.device.publicKey).issuedAt == now)
     }
 
-    @Test func theCompactCredentialIsUntaggedWithTheCnfPointCompressed() throws {
+    @Test func theCompactCredentialHasNoIssAndItsCnfPointCompressed() throws {
         let credential = Self.compactCredential()
-        // An untagged COSE_Sign1 is an array of four; tag 18 would be D2.
-        #expect(credential.first == 0x84)
+        // Tagged 18 (D2) as v1's, for python cwt.
+        #expect(credential.first == 0xD2)
         let verdict = try F.verifier().verify(credential: credential, door: F.door, now: now)
         let claims = try #require(verdict.claims)
         #expect(claims.compressesHolderKey)
         var expected = F.boundClaims()
         expected.compressesHolderKey = true
-        #expect(claims == expected)
-        // y's 34 bytes (a 32-byte string) become one simple value, and tag 18 goes: 34 bytes in all.
-        #expect(F.credential().count - credential.count == 34)
+        expected.issuerImplied = true
+        // The verifier names the issuer whose key set verified the credential.
+        #expect(claims == expected && claims.issuer == "hq.example")
+        // y's 34 bytes (a 32-byte string) become one simple value, and iss goes (its label, and
+        // "hq.example" with its head): 33 + 12 bytes.
+        #expect(F.credential().count - credential.count == 45)
     }
 
     /// Either parity of y: the sign bit picks the right point.
@@ -58,6 +61,14 @@ import Testing
         claims.compressesHolderKey = true
         let verdict = try F.verifier().verify(credential: Self.compactCredential(claims), door: F.door, now: now)
         #expect(verdict.claims?.holderKey?.x963Representation == device.publicKey.x963Representation, "\(round)")
+    }
+
+    /// An AG2 credential may leave `iss` out; a static AG1 pass may not.
+    @Test func onlyAnAG2CredentialMayLeaveOutIss() throws {
+        let credential = Self.compactCredential()
+        #expect(try F.verifier().verify(credential: credential, door: F.door, now: now).reason == .granted)
+        let asAG1 = try F.verifier().verify(AG1.prefix + Base45.encode(credential), door: F.door, now: now)
+        #expect(asAG1.reason == .malformed, "\(asAG1.detail)")
     }
 
     /// The bytes the device signs, fixed for integrators: CBOR `["AG2 proof v2", SHA-256(credential), time]`.

@@ -315,10 +315,10 @@ func map1(_ key: CBORValue) -> CBORValue { .map([CBORMapEntry(.int(1), key)]) }
     /// A typical AG2: ES256 credential with kid, iss, a 12-character member id, one door, exp,
     /// iat, a 12-byte pass id, a booking id and cnf; the proof as the device makes it.
     static let shapes: [Shape] = [
-        // v2 (a compressed cnf, no tag, the compact proof): 83 characters shorter, version 13.
-        ("typical", nil, 12, 525, 14, 442, 13),
+        // v2 (a compressed cnf, no iss, the compact proof): 105 characters shorter, version 13.
+        ("typical", nil, 12, 525, 14, 420, 13),
         // The AG1 example of docs/token.md, bound: nbf and a 16-byte pass id tip it into version 15.
-        ("with nbf and a 16-byte pass id", now - 60, 16, 541, 15, 457, 13),
+        ("with nbf and a 16-byte pass id", now - 60, 16, 541, 15, 435, 13),
     ]
 
     @Test(arguments: shapes)
@@ -367,10 +367,12 @@ func map1(_ key: CBORValue) -> CBORValue { .map([CBORMapEntry(.int(1), key)]) }
         return url.path
     }
 
+    /// An AG2 of `profile` (1 or 2) made here: HQ's credential for `device`, the proof by `proofKey`.
     func swiftAG2(
         hq: SigningKey,
         device: P256.Signing.PrivateKey,
-        proofKey: P256.Signing.PrivateKey
+        proofKey: P256.Signing.PrivateKey,
+        profile: Int
     ) -> (String, Double) {
         let t = Date().timeIntervalSince1970.rounded(.down)
         let claims = PassClaims(
@@ -384,45 +386,59 @@ func map1(_ key: CBORValue) -> CBORValue { .map([CBORMapEntry(.int(1), key)]) }
             bookingID: "b-1",
             holderKey: device.publicKey
         )
-        let credential = PassIssuer(key: hq, kid: "sw-1").issueCredential(claims)
+        let issuer = PassIssuer(key: hq, kid: "sw-1")
+        if profile == 2 {
+            let credential = issuer.issueCompactCredential(claims)
+            return (CompactHolderBoundPass.make(credential: credential, key: proofKey, now: t).text, t)
+        }
+        let credential = issuer.issueCredential(claims)
         let proof = HolderProof.make(credential: credential, key: proofKey, now: t)
         return (HolderBoundPass(credential: credential, proof: proof).text, t)
     }
 
-    @Test func pythonIssuedAG2VerifiesHere() throws {
+    /// python's `issue` makes v1, `issue2` v2 (no iss, a compressed cnf, the compact proof).
+    @Test(arguments: [(1, "issue"), (2, "issue2")])
+    func pythonIssuedAG2VerifiesHere(profile: Int, command: String) throws {
         let hq = SigningKey.generate(.es256)
         let exp = Int(Date().timeIntervalSince1970) + 600
         let result = try runTool(
             "python3",
             [
-                Self.script, "issue", try keyFile(hq.privateJWK(kid: "py-1")), "hq.example", "m-py", "LOC/D1", "\(exp)",
-                "00112233445566778899",
+                Self.script, command, try keyFile(hq.privateJWK(kid: "py-1")), "hq.example", "m-py", "LOC/D1",
+                "\(exp)", "00112233445566778899",
             ]
         )
         #expect(result.status == 0, "\(result.stderr)")
         let out = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: String])
-        let pass = try HolderBoundPass.parse(try #require(out["ag2"]))
+        let code = try AG2Code.parse(try #require(out["ag2"]))
+        switch code {
+        case .v1: #expect(profile == 1)
+        case .v2: #expect(profile == 2)
+        }
         let t = Date().timeIntervalSince1970
         let verdict = PassVerifier(keys: try keySet([(hq, "py-1", [:])]), issuer: "hq.example")
-            .verify(credential: pass.credential, door: "LOC/D1", now: t)
+            .verify(credential: code.credential, door: "LOC/D1", now: t)
         #expect(verdict.reason == .granted, "\(verdict.detail)")
         #expect(verdict.claims?.member == "m-py" && verdict.claims?.bookingID == "booking-5521")
+        #expect(verdict.claims?.issuerImplied == (profile == 2))
         let holder = try #require(verdict.claims?.holderKey)
         #expect(Array(holder.x963Representation).hexString == out["holder_x963"])
-        let proof = try HolderProof.verify(pass.proof, credential: pass.credential, holderKey: holder)
+        let proof = try code.verifyProof(holderKey: holder)
         #expect(abs(proof.issuedAt - t) < 30)
     }
 
-    @Test func anAG2MadeHereVerifiesInPython() throws {
+    @Test(arguments: [1, 2])
+    func anAG2MadeHereVerifiesInPython(profile: Int) throws {
         let hq = SigningKey.generate(.es256)
         let device = P256.Signing.PrivateKey()
-        let (text, t) = swiftAG2(hq: hq, device: device, proofKey: device)
+        let (text, t) = swiftAG2(hq: hq, device: device, proofKey: device, profile: profile)
         let result = try runTool("python3", [Self.script, "verify", try keyFile(hq.publicJWK(kid: "sw-1")), text])
         #expect(result.status == 0, "\(result.stderr)")
         let out = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(out?["sub"] as? String == "m-swift")
         #expect(out?["cti"] as? String == String(repeating: "ab", count: 16))
         #expect(out?["proof_time"] as? Int == Int(t))
+        #expect(out?["profile"] as? Int == profile)
     }
 
     @Test func theDocsShowTheScriptsFunctions() throws {
@@ -437,9 +453,15 @@ func map1(_ key: CBORValue) -> CBORValue { .map([CBORMapEntry(.int(1), key)]) }
         #expect(docs.contains(functions))
     }
 
-    @Test func pythonRefusesAProofByAnotherKey() throws {
+    @Test(arguments: [1, 2])
+    func pythonRefusesAProofByAnotherKey(profile: Int) throws {
         let hq = SigningKey.generate(.es256)
-        let (text, _) = swiftAG2(hq: hq, device: P256.Signing.PrivateKey(), proofKey: P256.Signing.PrivateKey())
+        let (text, _) = swiftAG2(
+            hq: hq,
+            device: P256.Signing.PrivateKey(),
+            proofKey: P256.Signing.PrivateKey(),
+            profile: profile
+        )
         let result = try runTool("python3", [Self.script, "verify", try keyFile(hq.publicJWK(kid: "sw-1")), text])
         #expect(result.status == 1, "\(result.stdout) \(result.stderr)")
         // cryptography's verdict on the proof's signature, not a crash that also exits 1.

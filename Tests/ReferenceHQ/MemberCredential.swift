@@ -87,8 +87,8 @@ extension HQIdentity {
     /// How long a bound credential lasts; the page renews it in its last 5 minutes.
     static let credentialValidity: Double = 86400
 
-    /// Signs an AG2 v2 credential bound to `holder` (claim 8, cnf, its point compressed): `aud`
-    /// every location with a door in the snapshot, valid 24 h.
+    /// Signs an AG2 v2 credential bound to `holder` (claim 8, cnf, its point compressed; no iss):
+    /// `aud` every location with a door in the snapshot, valid 24 h.
     func issueCredential(
         member: String,
         doors: [String],
