@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""A qrcorpus-style corpus of AG2-sized codes (QR version 14) beside version-8 codes, for make bench.
+"""A qrcorpus-style corpus of AG2 codes beside version-8 codes, for make bench.
 
 The frames are made by ../shared/tools/qrcorpus/gen_corpus.py's own `render` (its backgrounds,
 variants, resolutions and placement), with two payloads:
   A  the shared corpus's payload A: 180 base45 characters, QR version 8-M;
-  B  an AG2 pass from `ag-bench ag2` (--ag2-text FILE): about 480 characters, version 14-M.
+  B  an AG2 pass from `ag-bench ag2` (--ag2-text FILE): an AG2 v2 code as the reference member
+     page draws it, about 360 characters, version 11-M (v1 codes were about 480, version 14-M).
 
 Each payload is drawn two ways:
   side    the same symbol side on the frame (quiet zone included) for both versions: what a phone
           held at a given distance gives the camera. The sides are the version-8 symbol at 2–8 px
-          per module (57 × m px), so the version-14 modules are 57/81 as wide (1.4–5.6 px);
+          per module (57 × m px), so the AG2 modules are 57/(4v + 25) as wide for version v (57/69 at 11);
           cards are drawn at 12 px per module and shrunk to the side with area averaging, as a
           camera's pixels average the screen.
   module  the same px per module (2–8), whole pixels, as gen_corpus.py draws them: what a larger

@@ -42,21 +42,21 @@ public struct DemoSite: Sendable {
         try PassIssuer(key: key, kid: Self.kid).issue(claims(member: member, serial: serial))
     }
 
-    /// What a member's phone shows for a holder-bound pass (AG2): a credential bound to a fresh
-    /// device key, and that device's proof made at `shownAt`.
+    /// What a member's phone shows for a holder-bound pass, as the reference member page draws it
+    /// (AG2 v2): a compact credential bound to a fresh device key, and that device's proof made at
+    /// `shownAt`.
     public func holderBoundPass(member: String = "m-demo", serial: UInt64 = 1, shownAt: Double) -> String {
         let device = P256.Signing.PrivateKey()
-        let credential = PassIssuer(key: key, kid: Self.kid).issueCredential(
+        let credential = PassIssuer(key: key, kid: Self.kid).issueCompactCredential(
             claims(member: member, serial: serial, holder: device.publicKey)
         )
-        let proof = HolderProof.make(credential: credential, key: device, now: shownAt)
-        return HolderBoundPass(credential: credential, proof: proof).text
+        return CompactHolderBoundPass.make(credential: credential, key: device, now: shownAt).text
     }
 
-    /// A static pass has a 16-byte id and `nbf`; a bound credential is shaped as HQ issues it, with
-    /// a 12-byte id and no `nbf`, so that its AG2 code stays at QR version 14 (docs/token.md).
+    /// A static pass has a 16-byte id and `nbf`; a bound credential is shaped as the reference HQ
+    /// issues it, with an 8-byte id and no `nbf` (docs/token.md, "QR size").
     func claims(member: String, serial: UInt64, holder: P256.Signing.PublicKey? = nil) -> PassClaims {
-        var id = [UInt8](repeating: 0xD0, count: holder == nil ? 8 : 4)
+        var id = [UInt8](repeating: 0xD0, count: holder == nil ? 8 : 0)
         withUnsafeBytes(of: serial.bigEndian) { id.append(contentsOf: $0) }
         return PassClaims(
             issuer: Self.issuer,
