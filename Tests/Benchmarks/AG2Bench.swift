@@ -8,7 +8,7 @@ import TestSupport
 
 // AG2 (holder-bound, two signatures) against AG1 (one), for docs/BENCHMARKS.md: the token checks
 // alone, the gateway's whole decision on a real store file, and decode plus decision per 640×480
-// frame. The passes come from DemoSite, a bound credential shaped as HQ issues it.
+// frame. The passes come from DemoSite: AG2 v2 codes as the reference member page draws them.
 
 /// `iterations` passes of each kind through the token checks and the decision, and `frames`
 /// frames of each through decode and decision. Also returns one pass of each kind and its QR
@@ -37,10 +37,9 @@ func ag2Benchmark(directory: String, iterations: Int, frames: Int) throws -> [St
         guard text.hasPrefix(HolderBoundPass.prefix) else {
             return verifier.verify(text, door: site.door, now: now).granted
         }
-        guard let bound = try? HolderBoundPass.parse(text) else { return false }
+        guard let bound = try? AG2Code.parse(text) else { return false }
         let verdict = verifier.verify(credential: bound.credential, door: site.door, now: now)
-        guard verdict.granted, let key = verdict.claims?.holderKey,
-            let proof = try? HolderProof.verify(bound.proof, credential: bound.credential, holderKey: key)
+        guard verdict.granted, let key = verdict.claims?.holderKey, let proof = try? bound.verifyProof(holderKey: key)
         else { return false }
         return abs(now - proof.issuedAt) <= 30
     }
