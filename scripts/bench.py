@@ -405,7 +405,10 @@ def package_section(bin_dir, results=None):
         os.makedirs(run_dir)
         db = os.path.join(run_dir, "gateway.sqlite")
         if store:
-            subprocess.run(["cp", store, db], check=True)
+            # With its WAL, if the writer left one: the copy must hold every committed row.
+            for suffix in ("", "-wal"):
+                if os.path.exists(store + suffix):
+                    subprocess.run(["cp", store + suffix, db + suffix], check=True)
         config = os.path.join(run_dir, "gateway.toml")
         with open(config, "w") as f:
             f.write(f'[gateway]\ndb = "{db}"\ndevice_key = "{run_dir}/key.pem"\nlisten = "127.0.0.1:0"\n'

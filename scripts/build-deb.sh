@@ -126,9 +126,10 @@ Description: access-control gateway for door readers
  a tamper-evident audit log that it uploads to HQ.
  .
  This package holds the daemon (access-gateway), its administration tool
- (gatewayctl, the same program by another name), the hardened systemd unit, the udev rules that give the
- access-gateway group the GPIO and camera devices, and an example
- configuration in /etc/access-gateway/gateway.toml.
+ (gatewayctl, the same program by another name), the hardened systemd
+ unit, the udev rules that give the access-gateway group the GPIO and
+ camera devices, and an example configuration in
+ /etc/access-gateway/gateway.toml.
 CONTROL
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum >DEBIAN/md5sums)
 chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/conffiles" "$pkg/DEBIAN/md5sums"

@@ -124,7 +124,9 @@ public struct PassVerifier: Sendable {
     /// Decides on an AG1 credential given as COSE_Sign1 bytes (the first half of an AG2 pass),
     /// with the same checks as the text form after Base45. The verdict's claims carry `holderKey`.
     /// An AG2 credential may leave out `iss` (``PassClaims/issuerImplied``): its issuer is then
-    /// this verifier's, whose key set alone can have signed it.
+    /// this verifier's, whose key set alone can have signed it (a pass-signing key belongs to one
+    /// issuer). As AG1 text, only a bound credential (with `cnf`) may, so that the decision can
+    /// name it when it refuses it for its missing proof.
     public func verify(credential bytes: [UInt8], door: String, now: Double) -> PassVerdict {
         let pass: AG1Pass
         do { pass = try AG1Pass(cose: bytes) } catch {
@@ -164,8 +166,13 @@ public struct PassVerifier: Sendable {
         guard !signers.isEmpty else { return deny(.badSignature, "the signature does not verify with key \"\(kid)\"") }
 
         var claims: PassClaims
-        do { claims = try PassClaims(cwt: pass.message.payload ?? [], issuerMayBeImplied: issuerMayBeImplied) } catch {
+        do { claims = try PassClaims(cwt: pass.message.payload ?? [], issuerMayBeImplied: true) } catch {
             return deny(.malformed, error.description)
+        }
+        // Only an AG2 credential may leave out iss. A bound one shown as a static pass keeps its
+        // claims: the decision then reports proof_invalid, naming the member and the pass.
+        if claims.issuerImplied && !issuerMayBeImplied && claims.holderKey == nil {
+            return deny(.malformed, "required claim iss is missing")
         }
         if claims.issuerImplied { claims.issuer = issuer }
         verdict.claims = claims

@@ -276,8 +276,8 @@ public enum AG2Code: Sendable, Equatable {
 /// An AG2 v2 pass: `AG2:` + Base45(CBOR `[credential, time, signature]`), about a fifth shorter
 /// than v1, so that the code the door reads is a smaller QR version (docs/token.md, "AG2 v2").
 ///
-/// The credential is an AG1 credential as in v1 (HQ issues it untagged, with its `cnf` point
-/// compressed). The proof is no COSE message: `signature` is the device key's ES256 signature
+/// The credential is an AG1 credential as in v1 (HQ issues it without `iss`, with its `cnf`
+/// point compressed). The proof is no COSE message: `signature` is the device key's ES256 signature
 /// (raw r ‖ s) over the CBOR array `["AG2 proof v2", SHA-256(credential), time]`, so it binds
 /// the whole credential (all 32 bytes of its digest, against v1's 8), and nothing in the code
 /// repeats the credential.

@@ -21,7 +21,7 @@ from bench import machine  # noqa: E402
 ENTRY = {
     "cbor": "`CBORDecoder.decode`; encode/decode round trip",
     "cose": "`COSESign1(cbor:decoder:)`, crit, alg, kid, Sig_structure, `AG1Pass(cose:)`; re-encoding",
-    "ag1": "`PassVerifier.verify(text, door:, now:)`; AG2 `HolderBoundPass.parse`, credential, `HolderProof.verify`",
+    "ag1": "`PassVerifier.verify(text, door:, now:)`; AG2 `AG2Code.parse` (v1, v2), credential, `verifyProof`",
     "base45": "`Base45.decode`; round trips both ways",
     "snapshot": "`SnapshotDocument.parse` (full and delta) and what apply reads; JSONEncoder round trip (no `apply`)",
     "hqcommand": "`HQCommand.parse`; `HQCommand.open` (`SignedDocument.open`) under a pinned root key",

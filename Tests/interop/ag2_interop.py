@@ -147,6 +147,9 @@ def main() -> int:
             if len(items) == 2:
                 proof_time = verify_proof(items[1], credential, holder)
             else:
+                # As the gateway: exactly [credential, time, signature], time an unsigned integer.
+                assert len(items) == 3, f"an AG2 body of {len(items)} items"
+                assert type(items[1]) is int and items[1] >= 0, "the time is not an unsigned integer"
                 proof_time = verify_v2(credential, items[1], items[2], holder)
         except (InvalidSignature, AssertionError) as error:
             print(f"proof refused: {type(error).__name__}: {error}", file=sys.stderr)
