@@ -3,7 +3,9 @@
 
 The frames are made by ../shared/tools/qrcorpus/gen_corpus.py's own `render` (its backgrounds,
 variants, resolutions and placement), with two payloads:
-  A  the shared corpus's payload A: 180 base45 characters, QR version 8-M;
+  A  an AG1 pass (--ag1-text FILE; make bench gives one from access-hq-dev, about 230
+     characters, QR version 9-M), or without it the shared corpus's payload A (180 characters,
+     version 8-M);
   B  an AG2 pass from `ag-bench ag2` (--ag2-text FILE): an AG2 v2 code as the reference member
      page draws it, about 360 characters, version 11-M (v1 codes were about 480, version 14-M).
 
@@ -19,7 +21,7 @@ Each payload is drawn two ways:
 Writes DIR/frames/*.pgm, DIR/manifest.tsv (gen_corpus.py's columns, then sizing and side_px) and
 DIR/payload_{A,B}.txt, so zbar_bench.c reads it like the shared corpus.
 
-    python3 scripts/ag2_corpus.py --shared ../shared --ag2-text FILE --out DIR [--seed N]
+    python3 scripts/ag2_corpus.py --shared ../shared --ag2-text FILE [--ag1-text FILE] --out DIR [--seed N]
 """
 import argparse
 import importlib.util
@@ -45,6 +47,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", required=True)
     ap.add_argument("--ag2-text", required=True, help="a file holding one AG2 pass")
+    ap.add_argument("--ag1-text", help="a file holding one AG1 pass, the anchor (default: the shared payload A)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--instances", type=int, default=2)
     ap.add_argument("--seed", type=int, default=20240601)
@@ -52,7 +55,8 @@ def main():
     gen = load_generator(args.shared)
 
     ag2 = open(args.ag2_text).read().strip()
-    payloads = {"A": gen.make_payloads(random.Random(args.seed))["A"], "B": ag2}
+    anchor = open(args.ag1_text).read().strip() if args.ag1_text else gen.make_payloads(random.Random(args.seed))["A"]
+    payloads = {"A": anchor, "B": ag2}
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)
     os.makedirs(os.path.join(args.out, "frames"))
@@ -63,7 +67,7 @@ def main():
         qrs[key] = segno.make(text, error=gen.ECC, boost_error=False, micro=False)
         print(f"payload {key}: {len(text)} chars, mode={qrs[key].mode}, version={qrs[key].designator}",
               flush=True)
-    side_modules = qrs["A"].symbol_size(border=gen.QUIET)[0]  # 57 for version 8
+    side_modules = qrs["A"].symbol_size(border=gen.QUIET)[0]  # 57 for version 8, 61 for 9
 
     original_card = gen.code_card
     target = {"side": None}

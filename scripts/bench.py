@@ -702,9 +702,20 @@ def ag2_section(bin_dir, shared, results):
     text_file = os.path.join(work, "ag2.txt")
     with open(text_file, "w") as f:
         f.write(a2["pass"]["text"])
+    # The anchor of the decode rate: an AG1 pass as access-hq-dev issues it (a fresh HQ database).
+    hq_db = os.path.join(work, "hq.sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(hq_db + suffix):
+            os.remove(hq_db + suffix)
+    ag1_text = subprocess.run([os.path.join(bin_dir, "access-hq-dev"), "pass", "--db", hq_db, "--member", "m-1",
+                               "--door", "JKT1/FRONT"], capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    ag1_file = os.path.join(work, "ag1.txt")
+    with open(ag1_file, "w") as f:
+        f.write(ag1_text)
     print("rendering the AG2 decode corpus ...", flush=True)
     sh([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ag2_corpus.py"),
-        "--shared", shared, "--ag2-text", text_file, "--out", AG2_CORPUS], stdout=subprocess.DEVNULL)
+        "--shared", shared, "--ag2-text", text_file, "--ag1-text", ag1_file, "--out", AG2_CORPUS],
+       stdout=subprocess.DEVNULL)
     frames, payloads = read_manifest(AG2_CORPUS)
     plain = time_plain_zbar(shared, AG2_CORPUS, 1)
     zxing, zxing_name = time_zxing_pip(AG2_CORPUS, 1)
@@ -775,8 +786,8 @@ def ag2_section(bin_dir, shared, results):
     sa, sb = 4 * int(va) + 25, 4 * int(vb) + 25
     lines += [f"### Decode rate: version {vb} against version {va}\n",
               f"`scripts/ag2_corpus.py` draws frames with the shared generator's own `render` (backgrounds, the 11 "
-              f"variants, 640×480 and 1280×720, two placements each): the shared corpus's payload A (180 chars, "
-              f"version {versions['A']}) and this run's AG2 pass ({len(payloads['B'])} chars, version {versions['B']}), "
+              f"variants, 640×480 and 1280×720, two placements each): an AG1 pass from `access-hq-dev pass` "
+              f"({len(payloads['A'])} chars, version {versions['A']}) and this run's AG2 pass ({len(payloads['B'])} chars, version {versions['B']}), "
               f"from the same random draws. Each cell: the share of version-{va} frames read / the share of "
               f"version-{vb} frames read; one pass per frame. Only draws where both symbols fit the frame are counted.\n",
               f"**Same symbol side** on the frame (the phone at the same distance), so version-{vb} modules are "
@@ -892,8 +903,17 @@ def summary_section(decoders, decode_figures, sizes, verify, results, out):
     g = results["ag2_rates"]
     gap = g["v8_side"] - g["v14_side"]
     rows.append((f"AG2 (QR version {g['version_ag2']}) decode success, same symbol side", f"{g['v14_side']:.1f} %",
-                 f"version {g['version_a']} {g['v8_side']:.1f} %", "within 3 points",
+                 f"AG1 from access-hq-dev (version {g['version_a']}) {g['v8_side']:.1f} %", "within 3 points",
                  verdict(gap <= 3) + f" ({gap:.1f} points)"))
+    if results.get("package"):
+        k = results["package"]
+        rows.append(("the .deb (Debian 12), one binary", f"{k['deb_mb']:.1f} MB, installed {k['installed_mb']:.1f} MB",
+                     f"binary {k['binary_mb']:.1f} MB", "≤ 20 MB, installed ≤ 100 MB",
+                     verdict(k["deb_mb"] <= 20 and k["installed_mb"] <= 100 and k["binaries"] == 1)))
+        rows.append(("the daemon's idle RSS, 1 M-booking store", f"{k['rss_mb_1m']:.1f} MB",
+                     f"empty store {k['rss_mb_empty']:.1f} MB", "≤ 35 MB", verdict(k["rss_mb_1m"] <= 35)))
+        rows.append(("start to READY, 1 M-booking store", f"{k['ready_ms_1m']:.0f} ms",
+                     f"empty store {k['ready_ms_empty']:.0f} ms", "≤ 300 ms", verdict(k["ready_ms_1m"] <= 300)))
     if results.get("realqr"):
         q = results["realqr"]
         ours = q["read"]["gatewayctl auto (the default chain)"]
