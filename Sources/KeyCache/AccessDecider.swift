@@ -309,11 +309,17 @@ public final class AccessDecider: Sendable {
         _ info: SnapshotInfo,
         _ db: Database
     ) throws -> String? {
+        let location = String(door.split(separator: "/").first ?? "")
+        // SQLite reads the booking's door list (JSON text) itself: no JSON decoder per decision.
         guard
             let row = try Row.fetchOne(
                 db,
-                sql: "SELECT member, doors, start, \"end\", status FROM bookings WHERE id = ?",
-                arguments: [id]
+                sql: """
+                    SELECT member, start, "end", status,
+                        EXISTS (SELECT 1 FROM json_each(bookings.doors) WHERE value IN (?, ?)) AS covers
+                    FROM bookings WHERE id = ?
+                    """,
+                arguments: [door, location, id]
             )
         else {
             // The booking may be newer than our snapshot; only a snapshot from after the pass was
@@ -325,9 +331,7 @@ public final class AccessDecider: Sendable {
         }
         if row["status"] != BookingStatus.confirmed.rawValue { return "booking \(id) is \(row["status"] as String)" }
         if row["member"] != claims.member { return "booking \(id) belongs to another member" }
-        let doors = try JSONDecoder().decode([String].self, from: Data((row["doors"] as String).utf8))
-        let location = String(door.split(separator: "/").first ?? "")
-        if !doors.contains(where: { $0 == door || $0 == location }) { return "booking \(id) does not cover \(door)" }
+        if !(row["covers"] as Bool) { return "booking \(id) does not cover \(door)" }
         let start: Int64 = row["start"]
         let end: Int64 = row["end"]
         if now < Double(start) - skew || now >= Double(end) + skew {
