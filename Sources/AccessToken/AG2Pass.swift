@@ -302,9 +302,11 @@ public struct CompactHolderBoundPass: Sendable, Equatable {
 
     /// The bytes the device signs: CBOR `["AG2 proof v2", SHA-256(credential), time]`.
     public static func toBeSigned(credential: [UInt8], time: UInt64) -> [UInt8] {
-        CBOREncoder.encode(
-            .array([.text(context), .bytes(Array(SHA256.hash(data: credential))), .unsigned(time)])
-        )
+        toBeSigned(digest: Array(SHA256.hash(data: credential)), time: time)
+    }
+
+    private static func toBeSigned(digest: [UInt8], time: UInt64) -> [UInt8] {
+        CBOREncoder.encode(.array([.text(context), .bytes(digest), .unsigned(time)]))
     }
 
     /// Makes the pass for `credential` at `now` (truncated to whole seconds; 0 before 1970).
@@ -319,11 +321,13 @@ public struct CompactHolderBoundPass: Sendable, Equatable {
     /// Checks the signature under the credential's `cnf` key. Every failure is
     /// ``AccessTokenError/proofInvalid(_:)``. The time is the gateway's to judge (``HolderProof``).
     public func verify(holderKey: P256.Signing.PublicKey) throws(AccessTokenError) -> HolderProof {
-        let message = Self.toBeSigned(credential: credential, time: time)
+        // The credential is hashed once, for the signed bytes and for the proof's digest.
+        let digest = Array(SHA256.hash(data: credential))
+        let message = Self.toBeSigned(digest: digest, time: time)
         guard let parsed = try? P256.Signing.ECDSASignature(rawRepresentation: signature),
             holderKey.isValidSignature(parsed, for: message)
         else { throw .proofInvalid("the signature does not verify under the credential's cnf key") }
-        return HolderProof(issuedAt: Double(time), credentialDigest: HolderProof.digest(of: credential))
+        return HolderProof(issuedAt: Double(time), credentialDigest: Array(digest.prefix(HolderProof.digestLength)))
     }
 
     /// The QR text.

@@ -140,15 +140,7 @@ import Testing
         // x = 1: 1 − 3 + b is not a square mod p, so no point of P-256 has this x.
         let x = [UInt8](repeating: 0, count: 31) + [1]
         for odd in [false, true] {
-            let cnf = CBORValue.map([
-                CBORMapEntry(
-                    .int(1),
-                    .map([
-                        CBORMapEntry(.int(1), .int(2)), CBORMapEntry(.int(-1), .int(1)),
-                        CBORMapEntry(.int(-2), .bytes(x)), CBORMapEntry(.int(-3), .bool(odd)),
-                    ])
-                )
-            ])
+            let cnf = map1(HolderKeyClaimTests.ec2(x: .bytes(x), y: .bool(odd)))
             let verdict = try F.verifier().verify(credential: try HolderKeyClaimTests.credential(cnf: cnf), door: F.door, now: now)
             #expect(verdict.reason == .malformed, "sign bit \(odd): \(verdict.detail)")
         }
