@@ -76,8 +76,13 @@ public struct PassClaims: Sendable, Equatable {
 
     /// Whether the pass names `door` (`LOC/DOOR`) or the location it belongs to.
     public func admits(door: String) -> Bool {
-        let location = door.split(separator: "/", maxSplits: 1).first.map(String.init) ?? door
+        let location = Self.location(ofDoor: door)
         return audience.contains { $0.utf8.elementsEqual(door.utf8) || $0.utf8.elementsEqual(location.utf8) }
+    }
+
+    /// The location (`LOC`) of a door id (`LOC/DOOR`); an id without `/` is its own location.
+    public static func location(ofDoor door: String) -> String {
+        door.split(separator: "/", maxSplits: 1).first.map(String.init) ?? door
     }
 }
 

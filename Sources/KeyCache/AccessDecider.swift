@@ -309,7 +309,7 @@ public final class AccessDecider: Sendable {
         _ info: SnapshotInfo,
         _ db: Database
     ) throws -> String? {
-        let location = String(door.split(separator: "/").first ?? "")
+        let location = PassClaims.location(ofDoor: door)
         // SQLite reads the booking's door list (JSON text) itself: no JSON decoder per decision.
         guard
             let row = try Row.fetchOne(

@@ -104,7 +104,7 @@ extension HQIdentity {
         let issuedAt = now.rounded(.down)
         var locations: [String] = []
         for door in doors {
-            let location = String(door.prefix { $0 != "/" })
+            let location = PassClaims.location(ofDoor: door)
             if !locations.contains(location) { locations.append(location) }
         }
         let claims = PassClaims(

@@ -62,7 +62,7 @@ public struct DemoSite: Sendable {
         return PassClaims(
             issuer: Self.issuer,
             member: member,
-            audience: [holder == nil ? door : String(door.prefix { $0 != "/" })],
+            audience: [holder == nil ? door : PassClaims.location(ofDoor: door)],
             expiresAt: now + 86400,
             notBefore: holder == nil ? now - 3600 : nil,
             issuedAt: now - 60,
