@@ -23,6 +23,7 @@ import platform
 import re
 import statistics
 import subprocess
+import socket
 import sys
 import time
 
@@ -414,7 +415,6 @@ def package_section(bin_dir, results=None):
             f.write(f'[gateway]\ndb = "{db}"\ndevice_key = "{run_dir}/key.pem"\nlisten = "127.0.0.1:0"\n'
                     f'door_io = "memory"\n\n[doors.front]\nid = "SITE1/DOOR1"\nrelay = {{ chip = "bench", line = 0 }}\n'
                     f'camera = {{ frames = "{frames}", fps = 30 }}\n')
-        import socket
         sock_path = os.path.join(run_dir, "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(sock_path)

@@ -44,7 +44,8 @@ public struct PassClaims: Sendable, Equatable {
     /// shorter. Set when a parsed credential's point was compressed.
     public var compressesHolderKey = false
     /// The credential carries no `iss`: an AG2 credential may leave it out, and its issuer is then
-    /// the one whose key set verified it (``PassVerifier`` fills in ``issuer``). Never for AG1 text.
+    /// the one whose key set verified it (``PassVerifier`` fills in ``issuer``). AG1 text may omit it
+    /// only for a bound credential, which the decision then refuses for its missing proof.
     public var issuerImplied = false
 
     public init(
