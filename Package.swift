@@ -57,15 +57,22 @@ let package = Package(
             name: "AccessToken",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // What HQ and the gateway exchange: the audit event and its chain hash, the snapshot
+        // documents, signed documents and commands, device tokens. The reference HQ builds on it.
+        .target(
+            name: "HQProtocol",
+            dependencies: ["AccessToken", "CZlib", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "KeyCache",
-            dependencies: ["CSQLite", "AccessToken", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CSQLite", "AccessToken", "HQProtocol", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "DoorDriver", dependencies: ["CGPIOD"]),
         .target(
             name: "HQSync",
             dependencies: [
-                "KeyCache", "AccessToken", "CTimex", "CZlib", .product(name: "Crypto", package: "swift-crypto"),
+                "KeyCache", "HQProtocol", "AccessToken", "CTimex",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -79,7 +86,7 @@ let package = Package(
         .target(
             name: "AccessGateway",
             dependencies: [
-                "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
+                "QRCodec", "AccessToken", "HQProtocol", "KeyCache", "DoorDriver", "HQSync",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,7 +101,7 @@ let package = Package(
         .target(
             name: "GatewayControl",
             dependencies: [
-                "AccessGateway", "QRCodec", "AccessToken", "KeyCache", "DoorDriver", "HQSync",
+                "AccessGateway", "QRCodec", "AccessToken", "HQProtocol", "KeyCache", "DoorDriver", "HQSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -122,14 +129,17 @@ let package = Package(
 
         .target(
             name: "TestSupport",
-            dependencies: ["QRCodec", "AccessToken", "KeyCache", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "QRCodec", "AccessToken", "HQProtocol", "KeyCache", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/TestSupport"
         ),
         // The reference HQ, for development, the demo and the integration tests; not production.
+        // It shares the protocol with the gateway, not the gateway's store or its sync.
         .executableTarget(
             name: "access-hq-dev",
             dependencies: [
-                "HQSync", "AccessToken", "KeyCache", "QRCodec",
+                "HQProtocol", "AccessToken", "QRCodec",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "door-hwtest",
             dependencies: [
-                "AccessGateway", "DoorDriver", "HQSync", "KeyCache", "QRCodec", "TestSupport",
+                "AccessGateway", "DoorDriver", "HQProtocol", "HQSync", "KeyCache", "QRCodec", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HardwareTests"
@@ -152,7 +162,8 @@ let package = Package(
         .executableTarget(
             name: "ag-bench",
             dependencies: [
-                "AccessGateway", "AccessToken", "DoorDriver", "HQSync", "KeyCache", "QRCodec", "TestSupport",
+                "AccessGateway", "AccessToken", "DoorDriver", "HQProtocol", "HQSync", "KeyCache", "QRCodec",
+                "TestSupport",
             ],
             path: "Tests/Benchmarks"
         ),
@@ -161,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "HQSyncTests",
             dependencies: [
-                "HQSync", "KeyCache", "AccessToken", "QRCodec", "TestSupport",
+                "HQSync", "HQProtocol", "KeyCache", "AccessToken", "QRCodec", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // A test client that trusts the fault server's self-signed certificate.
@@ -170,20 +181,20 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessGatewayTests",
-            dependencies: ["AccessGateway", "DoorDriver", "HQSync", "KeyCache", "QRCodec", "TestSupport"]
+            dependencies: ["AccessGateway", "DoorDriver", "HQProtocol", "HQSync", "KeyCache", "QRCodec", "TestSupport"]
         ),
         .testTarget(
             name: "KeyCacheTests",
             dependencies: [
-                "KeyCache", "AccessToken", "QRCodec", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "KeyCache", "HQProtocol", "AccessToken", "QRCodec", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "QRCodecTests", dependencies: ["QRCodec", "AccessToken", "TestSupport"]),
         .testTarget(name: "AccessTokenTests", dependencies: ["AccessToken", "QRCodec", "CZlib", "TestSupport"]),
         .testTarget(
             name: "GatewayctlTests",
-            dependencies: ["gatewayctl", "access-gateway", "AccessToken", "QRCodec", "TestSupport"]
+            dependencies: ["gatewayctl", "access-gateway", "AccessToken", "HQProtocol", "QRCodec", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6],

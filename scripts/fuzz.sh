@@ -17,8 +17,8 @@
 #
 # Only the project's own Swift code is instrumented. SwiftPM builds swift-crypto (uninstrumented)
 # in .build-fuzz; swiftc compiles the library sources each harness needs (AccessToken, with Base45;
-# the snapshot files of KeyCache; the command files of HQSync) with the sanitizers, so no
-# GRDB, zbar or NIO is linked. Everything built or found goes to .build-fuzz/fuzz (not in git):
+# the snapshot and command files of HQProtocol) with the sanitizers, so no GRDB, zbar, zlib or NIO
+# is linked. Everything built or found goes to .build-fuzz/fuzz (not in git):
 # binaries, seeds (Tests/Fuzz/make_seeds.py from ../shared, and the passes and commands the ag1
 # and hqcommand harnesses sign themselves), the growing corpus per target, logs and artifacts.
 #
@@ -103,11 +103,10 @@ main() {
         harness ag1 FuzzAG1 Tests/Fuzz/Harnesses/AG1Fuzz.swift "${token_objs[@]}"
         harness base45 FuzzBase45 Tests/Fuzz/Harnesses/Base45Fuzz.swift "${token_objs[@]}"
         harness snapshot FuzzSnapshot Tests/Fuzz/Harnesses/SnapshotFuzz.swift \
-            Sources/KeyCache/Snapshot.swift Sources/KeyCache/DoorSchedule.swift Sources/KeyCache/KeyCacheError.swift
+            Sources/HQProtocol/Snapshot.swift Sources/HQProtocol/HQProtocolError.swift
         harness hqcommand FuzzHQCommand Tests/Fuzz/Harnesses/HQCommandFuzz.swift \
-            Sources/HQSync/HQCommand.swift Sources/HQSync/SignedDocument.swift Sources/HQSync/HQSyncError.swift \
-            Sources/HQSync/TransferLimits.swift \
-            "${token_objs[@]}"
+            Sources/HQProtocol/HQCommand.swift Sources/HQProtocol/SignedDocument.swift \
+            Sources/HQProtocol/HQProtocolError.swift "${token_objs[@]}"
         set +e
 
         # ---- seeds ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import DoorDriver
 import Foundation
 import Glibc
+import HQProtocol
 import HQSync
 import KeyCache
 import QRCodec

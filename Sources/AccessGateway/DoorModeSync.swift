@@ -1,5 +1,6 @@
 import DoorDriver
 import Foundation
+import HQProtocol
 import KeyCache
 import ServiceLifecycle
 import Synchronization
@@ -39,11 +40,11 @@ public struct SystemDoorModeClock: DoorModeClock {
 public final class DoorModeSync: Sendable {
     /// What one door is brought to.
     public struct Target: Sendable, Equatable {
-        public var mode: DoorDriver.DoorMode
+        public var mode: DoorOperatingMode
         /// Whether the door's unlock window is open now (only ever true with a trusted clock).
         public var scheduleActive: Bool
 
-        public init(_ mode: DoorDriver.DoorMode, scheduleActive: Bool = false) {
+        public init(_ mode: DoorOperatingMode, scheduleActive: Bool = false) {
             self.mode = mode
             self.scheduleActive = scheduleActive
         }

@@ -1,6 +1,7 @@
 import AccessToken
 import DoorDriver
 import Foundation
+import HQProtocol
 import HQSync
 import Hummingbird
 import KeyCache

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import HQProtocol
 import Prometheus
 import Synchronization
 

@@ -24,8 +24,9 @@ public struct DoorTiming: Sendable, Equatable {
     }
 }
 
-/// The door's operating mode.
-public enum DoorMode: String, Sendable, Equatable, CaseIterable {
+/// What the door's state machine does with the relay now: HQ's `DoorMode` (in HQProtocol) with
+/// the unlock schedule applied by the composition. The door knows no HQ, so it has its own type.
+public enum DoorOperatingMode: String, Sendable, Equatable, CaseIterable {
     case normal
     /// Grants are refused; REX still lets people out.
     case lockdown
@@ -69,7 +70,7 @@ public enum DoorEvent: Sendable, Equatable {
     case grantRefused(String)
     case rexPressed(unlocks: Bool)
     case alarm(DoorAlarm, raised: Bool)
-    case modeChanged(DoorMode)
+    case modeChanged(DoorOperatingMode)
 }
 
 /// What happens to a door.
@@ -83,7 +84,7 @@ public enum DoorStimulus: Sendable, Equatable {
     case doorPosition(open: Bool)
     case tamper(active: Bool)
     case fireAlarm(active: Bool)
-    case mode(DoorMode)
+    case mode(DoorOperatingMode)
     /// The door's unlock schedule started or ended (evaluated upstream).
     case schedule(active: Bool)
     /// Time passed; deadlines are checked on every stimulus, this one only advances time.
@@ -104,7 +105,7 @@ public struct DoorStateMachine: Sendable {
     /// Whether a REX press unlocks; otherwise it only excuses the door opening.
     public let rexUnlocks: Bool
 
-    public private(set) var mode: DoorMode = .normal
+    public private(set) var mode: DoorOperatingMode = .normal
     public private(set) var relayEnergised = false
     public private(set) var doorOpen = false
     public private(set) var raisedAlarms: Set<DoorAlarm> = []

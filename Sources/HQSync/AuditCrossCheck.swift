@@ -1,4 +1,5 @@
 import Foundation
+import HQProtocol
 import KeyCache
 import NIOHTTP1
 

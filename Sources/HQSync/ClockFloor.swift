@@ -62,7 +62,7 @@ public final class ClockFloor: Sendable {
             return last != floor
         }
         guard first else { return }
-        try? store.appendAudit(
+        _ = try? store.appendAudit(
             AuditEntry(
                 tsMs: Int64(wall * 1000),
                 door: nil,

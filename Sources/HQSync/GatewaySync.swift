@@ -1,6 +1,7 @@
 import AccessToken
 import Crypto
 import Foundation
+import HQProtocol
 import KeyCache
 import Synchronization
 
@@ -117,7 +118,7 @@ public final class GatewaySync: Sendable {
             ?? HQClient(location: enrolment.hq, identity: identity) { date, now in
                 clock.observeHQ(date: date, now: now)
             }
-        rootKey = try SignedDocument.rootKey(jwk: enrolment.rootJWK)
+        rootKey = try HQSyncError.checking { () throws(HQProtocolError) in try SignedDocument.rootKey(jwk: enrolment.rootJWK) }
         self.onCommand = onCommand
     }
 
@@ -284,16 +285,20 @@ public final class GatewaySync: Sendable {
     func openAndApply(_ signed: [UInt8], etag: String?, wasManifest: inout Bool) async throws(HQSyncError)
         -> SnapshotOutcome
     {
-        let json = Data(try SignedDocument.open(signed, rootKey: rootKey, maxBytes: limits.signedDocumentBytes))
+        let json = Data(
+            try HQSyncError.checking { () throws(HQProtocolError) in
+                try SignedDocument.open(signed, rootKey: rootKey, maxBytes: limits.signedDocumentBytes)
+            }
+        )
         let info: SnapshotInfo
         if SnapshotManifest.declaredFormat(of: json) == SnapshotManifest.format {
             wasManifest = true
             let manifest: SnapshotManifest
-            do { manifest = try SnapshotManifest.parse(json) } catch { throw .refused("\(error)") }
+            do { manifest = try SnapshotManifest.parse(json) } catch { throw HQSyncError(error) }
             info = try await transfer(manifest, digest: Self.hex(SHA256.hash(data: signed)))
         } else {
             let document: SnapshotDocument
-            do { document = try SnapshotDocument.parse(json) } catch { throw .refused("\(error)") }
+            do { document = try SnapshotDocument.parse(json) } catch { throw HQSyncError(error) }
             if case .full(let snapshot) = document, snapshot.issuer != enrolment.issuer {
                 throw HQSyncError.refused("the snapshot's issuer \(snapshot.issuer) is not \(enrolment.issuer)")
             }

@@ -1,6 +1,7 @@
 import AccessToken
 import AsyncHTTPClient
 import Foundation
+import HQProtocol
 import KeyCache
 import NIOCore
 import NIOFoundationCompat
@@ -265,7 +266,7 @@ public final class HQClient: Sendable {
         guard let id = object["gateway_id"] as? String, let issuer = object["issuer"] as? String,
             let doors = object["doors"] as? [String], let root = object["root_key"] as? [String: String]
         else { throw .badResponse("enrolment: the answer lacks gateway_id, issuer, doors or root_key") }
-        _ = try SignedDocument.rootKey(jwk: root)
+        do { _ = try SignedDocument.rootKey(jwk: root) } catch { throw HQSyncError(error) }
         return Enrolment(
             gatewayID: id,
             issuer: issuer,

@@ -1,6 +1,7 @@
 import AccessToken
 import Crypto
 import Foundation
+import HQProtocol
 import KeyCache
 import NIOHTTP1
 import Synchronization
@@ -96,7 +97,9 @@ struct Session: Sendable {
         try identity.token(subject: enrolment.gatewayID, audience: enrolment.issuer, now: Date().timeIntervalSince1970)
     }
 
-    func rootKey() throws(HQSyncError) -> VerificationKey { try SignedDocument.rootKey(jwk: enrolment.rootJWK) }
+    func rootKey() throws(HQSyncError) -> VerificationKey {
+        try HQSyncError.checking { () throws(HQProtocolError) in try SignedDocument.rootKey(jwk: enrolment.rootJWK) }
+    }
 }
 
 /// Every `Date` HQ sent, against the local time its head arrived; and the answers that had none.
@@ -198,16 +201,20 @@ struct Run {
                 throw HQSyncError.badResponse("HTTP \(reply.status.code) \(reply.problem.code)")
             }
             etag = reply.headers.first(name: "ETag")
-            let payload = Data(try SignedDocument.open(reply.body, rootKey: root, maxBytes: limit))
+            let payload = Data(
+                try HQSyncError.checking { () throws(HQProtocolError) in
+                    try SignedDocument.open(reply.body, rootKey: root, maxBytes: limit)
+                }
+            )
             var issuer = ""
             if SnapshotManifest.declaredFormat(of: payload) == SnapshotManifest.format {
-                let parsed = try Self.parsed { () throws(KeyCacheError) in try SnapshotManifest.parse(payload) }
+                let parsed = try HQSyncError.checking { () throws(HQProtocolError) in try SnapshotManifest.parse(payload) }
                 seq = parsed.seq
                 issuer = parsed.issuer
                 manifest = parsed
             } else {
                 guard
-                    case .full(let full) = try Self.parsed({ () throws(KeyCacheError) in
+                    case .full(let full) = try HQSyncError.checking({ () throws(HQProtocolError) in
                         try SnapshotDocument.parse(payload)
                     })
                 else { throw HQSyncError.refused("GET /v1/snapshot without since answered a delta") }
@@ -267,7 +274,9 @@ struct Run {
                 throw HQSyncError.badResponse("HTTP \(reply.status.code) \(reply.problem.code)")
             }
             let payload = Data(
-                try SignedDocument.open(reply.body, rootKey: root, maxBytes: TransferLimits().signedDocumentBytes)
+                try HQSyncError.checking { () throws(HQProtocolError) in
+                    try SignedDocument.open(reply.body, rootKey: root, maxBytes: TransferLimits().signedDocumentBytes)
+                }
             )
             guard SnapshotManifest.declaredFormat(of: payload) == SnapshotDelta.format else {
                 note(
@@ -278,7 +287,7 @@ struct Run {
                 return
             }
             guard
-                case .delta(let delta) = try Self.parsed({ () throws(KeyCacheError) in
+                case .delta(let delta) = try HQSyncError.checking({ () throws(HQProtocolError) in
                     try SnapshotDocument.parse(payload)
                 })
             else {
@@ -328,7 +337,7 @@ struct Run {
     /// Two events from the genesis hash, as a new gateway's first upload.
     static func batch(gateway: String) -> (body: [UInt8], last: AuditEvent) {
         var events: [AuditEvent] = []
-        var prev = AuditChain.genesis
+        var prev = AuditEvent.genesis
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for seq in Int64(1)...2 {
             var event = AuditEvent(
@@ -346,7 +355,7 @@ struct Run {
                 prevHash: prev,
                 hash: ""
             )
-            event.hash = AuditEvent.chainHash(prevHash: prev, canonical: event.canonicalBytes)
+            event.seal()
             prev = event.hash
             events.append(event)
         }
@@ -501,8 +510,4 @@ struct Run {
         }
     }
 
-    /// Runs a KeyCache parse, naming its failure as HQ's bad answer.
-    static func parsed<T>(_ body: () throws(KeyCacheError) -> T) throws(HQSyncError) -> T {
-        do { return try body() } catch { throw .refused("\(error)") }
-    }
 }

@@ -1,3 +1,5 @@
+import HQProtocol
+
 /// Errors from talking to HQ, each with what an installer or operator can do about it.
 public enum HQSyncError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The device key file is missing, unreadable, exposed or malformed.
@@ -50,5 +52,23 @@ public enum HQSyncError: Error, Sendable, Equatable, CustomStringConvertible {
             let size = came.map { "HQ sent \($0)" } ?? "HQ sent more"
             return "transfer limit \(limit) is \(max), \(size): \(TransferLimits.advice(limit))"
         }
+    }
+}
+
+extension HQSyncError {
+    /// A document's or command's refusal in HQSync's words: a bad root key is a bad answer from
+    /// HQ; anything else in a document is refused, never applied.
+    public init(_ error: HQProtocolError) {
+        switch error {
+        case .refused(let why): self = .refused(why)
+        case .unauthorised(let why): self = .unauthorised(why)
+        case .badRootKey(let why): self = .badResponse(why)
+        case .badSnapshot: self = .refused(error.description)
+        }
+    }
+
+    /// Runs one protocol step (open, parse, check) and reports its refusal as ``init(_:)`` does.
+    static func checking<T>(_ step: () throws(HQProtocolError) -> T) throws(HQSyncError) -> T {
+        do { return try step() } catch { throw HQSyncError(error) }
     }
 }

@@ -1,6 +1,7 @@
 import AccessToken
 import Foundation
 import GRDB
+import HQProtocol
 import Synchronization
 
 /// A full door decision, as recorded in the audit log.

@@ -1,129 +1,25 @@
-import AccessToken
-import Crypto
 import Foundation
 import GRDB
+import HQProtocol
 
-/// One audit event: a decision, and (later) a door or system event.
-public struct AuditEvent: Sendable, Equatable {
-    public var seq: Int64
-    public var tsMs: Int64
-    public var gateway: String
-    public var door: String?
-    /// "decision", and later door and system event kinds.
-    public var kind: String
-    public var granted: Bool
-    public var reason: String
-    public var member: String?
-    public var pass: String?
-    public var booking: String?
-    /// A JSON object as text; "{}" when empty.
-    public var detail: String
-    public var prevHash: String
-    public var hash: String
-
-    /// The canonical bytes the chain hashes (docs/hq-protocol.md, "Audit chain"): the eleven fields
-    /// seq, ts_ms, gateway, door, kind, granted, reason, member, pass, booking, detail, in that order,
-    /// each as UTF-8 text (integers in decimal, granted as 0 or 1) preceded by its byte length as a
-    /// 4-byte big-endian integer; a null field is the length 0xFFFFFFFF with no bytes.
-    public var canonicalBytes: [UInt8] {
-        let fields: [String?] = [
-            String(seq), String(tsMs), gateway, door, kind, granted ? "1" : "0", reason, member, pass, booking, detail,
-        ]
-        var out: [UInt8] = []
-        for field in fields {
-            guard let field else {
-                out += [0xFF, 0xFF, 0xFF, 0xFF]
-                continue
-            }
-            let bytes = Array(field.utf8)
-            withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { out += $0 }
-            out += bytes
-        }
-        return out
-    }
-
-    /// SHA-256(prev_hash ‖ canonical bytes), lowercase hex; `prevHash` is hex of 32 bytes.
-    public static func chainHash(prevHash: String, canonical: [UInt8]) -> String {
-        var hasher = SHA256()
-        hasher.update(data: [UInt8](hex: prevHash) ?? [])
-        hasher.update(data: canonical)
-        return Array(hasher.finalize()).hexString
-    }
-
-    public init(
-        seq: Int64,
-        tsMs: Int64,
-        gateway: String,
-        door: String?,
-        kind: String,
-        granted: Bool,
-        reason: String,
-        member: String?,
-        pass: String?,
-        booking: String?,
-        detail: String,
-        prevHash: String,
-        hash: String
-    ) {
-        self.seq = seq
-        self.tsMs = tsMs
-        self.gateway = gateway
-        self.door = door
-        self.kind = kind
-        self.granted = granted
-        self.reason = reason
-        self.member = member
-        self.pass = pass
-        self.booking = booking
-        self.detail = detail
-        self.prevHash = prevHash
-        self.hash = hash
-    }
-
+extension AuditEvent {
+    /// An event as its row in `audit_events` holds it.
     init(row: Row) {
-        seq = row["seq"]
-        tsMs = row["ts_ms"]
-        gateway = row["gateway"]
-        door = row["door"]
-        kind = row["kind"]
-        granted = row["granted"]
-        reason = row["reason"]
-        member = row["member"]
-        pass = row["pass"]
-        booking = row["booking"]
-        detail = row["detail"]
-        prevHash = row["prev_hash"]
-        hash = row["hash"]
-    }
-
-    init(
-        seq: Int64,
-        tsMs: Int64,
-        gateway: String,
-        door: String?,
-        kind: String,
-        granted: Bool,
-        reason: String,
-        member: String?,
-        pass: String?,
-        booking: String?,
-        detail: String,
-        prevHash: String
-    ) {
-        self.seq = seq
-        self.tsMs = tsMs
-        self.gateway = gateway
-        self.door = door
-        self.kind = kind
-        self.granted = granted
-        self.reason = reason
-        self.member = member
-        self.pass = pass
-        self.booking = booking
-        self.detail = detail
-        self.prevHash = prevHash
-        self.hash = ""
-        self.hash = Self.chainHash(prevHash: prevHash, canonical: canonicalBytes)
+        self.init(
+            seq: row["seq"],
+            tsMs: row["ts_ms"],
+            gateway: row["gateway"],
+            door: row["door"],
+            kind: row["kind"],
+            granted: row["granted"],
+            reason: row["reason"],
+            member: row["member"],
+            pass: row["pass"],
+            booking: row["booking"],
+            detail: row["detail"],
+            prevHash: row["prev_hash"],
+            hash: row["hash"]
+        )
     }
 }
 
@@ -173,19 +69,17 @@ public enum ChainVerification: Sendable, Equatable {
 
 /// The hash-chained audit log in `audit_events`.
 ///
-/// The genesis `prev_hash` is 64 zeros. After pruning, the chain restarts from a stored
+/// The first event links to ``AuditEvent/genesis``. After pruning, the chain restarts from a stored
 /// checkpoint: the seq and hash of the last pruned event.
 public enum AuditChain {
-    public static let genesis = String(repeating: "0", count: 64)
-
     /// Appends one event inside the caller's write transaction and returns it.
     static func append(_ entry: AuditEntry, gateway: String, in db: Database) throws -> AuditEvent {
         let headSeq = Int64(try GatewayStore.state(db, "head_seq") ?? "0") ?? 0
-        let headHash = try GatewayStore.state(db, "head_hash") ?? genesis
+        let headHash = try GatewayStore.state(db, "head_hash") ?? AuditEvent.genesis
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let detail = String(decoding: try encoder.encode(entry.detail), as: UTF8.self)
-        let event = AuditEvent(
+        var event = AuditEvent(
             seq: headSeq + 1,
             tsMs: entry.tsMs,
             gateway: gateway,
@@ -197,8 +91,10 @@ public enum AuditChain {
             pass: entry.pass,
             booking: entry.booking,
             detail: detail,
-            prevHash: headHash
+            prevHash: headHash,
+            hash: ""
         )
+        event.seal()
         try db.execute(
             sql: """
                 INSERT INTO audit_events(seq, ts_ms, gateway, door, kind, granted, reason, member, pass, booking,
@@ -254,7 +150,7 @@ extension GatewayStore {
                     why: "the head is seq \(claimedHead), below the upload cursor \(acknowledged): events HQ acknowledged are gone"
                 )
             }
-            var prevHash = try Self.state(db, "checkpoint_hash") ?? AuditChain.genesis
+            var prevHash = try Self.state(db, "checkpoint_hash") ?? AuditEvent.genesis
             var count = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
             while let row = try cursor.next() {
@@ -279,7 +175,7 @@ extension GatewayStore {
             if headSeq > expectedSeq {
                 return .broken(seq: expectedSeq + 1, why: "events \(expectedSeq + 1)…\(headSeq) are missing")
             }
-            let headHash = try Self.state(db, "head_hash") ?? AuditChain.genesis
+            let headHash = try Self.state(db, "head_hash") ?? AuditEvent.genesis
             if headSeq < expectedSeq || headHash != prevHash {
                 return .broken(seq: expectedSeq, why: "event \(expectedSeq) is not the recorded head")
             }
@@ -304,24 +200,17 @@ extension GatewayStore {
     /// Events matching `query`, oldest first.
     public func auditEvents(_ query: AuditQuery) throws(KeyCacheError) -> [AuditEvent] {
         try read { db in
-            var clauses: [String] = []
-            var arguments: StatementArguments = []
-            func add(_ clause: String, _ value: (any DatabaseValueConvertible)?) {
-                guard let value else { return }
-                clauses.append(clause)
-                arguments += [value]
-            }
-            add("ts_ms >= ?", query.sinceMs)
-            add("ts_ms <= ?", query.untilMs)
-            add("member = ?", query.member)
-            add("door = ?", query.door)
-            add("reason = ?", query.reason)
-            add("seq > ?", query.afterSeq)
-            if query.deniedOnly { clauses.append("granted = 0") }
-            var sql = "SELECT * FROM audit_events"
-            if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-            sql += " ORDER BY seq"
+            var filter = AuditEventFilter()
+            filter.add("ts_ms >= ?", query.sinceMs)
+            filter.add("ts_ms <= ?", query.untilMs)
+            filter.add("member = ?", query.member)
+            filter.add("door = ?", query.door)
+            filter.add("reason = ?", query.reason)
+            filter.add("seq > ?", query.afterSeq)
+            filter.add("granted = 0", when: query.deniedOnly)
+            var sql = "SELECT * FROM audit_events" + filter.whereSQL + " ORDER BY seq"
             if let limit = query.limit { sql += " LIMIT \(limit)" }
+            let arguments = StatementArguments(filter.values.map { $0 as? any DatabaseValueConvertible })
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map(AuditEvent.init(row:))
         }
     }

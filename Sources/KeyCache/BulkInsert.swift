@@ -1,5 +1,6 @@
 import CSQLite
 import GRDB
+import HQProtocol
 
 /// One prepared INSERT, run row by row through the sqlite3 C API on GRDB's own connection.
 ///

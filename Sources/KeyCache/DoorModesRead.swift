@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HQProtocol
 
 extension GatewayStore {
     /// The stored snapshot's door records, by door id: what drives each door's mode and unlock

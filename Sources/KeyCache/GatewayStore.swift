@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HQProtocol
 
 /// The gateway's one SQLite database: snapshot, pass usage and the audit chain.
 ///
@@ -87,20 +88,7 @@ public final class GatewayStore: Sendable {
                     CREATE TABLE pass_usage (
                         pass TEXT PRIMARY KEY, uses INTEGER NOT NULL,
                         last_door TEXT NOT NULL, last_ms INTEGER NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE audit_events (
-                        seq INTEGER PRIMARY KEY,
-                        ts_ms INTEGER NOT NULL,
-                        gateway TEXT NOT NULL,
-                        door TEXT,
-                        kind TEXT NOT NULL,
-                        granted INTEGER NOT NULL CHECK (granted IN (0, 1)),
-                        reason TEXT NOT NULL,
-                        member TEXT,
-                        pass TEXT,
-                        booking TEXT,
-                        detail TEXT NOT NULL DEFAULT '{}',
-                        prev_hash TEXT NOT NULL,
-                        hash TEXT NOT NULL);
+                    CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, \(AuditEvent.columnDefinitions));
                     CREATE INDEX audit_events_ts ON audit_events(ts_ms);
                     CREATE TABLE gateway_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
                     """

@@ -1,3 +1,5 @@
+import HQProtocol
+
 /// Errors from the gateway store: snapshots, the audit log and the database itself.
 public enum KeyCacheError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The snapshot or delta document is invalid; the text names the field.
@@ -25,5 +27,16 @@ public enum KeyCacheError: Error, Sendable, Equatable, CustomStringConvertible {
         case .database(let why), .sqlite(_, let why): return "database error: \(why)"
         case .badClock(let why): return "bad clock: \(why)"
         }
+    }
+}
+
+extension KeyCacheError {
+    /// A snapshot document's refusal, as the store reports it: the same words.
+    public init(_ error: HQProtocolError) {
+        guard case .badSnapshot(let why) = error else {
+            self = .badSnapshot(error.description)
+            return
+        }
+        self = .badSnapshot(why)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HQProtocol
 
 /// What the store holds of the last applied snapshot.
 public struct SnapshotInfo: Sendable, Equatable {
@@ -145,7 +146,7 @@ extension GatewayStore {
         expected: SnapshotCounts? = nil,
         now: Double = Date().timeIntervalSince1970
     ) throws(KeyCacheError) -> SnapshotInfo {
-        try header.validate()
+        do { try header.validate() } catch { throw KeyCacheError(error) }
         if let expected {
             let staged = try read { db in
                 SnapshotCounts(

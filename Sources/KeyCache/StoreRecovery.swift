@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HQProtocol
 
 /// What ``GatewayStore/openRecovering(path:now:)`` did with a damaged database.
 public struct StoreRecovery: Sendable, Equatable, CustomStringConvertible {

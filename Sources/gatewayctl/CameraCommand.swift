@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HQProtocol
 import QRCodec
 
 struct CameraCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import AccessGateway
 import ArgumentParser
 import Foundation
+import HQProtocol
 import HQSync
 import KeyCache
 

@@ -1,6 +1,7 @@
 import AccessToken
 import ArgumentParser
 import Foundation
+import HQProtocol
 import KeyCache
 
 struct SnapshotCommand: ParsableCommand {

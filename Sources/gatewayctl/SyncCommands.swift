@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import HQProtocol
 import HQSync
 import KeyCache
 import QRCodec
@@ -89,7 +90,7 @@ struct ProvisionCommand: AsyncParsableCommand {
         print("enrolled as \(record.gatewayID) with \(record.issuer); doors: \(record.doors.joined(separator: ", "))")
         // The installer reads this to the HQ admin, who compares it with HQ's own (a man in the
         // middle at enrolment would have handed over another root key).
-        print("hq root fingerprint \(DeviceIdentity.fingerprint(of: record.rootJWK))   (confirm it with the HQ admin)")
+        print("hq root fingerprint \(DeviceKey.fingerprint(of: record.rootJWK))   (confirm it with the HQ admin)")
         let status = clock.status
         if !status.trusted { print("warning: the clock is not trusted (\(status.detail)); passes will be refused") }
         let sync = try GatewaySync(store: db, enrolment: record, identity: identity, clock: clock)

@@ -1,6 +1,7 @@
 @testable import AccessGateway
 import DoorDriver
 import Foundation
+import HQProtocol
 import HQSync
 import KeyCache
 import TestSupport

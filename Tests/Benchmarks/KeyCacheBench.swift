@@ -1,5 +1,6 @@
 import AccessToken
 import Foundation
+import HQProtocol
 import KeyCache
 
 /// KeyCache figures for docs/BENCHMARKS.md: a generated snapshot of `bookings` bookings,

@@ -1,6 +1,7 @@
 import AccessToken
 import Foundation
 import Glibc
+import HQProtocol
 import HQSync
 import KeyCache
 import Synchronization

@@ -1,6 +1,7 @@
 import AccessToken
 import Crypto
 import Foundation
+import HQProtocol
 import HQSync
 import TestSupport
 import Testing
@@ -79,10 +80,10 @@ import Testing
         let unlock = #"{"id":"c","gateway":"g","kind":"unlock","door":"L/D","seconds":1,"issued_at":1,"expires_at":2}"#
         #expect(try HQCommand.parse(Array(unlock.utf8)).action == .unlock(door: "L/D", seconds: 1))
         let boolSeconds = unlock.replacingOccurrences(of: #""seconds":1"#, with: #""seconds":true"#)
-        #expect(throws: HQSyncError.self) { try HQCommand.parse(Array(boolSeconds.utf8)) }
+        #expect(throws: HQProtocolError.self) { try HQCommand.parse(Array(boolSeconds.utf8)) }
         for on in ["1", "0", "\"true\""] {
             let lockdown = #"{"id":"c","gateway":"g","kind":"lockdown","on":\#(on),"issued_at":1,"expires_at":2}"#
-            #expect(throws: HQSyncError.self, "on: \(on)") { try HQCommand.parse(Array(lockdown.utf8)) }
+            #expect(throws: HQProtocolError.self, "on: \(on)") { try HQCommand.parse(Array(lockdown.utf8)) }
         }
     }
 }

@@ -2,6 +2,7 @@ import AccessToken
 import Crypto
 import Foundation
 import Glibc
+import HQProtocol
 import HQSync
 import TestSupport
 import Testing
@@ -40,10 +41,10 @@ import Testing
             now: 1_800_000_100
         )
         #expect(claims.subject == "gw-1" && claims.kid == identity.thumbprint)
-        #expect(throws: HQSyncError.self) {
+        #expect(throws: HQProtocolError.self) {
             try DeviceTokenClaims.verify(token, publicJWK: identity.publicJWK, audience: "other", now: 1_800_000_100)
         }
-        #expect(throws: HQSyncError.self) {
+        #expect(throws: HQProtocolError.self) {
             try DeviceTokenClaims.verify(
                 token,
                 publicJWK: identity.publicJWK,
@@ -52,7 +53,7 @@ import Testing
             )
         }
         let other = try DeviceIdentity.load(path: path + ".2", create: true)
-        #expect(throws: HQSyncError.self) {
+        #expect(throws: HQProtocolError.self) {
             try DeviceTokenClaims.verify(token, publicJWK: other.publicJWK, audience: "hq.example", now: 1_800_000_100)
         }
     }
@@ -63,7 +64,7 @@ import Testing
         let expected = Base64URL.encode(
             Array(SHA256.hash(data: Data("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"AAAA\",\"y\":\"BBBB\"}".utf8)))
         )
-        #expect(DeviceIdentity.thumbprint(of: jwk) == expected)
+        #expect(DeviceKey.thumbprint(of: jwk) == expected)
     }
 }
 
@@ -77,13 +78,13 @@ import Testing
 
     @Test func refusesAnotherKeyAndAnyChangedByte() throws {
         let signed = try SignedDocument.sign(Array("{\"a\":1}".utf8), with: root, kid: "r")
-        #expect(throws: HQSyncError.self) {
+        #expect(throws: HQProtocolError.self) {
             try SignedDocument.open(signed, rootKey: SigningKey.generate(.es256).publicKey)
         }
         for index in [signed.count / 2, signed.count - 1] {
             var changed = signed
             changed[index] ^= 0x01
-            #expect(throws: HQSyncError.self) { try SignedDocument.open(changed, rootKey: root.publicKey) }
+            #expect(throws: HQProtocolError.self) { try SignedDocument.open(changed, rootKey: root.publicKey) }
         }
     }
 }
@@ -117,13 +118,13 @@ import Testing
         ("another gateway", "gw-2", 1010.0), ("expired", "gw-1", 1100.0), ("from the future", "gw-1", 900.0),
     ])
     func refuses(_ why: String, gateway: String, now: Double) throws {
-        #expect(throws: HQSyncError.self, "\(why)") {
+        #expect(throws: HQProtocolError.self, "\(why)") {
             try HQCommand.open(try signed(unlock()), rootKey: root.publicKey, gateway: gateway, now: now)
         }
     }
 
     @Test func nothingIsCheckedOnAnUntrustedClock() throws {
-        #expect(throws: HQSyncError.self) {
+        #expect(throws: HQProtocolError.self) {
             try HQCommand.open(try signed(unlock()), rootKey: root.publicKey, gateway: "gw-1", now: nil)
         }
     }
@@ -137,7 +138,7 @@ import Testing
         #"[1,2]"#,
     ])
     func malformedCommandsAreRefused(json: String) {
-        #expect(throws: HQSyncError.self) { try HQCommand.parse(Array(json.utf8)) }
+        #expect(throws: HQProtocolError.self) { try HQCommand.parse(Array(json.utf8)) }
     }
 }
 

@@ -4,6 +4,7 @@ import AccessGateway
 import DoorDriver
 import Foundation
 import Glibc
+import HQProtocol
 import HQSync
 import KeyCache
 import Logging

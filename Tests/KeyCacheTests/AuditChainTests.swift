@@ -1,4 +1,5 @@
 import Foundation
+import HQProtocol
 import KeyCache
 import TestSupport
 import Testing
@@ -32,7 +33,7 @@ func sqlite3(_ store: GatewayStore, _ sql: String) throws {
         let store = try storeWithEvents(10)
         #expect(try store.verifyAuditChain() == .intact(events: 10))
         let events = try store.auditEvents(.init())
-        #expect(events.first?.prevHash == AuditChain.genesis)
+        #expect(events.first?.prevHash == AuditEvent.genesis)
         #expect(zip(events, events.dropFirst()).allSatisfy { $0.hash == $1.prevHash })
         #expect(events.allSatisfy { $0.detail == "{}" })
     }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KeyCache
+import HQProtocol
 import TestSupport
 import Testing
 
@@ -65,28 +66,28 @@ import Testing
     /// ASCII lowercase hex (fullwidth digits passed Character.isHexDigit).
     @Test(arguments: ["23:-0", "+1:00", "-0:00", "1:00", "01:0", "０１:００", "24:01", "25:00", " 1:00", "01-00"])
     func scheduleTimesAreStrict(time: String) {
-        #expect(DoorSchedule.minutes(time) == nil)
+        #expect(ScheduleWindow.minutes(time) == nil)
         let door: [String: Any] = [
             "id": "L1/front", "mode": "normal", "tz": "UTC",
             "schedule": [["days": ["mon"], "from": "08:00", "to": time]],
         ]
         var snapshot = fullSnapshot(seq: 1)
         snapshot["doors"] = [door]
-        #expect(throws: KeyCacheError.self) { try document(snapshot) }
+        #expect(throws: HQProtocolError.self) { try document(snapshot) }
     }
 
     @Test func scheduleTimesStillRead() {
-        #expect(DoorSchedule.minutes("00:00") == 0)
-        #expect(DoorSchedule.minutes("08:30") == 510)
-        #expect(DoorSchedule.minutes("23:59") == 1439)
-        #expect(DoorSchedule.minutes("24:00") == 1440)
+        #expect(ScheduleWindow.minutes("00:00") == 0)
+        #expect(ScheduleWindow.minutes("08:30") == 510)
+        #expect(ScheduleWindow.minutes("23:59") == 1439)
+        #expect(ScheduleWindow.minutes("24:00") == 1440)
     }
 
     @Test(arguments: ["０１ａｂ０１ａｂ０１ａｂ０１ａｂ", "0123456789ABCDEF", "0123456789abcdeg", "0123456789abcde", "٠١٢٣٤٥٦٧٨٩abcdef"])
     func revokedPassesAreASCIILowercaseHex(pass: String) {
         var snapshot = fullSnapshot(seq: 1)
         snapshot["revoked"] = [["pass": pass, "until": 1_900_000_000]]
-        #expect(throws: KeyCacheError.self) { try document(snapshot) }
+        #expect(throws: HQProtocolError.self) { try document(snapshot) }
     }
 
     @Test func aLowercaseHexRevocationIsAccepted() throws {

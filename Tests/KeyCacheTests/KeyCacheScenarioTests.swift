@@ -1,5 +1,6 @@
 import AccessToken
 import Foundation
+import HQProtocol
 import KeyCache
 import TestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KeyCache
+import HQProtocol
 import TestSupport
 import Testing
 
@@ -261,7 +262,7 @@ func fullSnapshot(seq: Int, members: [[String: Any]] = [], bookings: [[String: A
     }
 
     @Test func rejectsANonJSONFile() {
-        #expect(throws: KeyCacheError.self) { try SnapshotDocument.parse(Data("not json".utf8)) }
+        #expect(throws: HQProtocolError.self) { try SnapshotDocument.parse(Data("not json".utf8)) }
     }
 }
 

@@ -2,6 +2,7 @@ import AccessToken
 import Foundation
 import GRDB
 @testable import KeyCache
+import HQProtocol
 import TestSupport
 import Testing
 

@@ -36,17 +36,10 @@ struct AccessHQDev: AsyncParsableCommand {
     )
 
     static func main() async {
-        // A parent may have left signals blocked (test runners do); SIGTERM and Ctrl-C must work.
-        var none = sigset_t()
-        sigemptyset(&none)
-        sigprocmask(SIG_SETMASK, &none, nil)
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
+            // `serve` is the one command that awaits; the others are plain functions.
+            if let server = command as? ServeCommand { try await server.run() } else { try command.run() }
         } catch let error as HQError {
             FileHandle.standardError.write(Data("access-hq-dev: \(error.message)\n".utf8))
             Foundation.exit(error.code == .usage ? 2 : 1)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HQSync
+import HQProtocol
 
 /// `access-hq-dev code`: a one-time enrolment code.
 struct CodeCommand: ParsableCommand {
@@ -53,8 +53,7 @@ struct EventsCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: "Only this gateway's events (its id, e.g. gw-1).")
-    var gateway: String?
+    @Option(help: "Only this gateway's events (its id, e.g. gw-1).") var gateway: String?
 
     func run() throws {
         let filter = EventFilter(gateway: gateway, limit: Int.max, order: .chain)
@@ -81,20 +80,14 @@ struct PassCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: "The member id (sub).")
-    var member: String
-
-    @Option(help: "The door (LOC/DOOR) or location (LOC) the pass opens (aud).")
-    var door: String
+    @Option(help: "The member id (sub).") var member: String
+    @Option(help: "The door (LOC/DOOR) or location (LOC) the pass opens (aud).") var door: String
 
     @Option(help: ArgumentHelp("How long the pass is valid (default 3600).", valueName: "seconds"))
     var validFor: Double?
 
-    @Option(help: "The booking id the pass is for (claim -65537).")
-    var booking: String?
-
-    @Option(help: "How many entries the pass allows (claim -65538).")
-    var maxUses: UInt64?
+    @Option(help: "The booking id the pass is for (claim -65537).") var booking: String?
+    @Option(help: "How many entries the pass allows (claim -65538).") var maxUses: UInt64?
 
     @Option(
         help: ArgumentHelp(
@@ -130,20 +123,11 @@ struct QueueCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: "The gateway id, e.g. gw-1.")
-    var gateway: String
-
-    @Option(help: "unlock, lockdown or resync.")
-    var kind: Kind
-
-    @Option(help: "The door (LOC/DOOR).")
-    var door: String?
-
-    @Option(help: "How long an unlock holds the door, in seconds.")
-    var seconds: Double?
-
-    @Option(help: ArgumentHelp("Lockdown on or off.", valueName: "true|false"))
-    var on: Bool?
+    @Option(help: "The gateway id, e.g. gw-1.") var gateway: String
+    @Option(help: "unlock, lockdown or resync.") var kind: Kind
+    @Option(help: "The door (LOC/DOOR).") var door: String?
+    @Option(help: "How long an unlock holds the door, in seconds.") var seconds: Double?
+    @Option(help: ArgumentHelp("Lockdown on or off.", valueName: "true|false")) var on: Bool?
 
     @Option(help: ArgumentHelp("How long the command stays valid (at most 3600).", valueName: "seconds"))
     var expiresIn: Double = 60
@@ -190,8 +174,7 @@ struct RevokeCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: "The gateway id, e.g. gw-1.")
-    var gateway: String
+    @Option(help: "The gateway id, e.g. gw-1.") var gateway: String
 
     func run() throws {
         try database.open().revoke(gateway: gateway, now: unixNow())
@@ -229,8 +212,7 @@ struct SnapshotCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(help: ArgumentHelp("The seed file.", valueName: "file"))
-    var seed: String
+    @Option(help: ArgumentHelp("The seed file.", valueName: "file")) var seed: String
 
     func run() throws {
         let db = try database.open()

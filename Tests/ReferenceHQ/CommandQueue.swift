@@ -1,7 +1,7 @@
 import AccessToken
 import Foundation
 import GRDB
-import HQSync
+import HQProtocol
 
 /// One queued command as `GET /v1/commands` sends it: its cursor and the signed COSE_Sign1,
 /// base64url.

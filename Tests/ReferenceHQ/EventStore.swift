@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import KeyCache
+import HQProtocol
 
 /// What `POST /v1/events` answers.
 struct UploadAck: Encodable, Sendable, Equatable {
@@ -18,9 +18,8 @@ struct UploadAck: Encodable, Sendable, Equatable {
 struct EventFilter: Sendable, Equatable {
     /// The uploading gateway's id (`gw-3`), not the event's own field, which may say `unenrolled`.
     var gateway: String?
-    var door: String?
-    var member: String?
-    var reason: String?
+    /// Equal to the event's own field.
+    var door, member, reason: String?
     /// Inclusive, UNIX seconds.
     var since: Double?
     /// Exclusive, UNIX seconds.
@@ -103,7 +102,7 @@ extension HQDatabase {
                         "event \(next.seq) does not link to event \(headSeq), the newest HQ holds"
                     )
                 }
-            } else if first == 1, events[0].prevHash != AuditChain.genesis {
+            } else if first == 1, events[0].prevHash != AuditEvent.genesis {
                 throw HQError(.chainBreak, "event 1 must link to the genesis hash (64 zeros)")
             }
             if !fresh.isEmpty {
@@ -120,7 +119,7 @@ extension HQDatabase {
 
     /// One prepared statement, reused for every row of the batch.
     private static func insert(
-        _ events: ArraySlice<UploadedEvent>,
+        _ events: ArraySlice<AuditEvent>,
         uploader: String,
         db: Database,
         receivedMs: Int64
@@ -150,44 +149,24 @@ extension HQDatabase {
     }
 
     private static func events(_ db: Database, _ filter: EventFilter) throws -> [StoredEvent] {
-        var clauses: [String] = []
-        var arguments: StatementArguments = []
-        func add(_ clause: String, _ value: (any DatabaseValueConvertible)?) {
-            guard let value else { return }
-            clauses.append(clause)
-            arguments += [value]
-        }
-        add("uploader = ?", filter.gateway)
-        add("door = ?", filter.door)
-        add("member = ?", filter.member)
-        add("reason = ?", filter.reason)
-        add("ts_ms >= ?", filter.since.map { Int64(($0 * 1000).rounded(.up)) })
-        add("ts_ms < ?", filter.until.map { Int64(($0 * 1000).rounded(.up)) })
-        var sql = "SELECT * FROM events"
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        var conditions = AuditEventFilter()
+        conditions.add("uploader = ?", filter.gateway)
+        conditions.add("door = ?", filter.door)
+        conditions.add("member = ?", filter.member)
+        conditions.add("reason = ?", filter.reason)
+        conditions.add("ts_ms >= ?", filter.since.map { Int64(($0 * 1000).rounded(.up)) })
+        conditions.add("ts_ms < ?", filter.until.map { Int64(($0 * 1000).rounded(.up)) })
+        var sql = "SELECT * FROM events" + conditions.whereSQL
         switch filter.order {
         case .oldest: sql += " ORDER BY ts_ms, uploader, seq"
         case .newest: sql += " ORDER BY ts_ms DESC, uploader, seq DESC"
         case .chain: sql += " ORDER BY uploader, seq"
         }
         sql += " LIMIT \(max(0, filter.limit))"
+        let arguments = StatementArguments(conditions.values.map { $0 as? any DatabaseValueConvertible })
         return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-            let event = UploadedEvent(
-                seq: row["seq"],
-                tsMs: row["ts_ms"],
-                gateway: row["gateway"],
-                door: row["door"],
-                kind: row["kind"],
-                granted: row["granted"],
-                reason: row["reason"],
-                member: row["member"],
-                pass: row["pass"],
-                booking: row["booking"],
-                detail: row["detail"],
-                prevHash: row["prev_hash"],
-                hash: row["hash"]
-            )
-            return StoredEvent(uploader: row["uploader"], event: event)
+            // The columns are AuditEvent.CodingKeys: GRDB decodes the event by them.
+            return StoredEvent(uploader: row["uploader"], event: try AuditEvent(row: row))
         }
     }
 
@@ -227,10 +206,10 @@ extension HQDatabase {
 /// An event as HQ holds it, and who uploaded it.
 struct StoredEvent: Sendable {
     var uploader: String
-    var event: UploadedEvent
+    var event: AuditEvent
 
     /// The upload-format JSON text.
-    var body: String { event.json }
+    var body: String { event.uploadJSON }
 }
 
 /// An enrolled gateway and the part of its chain HQ holds.
@@ -241,3 +220,6 @@ struct GatewayState: Sendable {
     var headSeq: Int64?
     var revoked: Bool
 }
+
+/// An uploaded event read back from HQ's `events` table, whose columns are the event's.
+extension AuditEvent: FetchableRecord {}

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
+import HQProtocol
 import Hummingbird
-import KeyCache
 
 /// `GET /v1/events/head`: the newest seq and hash HQ holds for the calling gateway, so that
 /// `gatewayctl log verify` can tell, from outside the board's database, whether its newest events
@@ -18,7 +18,7 @@ extension HQDatabase {
         try await read { db in
             let row = try Row.fetchOne(db, sql: "SELECT head_seq, head_hash FROM gateways WHERE id = ?", arguments: [gateway])
             guard let seq: Int64 = row?["head_seq"], let hash: String = row?["head_hash"] else {
-                return EventsHead(seq: 0, hash: AuditChain.genesis)
+                return EventsHead(seq: 0, hash: AuditEvent.genesis)
             }
             return EventsHead(seq: seq, hash: hash)
         }

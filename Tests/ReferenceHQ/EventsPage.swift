@@ -67,23 +67,27 @@ struct EventsPage {
     }
 
     private func table() -> String {
-        let rows = events.map(Row.init)
-        var html = "<p>\(rows.count) event\(rows.count == 1 ? "" : "s")"
+        var html = "<p>\(events.count) event\(events.count == 1 ? "" : "s")"
         html +=
-            rows.count >= limit
+            events.count >= limit
             ? ", the newest \(limit) shown: narrow the filter to see older ones.</p>\n" : ", newest first.</p>\n"
         html += "<table><thead><tr><th>Time (UTC)</th><th>Gateway</th><th>Seq</th><th>Door</th><th>Kind</th>"
         html +=
             "<th>Result</th><th>Reason</th><th>Member</th><th>Pass</th><th>Booking</th><th>Detail</th></tr></thead><tbody>\n"
-        for row in rows {
-            html += "<tr class=\"\(row.granted ? "granted" : "denied")\">"
+        for stored in events {
+            let event = stored.event
+            let time = Date(timeIntervalSince1970: Double(event.tsMs) / 1000).formatted(
+                Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            )
+            html += "<tr class=\"\(event.granted ? "granted" : "denied")\">"
             // The uploader's id; the event's own gateway field says `unenrolled` before enrolment.
-            let cells = [row.time, row.uploader, String(row.seq), row.door ?? "", row.kind]
+            let cells = [time, stored.uploader, String(event.seq), event.door ?? "", event.kind]
             html += cells.map { "<td>\(escape($0))</td>" }.joined()
-            html += "<td class=\"result\">\(row.granted ? "granted" : "denied")</td>"
-            html += [row.reason, row.member ?? "", row.pass ?? "", row.booking ?? ""].map { "<td>\(escape($0))</td>" }
-                .joined()
-            html += "<td class=\"detail\">\(escape(row.detail))</td></tr>\n"
+            html += "<td class=\"result\">\(event.granted ? "granted" : "denied")</td>"
+            html += [event.reason, event.member ?? "", event.pass ?? "", event.booking ?? ""]
+                .map { "<td>\(escape($0))</td>" }.joined()
+            // As stored, which is what the chain hashed.
+            html += "<td class=\"detail\">\(escape(event.detail))</td></tr>\n"
         }
         return html + "</tbody></table>\n"
     }
@@ -99,54 +103,15 @@ struct EventsPage {
         }
         return html + "</tbody></table>\n"
     }
-
-    /// One event's cells.
-    private struct Row {
-        var uploader: String
-        var seq: Int64
-        var time: String
-        var door: String?
-        var kind: String
-        var granted: Bool
-        var reason: String
-        var member: String?
-        var pass: String?
-        var booking: String?
-        /// As stored, which is what the chain hashed.
-        var detail: String
-
-        init(_ stored: StoredEvent) {
-            let event = stored.event
-            uploader = stored.uploader
-            seq = event.seq
-            time = Date(timeIntervalSince1970: Double(event.tsMs) / 1000).formatted(
-                Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-            )
-            door = event.door
-            kind = event.kind
-            granted = event.granted
-            reason = event.reason
-            member = event.member
-            pass = event.pass
-            booking = event.booking
-            detail = event.detail
-        }
-    }
 }
+
+/// The characters HTML text and double-quoted attributes must not hold as they are.
+private let htmlEntities: [Character: String] = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"]
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 func escape(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
-    for character in text {
-        switch character {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(character)
-        }
-    }
+    for character in text { out += htmlEntities[character] ?? String(character) }
     return out
 }

@@ -1,7 +1,7 @@
 import AccessToken
 import Foundation
 import GRDB
-import HQSync
+import HQProtocol
 
 /// A one-time enrolment code: what an installer types into `gatewayctl provision`.
 enum EnrolmentCode {
@@ -100,7 +100,7 @@ extension HQDatabase {
     /// A retry with a code already used by the same key gets the same answer again, so that an
     /// answer lost on the way does not strand the installer with a spent code.
     func enrol(_ request: EnrolmentRequest, now: Double) async throws(HQError) -> EnrolmentReply {
-        let thumbprint = DeviceIdentity.thumbprint(of: request.publicKey)
+        let thumbprint = DeviceKey.thumbprint(of: request.publicKey)
         let claims: DeviceTokenClaims
         do {
             claims = try DeviceTokenClaims.verify(
@@ -229,8 +229,8 @@ extension HQDatabase {
         }
     }
 
-    /// HQSync's words for why a token failed, without its gateway-side preamble.
-    private static func reason(_ error: HQSyncError) -> String {
+    /// Why a token failed, without the error's preamble.
+    private static func reason(_ error: HQProtocolError) -> String {
         if case .unauthorised(let why) = error { return why }
         return error.description
     }

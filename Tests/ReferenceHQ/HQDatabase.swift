@@ -1,6 +1,7 @@
 import AccessToken
 import Foundation
 import GRDB
+import HQProtocol
 
 /// HQ's keys and name, made on the database's first use and kept in it.
 struct HQIdentity: Sendable {
@@ -91,18 +92,7 @@ final class HQDatabase: Sendable {
                     CREATE TABLE events (
                         uploader TEXT NOT NULL,
                         seq INTEGER NOT NULL,
-                        ts_ms INTEGER NOT NULL,
-                        gateway TEXT NOT NULL,
-                        door TEXT,
-                        kind TEXT NOT NULL,
-                        granted INTEGER NOT NULL CHECK (granted IN (0, 1)),
-                        reason TEXT NOT NULL,
-                        member TEXT,
-                        pass TEXT,
-                        booking TEXT,
-                        detail TEXT NOT NULL,
-                        prev_hash TEXT NOT NULL,
-                        hash TEXT NOT NULL,
+                        \(AuditEvent.columnDefinitions),
                         received_ms INTEGER NOT NULL,
                         PRIMARY KEY (uploader, seq)) WITHOUT ROWID;
                     CREATE INDEX events_ts ON events(ts_ms);

@@ -1,4 +1,4 @@
-import HQSync
+import HQProtocol
 /// A JSON value read from request bytes. Objects keep each member's byte range, so that a value can
 /// be used exactly as the client wrote it: an audit event's `detail` is hashed as the gateway
 /// stored it, and re-encoding it could change its bytes (key order, escapes, spacing).

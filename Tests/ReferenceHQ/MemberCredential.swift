@@ -1,7 +1,7 @@
 import AccessToken
 import Foundation
 import GRDB
-import KeyCache
+import HQProtocol
 
 /// A device's public key, as the member page registers it: the body of
 /// `POST /m/{member}/credential`, `{"public_key": {"kty": "EC", "crv": "P-256", "x": …, "y": …}}`.

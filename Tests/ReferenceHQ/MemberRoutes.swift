@@ -1,6 +1,6 @@
 import Foundation
+import HQProtocol
 import Hummingbird
-import KeyCache
 
 /// The member pass page's endpoints: `GET /m/{member}`, `POST /m/{member}/credential` and
 /// `GET /qr.svg`. No login: a reference for development and tests, not production.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import HQSync
+import HQProtocol
 
 /// `access-hq-dev root-key`: the root key's fingerprint, which `gatewayctl provision` prints on the
 /// board for the installer to compare, as HQ's admin compares the device's.
@@ -13,6 +13,6 @@ struct RootKeyCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() throws {
-        print(DeviceIdentity.fingerprint(of: try database.open().identity.rootPublicJWK))
+        print(DeviceKey.fingerprint(of: try database.open().identity.rootPublicJWK))
     }
 }

@@ -33,11 +33,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A seed file to publish when the database has no snapshot yet.", valueName: "file"))
     var seed: String?
 
-    @Option(help: "The issuer name, taken when the database is made (default hq.dev.example).")
-    var issuer: String?
-
-    @Flag(help: "Answer GET /v1/snapshot with full snapshots only, never a delta.")
-    var noDeltas = false
+    @Option(help: "The issuer name, taken when the database is made (default hq.dev.example).") var issuer: String?
+    @Flag(help: "Answer GET /v1/snapshot with full snapshots only, never a delta.") var noDeltas = false
 
     func validate() throws {
         _ = try Self.address(listen)
@@ -55,6 +52,11 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A parent may have left signals blocked (test runners do); SIGTERM and Ctrl-C must stop
+        // the server.
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
         let (host, port) = try Self.address(listen)
         let db = try database.open(issuer: issuer)
         if let seed {

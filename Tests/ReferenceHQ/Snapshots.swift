@@ -2,8 +2,7 @@ import AccessToken
 import Crypto
 import Foundation
 import GRDB
-import HQSync
-import KeyCache
+import HQProtocol
 
 /// A seed file: the records of a snapshot, without what HQ adds itself (`format`, `seq`,
 /// `generated_at`, and its pass-signing key in `keys`).

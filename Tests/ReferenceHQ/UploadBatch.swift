@@ -1,53 +1,4 @@
-import HQSync
-import KeyCache
-
-/// One audit event as a gateway uploads it, with its hash checked.
-///
-/// `gateway` is the event's own field, hashed as recorded: events from before enrolment say
-/// `unenrolled`, so it need not be the uploading gateway's id.
-struct UploadedEvent: Sendable, Equatable {
-    var seq: Int64
-    var tsMs: Int64
-    var gateway: String
-    var door: String?
-    var kind: String
-    var granted: Bool
-    var reason: String
-    var member: String?
-    var pass: String?
-    var booking: String?
-    /// The JSON object's text, exactly as the gateway stored and hashed it.
-    var detail: String
-    var prevHash: String
-    var hash: String
-
-    /// The event as KeyCache's type, whose canonical form the chain hashes.
-    var auditEvent: AuditEvent {
-        AuditEvent(
-            seq: seq,
-            tsMs: tsMs,
-            gateway: gateway,
-            door: door,
-            kind: kind,
-            granted: granted,
-            reason: reason,
-            member: member,
-            pass: pass,
-            booking: booking,
-            detail: detail,
-            prevHash: prevHash,
-            hash: hash
-        )
-    }
-
-    /// Whether `hash` is the chain hash of `prevHash` and this event's canonical form.
-    var hashVerifies: Bool {
-        AuditEvent.chainHash(prevHash: prevHash, canonical: auditEvent.canonicalBytes) == hash
-    }
-
-    /// The event in the upload format, fields in the protocol's order; what HQ stores and serves.
-    var json: String { auditEvent.uploadJSON }
-}
+import HQProtocol
 
 /// The body of `POST /v1/events`, read and checked on its own: shape, order, and each event's
 /// hash and link to the one before it. Continuity with what HQ holds is ``HQDatabase``'s check.
@@ -55,7 +6,7 @@ struct UploadBatch: Sendable {
     static let maxEvents = 1000
 
     var gateway: String
-    var events: [UploadedEvent]
+    var events: [AuditEvent]
 
     /// Parses `body`, sent by gateway `uploader`. Shape errors are `malformed` (400); a hash that
     /// does not verify, or an event that does not link to the one before it in the batch, is
@@ -72,7 +23,7 @@ struct UploadBatch: Sendable {
         }
         self.gateway = gateway
         // Shape first, for the whole batch, so that a malformed batch is 400 wherever the fault is.
-        var parsed: [(event: UploadedEvent, detail: DetailText)] = []
+        var parsed: [(event: AuditEvent, detail: DetailText)] = []
         parsed.reserveCapacity(items.count)
         for (position, item) in items.enumerated() {
             let next = try Self.event(item, at: position, body: body)
@@ -98,9 +49,9 @@ struct UploadBatch: Sendable {
         _ node: JSONNode,
         at position: Int,
         body: [UInt8]
-    ) throws(HQError) -> (event: UploadedEvent, detail: DetailText) {
+    ) throws(HQError) -> (event: AuditEvent, detail: DetailText) {
         let field = FieldReader(node: node, position: position)
-        let event = UploadedEvent(
+        let event = AuditEvent(
             seq: try field.integer("seq"),
             tsMs: try field.integer("ts_ms"),
             gateway: try field.text("gateway"),
@@ -124,7 +75,7 @@ struct UploadBatch: Sendable {
     /// The gateway hashed `detail` as it stored it. A gateway that splices the stored text into the
     /// upload sends exactly those bytes; one that re-encodes it may reorder or re-escape them, so
     /// the canonical form (JSONEncoder's, as the gateway stores it) is tried next.
-    private static func verify(_ event: UploadedEvent, detail: DetailText) throws(HQError) -> UploadedEvent {
+    private static func verify(_ event: AuditEvent, detail: DetailText) throws(HQError) -> AuditEvent {
         var event = event
         event.detail = detail.raw
         if event.hashVerifies { return event }

@@ -1,6 +1,7 @@
 import AccessToken
 import Crypto
 import Foundation
+import HQProtocol
 import KeyCache
 
 /// The site that the tests, the benchmarks and the hardware stage decide against: a fresh pass-signing key, one door, two members (one blocked), and a snapshot
@@ -34,7 +35,9 @@ public struct DemoSite: Sendable {
 
     /// Imports the snapshot into `store`.
     public func install(in store: GatewayStore) throws(KeyCacheError) {
-        try store.apply(try SnapshotDocument.parse(snapshotJSON()), now: now)
+        let document: SnapshotDocument
+        do { document = try SnapshotDocument.parse(snapshotJSON()) } catch { throw KeyCacheError(error) }
+        try store.apply(document, now: now)
     }
 
     /// A pass for `member` at this door, valid for a day around ``now``; `serial` makes its id.

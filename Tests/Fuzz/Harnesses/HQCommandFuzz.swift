@@ -1,5 +1,5 @@
-// libFuzzer target `hqcommand`: HQ's signed commands, compiled from Sources/HQSync/HQCommand.swift,
-// SignedDocument.swift and HQSyncError.swift against the AccessToken module.
+// libFuzzer target `hqcommand`: HQ's signed commands, compiled from Sources/HQProtocol/HQCommand.swift,
+// SignedDocument.swift and HQProtocolError.swift against the AccessToken module.
 //
 // The first byte picks the entry point (its value mod 4), the rest is its input:
 // - 0, 3: HQCommand.parse(json), the command JSON;

@@ -1,5 +1,5 @@
 // libFuzzer target `snapshot`: snapshot JSON import up to the store, compiled from
-// Sources/KeyCache/Snapshot.swift, DoorSchedule.swift and KeyCacheError.swift (no GRDB).
+// Sources/HQProtocol/Snapshot.swift and HQProtocolError.swift (no GRDB).
 //
 // SnapshotDocument.parse decodes and validates a full snapshot or a delta. `GatewayStore.apply`
 // is not run: a fresh SQLite store per input would cost milliseconds, a thousand times the parse.

@@ -11,6 +11,23 @@ public enum DoorMode: String, Sendable, Codable {
 
 /// A weekly window during which a door admits valid passes, in the door's time zone.
 public struct ScheduleWindow: Sendable, Codable, Equatable {
+    /// Lower-case three-letter day names, Sunday first (Calendar's weekday 1).
+    public static let weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+    /// "HH:MM" → minutes since midnight; "24:00" is 1440.
+    public static func minutes(_ text: String) -> Int? {
+        // Four ASCII digits: Int("+1") and Int("-0") would read a sign as part of a two-digit field.
+        let c = Array(text.utf8)
+        func digit(_ i: Int) -> Int? { (0x30...0x39).contains(c[i]) ? Int(c[i] - 0x30) : nil }
+        guard c.count == 5, c[2] == UInt8(ascii: ":"), let h1 = digit(0), let h0 = digit(1), let m1 = digit(3),
+            let m0 = digit(4)
+        else { return nil }
+        let h = h1 * 10 + h0
+        let m = m1 * 10 + m0
+        guard (0...23).contains(h) && (0...59).contains(m) || (h == 24 && m == 0) else { return nil }
+        return h * 60 + m
+    }
+
     /// Lower-case three-letter day names: "mon" … "sun". A window that crosses midnight belongs to
     /// the day it starts on.
     public var days: [String]
@@ -107,6 +124,20 @@ public struct SnapshotRecords: Sendable, Codable, Equatable {
     public var members: [MemberRecord]?
     public var bookings: [BookingRecord]?
     public var revoked: [Revocation]?
+
+    public init(
+        keys: JWKSDocument? = nil,
+        doors: [DoorRecord]? = nil,
+        members: [MemberRecord]? = nil,
+        bookings: [BookingRecord]? = nil,
+        revoked: [Revocation]? = nil
+    ) {
+        self.keys = keys
+        self.doors = doors
+        self.members = members
+        self.bookings = bookings
+        self.revoked = revoked
+    }
 }
 
 /// A JWKS kept as its raw JSON members, so that key fields this gateway does not read survive.
@@ -132,7 +163,7 @@ public struct JSONObject: Sendable, Codable, Equatable {
     }
 
     /// The `kid` member, if it is a string.
-    var kid: String? {
+    public var kid: String? {
         guard case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)),
             case .string(let kid)? = members["kid"]
         else { return nil }
@@ -244,7 +275,7 @@ public enum SnapshotDocument: Sendable {
     case delta(SnapshotDelta)
 
     /// Parses and validates a snapshot or delta JSON document.
-    public static func parse(_ data: Data) throws(KeyCacheError) -> SnapshotDocument {
+    public static func parse(_ data: Data) throws(HQProtocolError) -> SnapshotDocument {
         struct Header: Decodable { var format: String? }
         let format: String?
         do { format = try JSONDecoder().decode(Header.self, from: data).format } catch {
@@ -261,11 +292,11 @@ public enum SnapshotDocument: Sendable {
                 try delta.validate()
                 return .delta(delta)
             default:
-                throw KeyCacheError.badSnapshot(
+                throw HQProtocolError.badSnapshot(
                     "format \"\(format ?? "(missing)")\" is neither \(Snapshot.format) nor \(SnapshotDelta.format)"
                 )
             }
-        } catch let error as KeyCacheError {
+        } catch let error as HQProtocolError {
             throw error
         } catch {
             throw .badSnapshot(Self.describe(error))
@@ -289,7 +320,7 @@ public enum SnapshotDocument: Sendable {
 }
 
 extension SnapshotRecords {
-    func validate() throws(KeyCacheError) {
+    func validate() throws(HQProtocolError) {
         for door in doors ?? [] { try door.validate() }
         for booking in bookings ?? [] where booking.end < booking.start {
             throw .badSnapshot("booking \(booking.id) ends before it starts")
@@ -306,7 +337,7 @@ extension SnapshotRecords {
 }
 
 extension Snapshot {
-    func validate() throws(KeyCacheError) {
+    func validate() throws(HQProtocolError) {
         guard seq >= 0 else { throw .badSnapshot("seq \(seq) is negative") }
         guard maxAge > 0 else { throw .badSnapshot("max_age must be positive") }
         try SnapshotRecords(keys: keys, doors: doors, members: members, bookings: bookings, revoked: revoked)
@@ -322,25 +353,25 @@ extension Snapshot {
 }
 
 extension SnapshotDelta {
-    func validate() throws(KeyCacheError) {
+    func validate() throws(HQProtocolError) {
         guard seq > baseSeq else { throw .badSnapshot("delta seq \(seq) is not after its base_seq \(baseSeq)") }
         try upsert?.validate()
     }
 }
 
 extension DoorRecord {
-    func validate() throws(KeyCacheError) {
+    func validate() throws(HQProtocolError) {
         guard id.split(separator: "/", omittingEmptySubsequences: false).count == 2 else {
             throw .badSnapshot("door id \"\(id)\" is not LOC/DOOR")
         }
         guard TimeZone(identifier: tz) != nil else { throw .badSnapshot("door \(id): unknown time zone \"\(tz)\"") }
         for (field, windows) in [("schedule", schedule ?? []), ("unlock_schedule", unlockSchedule ?? [])] {
             for window in windows {
-                for day in window.days where DoorSchedule.weekdays.firstIndex(of: day) == nil {
+                for day in window.days where ScheduleWindow.weekdays.firstIndex(of: day) == nil {
                     throw .badSnapshot("door \(id): \(field) day \"\(day)\" is not one of mon…sun")
                 }
-                guard let from = DoorSchedule.minutes(window.from), from < 1440,
-                    let to = DoorSchedule.minutes(window.to)
+                guard let from = ScheduleWindow.minutes(window.from), from < 1440,
+                    let to = ScheduleWindow.minutes(window.to)
                 else {
                     throw .badSnapshot("door \(id): \(field) times must be HH:MM, got \(window.from)–\(window.to)")
                 }

@@ -19,7 +19,9 @@ public struct SnapshotHeader: Sendable, Equatable {
         self.doors = doors
     }
 
-    func validate() throws(KeyCacheError) {
+    /// Checks what a full snapshot's header must hold: a seq, a positive max_age, valid doors and
+    /// keys, no door twice.
+    public func validate() throws(HQProtocolError) {
         guard seq >= 0 else { throw .badSnapshot("seq \(seq) is negative") }
         guard maxAge > 0 else { throw .badSnapshot("max_age must be positive") }
         try SnapshotRecords(keys: keys, doors: doors).validate()
@@ -92,7 +94,7 @@ public struct SnapshotManifest: Sendable, Codable, Equatable {
     }
 
     /// Parses and checks a manifest: header, and each chunk's path, hash and size.
-    public static func parse(_ data: Data) throws(KeyCacheError) -> SnapshotManifest {
+    public static func parse(_ data: Data) throws(HQProtocolError) -> SnapshotManifest {
         let manifest: SnapshotManifest
         do { manifest = try JSONDecoder().decode(SnapshotManifest.self, from: data) } catch {
             throw .badSnapshot("manifest: \(SnapshotDocument.describe(error))")
@@ -121,7 +123,7 @@ public struct SnapshotManifest: Sendable, Codable, Equatable {
 /// The records of one chunk: a JSON object with `members`, `bookings` and/or `revoked` arrays
 /// (keys and doors come in the manifest only).
 public enum SnapshotChunk {
-    public static func parse(_ data: Data) throws(KeyCacheError) -> SnapshotRecords {
+    public static func parse(_ data: Data) throws(HQProtocolError) -> SnapshotRecords {
         let records: SnapshotRecords
         do { records = try JSONDecoder().decode(SnapshotRecords.self, from: data) } catch {
             throw .badSnapshot("chunk: \(SnapshotDocument.describe(error))")

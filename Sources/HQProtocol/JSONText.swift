@@ -1,4 +1,3 @@
-import KeyCache
 
 /// JSON text built by hand where the bytes matter: an audit event's `detail` must go out exactly
 /// as stored, which a JSON serialiser would re-encode.

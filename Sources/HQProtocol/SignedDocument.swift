@@ -8,7 +8,7 @@ public enum SignedDocument {
     public static let mediaType = "application/cose"
 
     /// Signs `json` with the root key: what HQ does.
-    public static func sign(_ json: [UInt8], with key: SigningKey, kid: String) throws(HQSyncError) -> [UInt8] {
+    public static func sign(_ json: [UInt8], with key: SigningKey, kid: String) throws(HQProtocolError) -> [UInt8] {
         var message = COSESign1(
             protected: [
                 CBORMapEntry(.int(COSEHeader.alg), .int(key.defaultAlgorithm.rawValue)),
@@ -28,7 +28,7 @@ public enum SignedDocument {
         _ bytes: [UInt8],
         rootKey: VerificationKey,
         maxBytes: Int = 65536
-    ) throws(HQSyncError) -> [UInt8] {
+    ) throws(HQProtocolError) -> [UInt8] {
         let message: COSESign1
         do {
             message = try COSESign1(cbor: bytes, decoder: CBORDecoder(limits: .init(maxBytes: max(maxBytes, 65536))))
@@ -51,12 +51,12 @@ public enum SignedDocument {
     }
 
     /// A public JWK (as HQ sends its root key at enrolment) as a verification key.
-    public static func rootKey(jwk: [String: String]) throws(HQSyncError) -> VerificationKey {
+    public static func rootKey(jwk: [String: String]) throws(HQProtocolError) -> VerificationKey {
         var entry = jwk
         entry["kid"] = entry["kid"] ?? "hq-root"
         guard let document = try? JSONSerialization.data(withJSONObject: ["keys": [entry]]),
             let keys = try? PassKeySet(jwks: document), let key = keys.keys.first?.key
-        else { throw .badResponse("the HQ root key is not a usable EC P-256 or Ed25519 public JWK") }
+        else { throw .badRootKey("the HQ root key is not a usable EC P-256 or Ed25519 public JWK") }
         return key
     }
 }

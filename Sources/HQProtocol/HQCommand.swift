@@ -64,17 +64,17 @@ public struct HQCommand: Sendable, Equatable {
     }
 
     /// Parses the JSON of a command; every field is checked, and a bad one is named.
-    public static func parse(_ json: [UInt8]) throws(HQSyncError) -> HQCommand {
+    public static func parse(_ json: [UInt8]) throws(HQProtocolError) -> HQCommand {
         guard let object = try? JSONDecoder().decode([String: Member].self, from: Data(json)) else {
             throw .refused("the command is not a JSON object")
         }
-        func text(_ key: String) throws(HQSyncError) -> String {
+        func text(_ key: String) throws(HQProtocolError) -> String {
             guard case .text(let value)? = object[key], !value.isEmpty, value.count <= 128 else {
                 throw .refused("the command's \(key) is missing or not a short string")
             }
             return value
         }
-        func number(_ key: String) throws(HQSyncError) -> Double {
+        func number(_ key: String) throws(HQProtocolError) -> Double {
             guard case .number(let value)? = object[key], value.isFinite else {
                 throw .refused("the command's \(key) is missing or not a number")
             }
@@ -140,7 +140,7 @@ public struct HQCommand: Sendable, Equatable {
         gateway: String,
         now: Double?,
         skew: Double = 30
-    ) throws(HQSyncError) -> HQCommand {
+    ) throws(HQProtocolError) -> HQCommand {
         let command = try parse(try SignedDocument.open(signed, rootKey: rootKey))
         guard command.gateway == gateway else {
             throw .refused("command \(command.id) is for gateway \(command.gateway)")
