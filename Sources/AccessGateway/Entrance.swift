@@ -82,9 +82,11 @@ public final class Entrance: Sendable {
     public func decide(_ code: ScannedCode) {
         var outcome = EntranceDecision(door: door, code: code, commandedAt: .now)
         let tick = ContinuousClock.now - origin
+        // Read once: the limiter and the decision look at the same parse.
+        let pass = ScannedPass(text: code.text)
         do {
             // Refused unchecked, before anything else, and still recorded: a flood costs one append.
-            if limiter.withLock({ $0.refuses(code.text, at: tick) }) {
+            if limiter.withLock({ $0.refuses(pass, at: tick) }) {
                 outcome.decision = try decider.recordRefusal(
                     door: door,
                     now: wallClock(),
@@ -93,7 +95,7 @@ public final class Entrance: Sendable {
                 )
             } else {
                 let decision = try decider.decide(
-                    code.text,
+                    pass,
                     door: door,
                     now: wallClock(),
                     clockTrusted: clockTrusted(),
@@ -101,7 +103,7 @@ public final class Entrance: Sendable {
                     proofWindow: proofWindow
                 )
                 outcome.decision = decision
-                limiter.withLock { $0.record(code.text, reason: decision.reason, at: tick) }
+                limiter.withLock { $0.record(pass, reason: decision.reason, at: tick) }
                 if decision.granted {
                     beforeGrant()
                     doorInbox.send(.stimulus(.grant), to: door)

@@ -302,7 +302,7 @@ public final class GatewayDaemon: Sendable {
         var services: [DoorCameraService] = []
         // An AG2 code is single-use: held in view, it must be decided once, not again as `replayed`.
         let scan = ScanSettings(
-            prefixCooldowns: ["AG2:": .seconds(Int64(2 * config.proofWindow + 5))],
+            prefixCooldowns: [HolderBoundPass.prefix: .seconds(Int64(2 * config.proofWindow + 5))],
             frameGate: config.idleGate ? FrameGate.Settings() : nil
         )
         for door in config.board.doors.values.sorted(by: { $0.id < $1.id }) {

@@ -7,8 +7,8 @@ import Foundation
 /// clock, a lockdown, the schedule, a stale snapshot) never counts, and garbage never counts
 /// against a real pass.
 ///
-/// A pass is known by what its signature covers, the COSE payload bytes (for AG2, the
-/// credential's: its proof changes every few seconds), never by its text: the unprotected header
+/// A pass is known by what its signature covers (``ScannedPass/signedPayload``: for AG2, the
+/// credential's, since its proof changes every few seconds), never by its text: the unprotected header
 /// and the CBOR encoding are not signed, so one denied pass can be written as endless texts. A
 /// text with a pass prefix whose payload cannot be read is garbage.
 ///
@@ -33,28 +33,20 @@ public struct ScanRateLimiter: Sendable {
         self.window = window
     }
 
-    /// Whether the scan of `text` at `now` is refused unchecked.
-    public mutating func refuses(_ text: String, at now: Duration) -> Bool {
+    /// Whether the scan of `pass` at `now` is refused unchecked.
+    public mutating func refuses(_ pass: ScannedPass, at now: Duration) -> Bool {
         forget(before: now - window)
-        guard let key = Self.signedPayload(of: text) else { return garbage.count >= garbageLimit }
+        guard let key = pass.signedPayload else { return garbage.count >= garbageLimit }
         return (denials[key]?.count ?? 0) >= deniedLimit
     }
 
-    /// Records how the scan of `text` at `now` was decided.
-    public mutating func record(_ text: String, reason: AccessReason, at now: Duration) {
-        guard let key = Self.signedPayload(of: text) else {
+    /// Records how the scan of `pass` at `now` was decided.
+    public mutating func record(_ pass: ScannedPass, reason: AccessReason, at now: Duration) {
+        guard let key = pass.signedPayload else {
             garbage.append(now)
             return
         }
         if !Self.passingReasons.contains(reason) { denials[key, default: []].append(now) }
-    }
-
-    /// The bytes a pass's signature covers: an AG1 pass's COSE payload, or an AG2 credential's.
-    /// Nil for anything that does not parse as a pass (no signature is checked here).
-    static func signedPayload(of text: String) -> [UInt8]? {
-        if text.hasPrefix(AG1.prefix) { return (try? AG1Pass(text: text))?.message.payload }
-        guard text.hasPrefix(HolderBoundPass.prefix), let bound = try? AG2Code.parse(text) else { return nil }
-        return (try? AG1Pass(cose: bound.credential))?.message.payload
     }
 
     private mutating func forget(before cutoff: Duration) {

@@ -139,7 +139,7 @@ public struct PassVerifier: Sendable {
         verify(pass, door: door, now: now, issuerMayBeImplied: false)
     }
 
-    private func verify(_ pass: AG1Pass, door: String, now: Double, issuerMayBeImplied: Bool) -> PassVerdict {
+    func verify(_ pass: AG1Pass, door: String, now: Double, issuerMayBeImplied: Bool) -> PassVerdict {
         var verdict = PassVerdict(reason: .granted, detail: "granted", algorithm: pass.algorithm)
         func deny(_ reason: AccessReason, _ detail: String) -> PassVerdict {
             verdict.reason = reason

@@ -92,12 +92,34 @@ public final class AccessDecider: Sendable {
     ) throws(KeyCacheError)
         -> AccessDecision
     {
+        try decide(
+            ScannedPass(text: text),
+            door: door,
+            now: now,
+            clockTrusted: clockTrusted,
+            holderBound: holderBound,
+            proofWindow: proofWindow
+        )
+    }
+
+    /// Decides on a pass the caller has read already (the daemon reads each code once, for the
+    /// rate limiter and this decision), as ``decide(_:door:now:clockTrusted:holderBound:proofWindow:)-(String,_,_,_,_,_)``.
+    public func decide(
+        _ scanned: ScannedPass,
+        door: String,
+        now: Double,
+        clockTrusted: Bool = true,
+        holderBound: HolderBoundPolicy = .optional,
+        proofWindow: Double = 30
+    ) throws(KeyCacheError)
+        -> AccessDecision
+    {
         // Milliseconds of the year 9999 still fit an Int64; anything else is a broken clock.
         guard now.isFinite, now >= 0, now < 253_402_300_800 else { throw .badClock("time \(now) is not a UNIX time") }
         let holder = HolderCheck(policy: holderBound, window: proofWindow)
         return try store.write { db in
             var outcome = try self.evaluate(
-                text,
+                scanned,
                 door: door,
                 now: now,
                 clockTrusted: clockTrusted,
@@ -175,7 +197,7 @@ public final class AccessDecider: Sendable {
     }
 
     private func evaluate(
-        _ text: String,
+        _ scanned: ScannedPass,
         door: String,
         now: Double,
         clockTrusted: Bool,
@@ -194,14 +216,8 @@ public final class AccessDecider: Sendable {
             return deny(.snapshotStale, "no snapshot has been imported")
         }
         // An AG2 pass is an AG1 credential plus the holder's proof: the credential gets every AG1 check.
-        var bound: AG2Code?
-        let verdict: PassVerdict
-        if text.hasPrefix(HolderBoundPass.prefix) {
-            do { bound = try AG2Code.parse(text) } catch { return deny(.malformed, "\(error)") }
-            verdict = verifier.verify(credential: bound!.credential, door: door, now: now)
-        } else {
-            verdict = verifier.verify(text, door: door, now: now)
-        }
+        let bound = scanned.holderBound
+        let verdict = verifier.verify(scanned, door: door, now: now)
         if let claims = verdict.claims {
             decision.member = claims.member
             decision.pass = claims.passIDHex

@@ -230,15 +230,15 @@ func siteClaims(
     @Test func aPassDeniedAgainAndAgainIsRefusedUncheckedUntilTheWindowPasses() {
         var limiter = ScanRateLimiter(deniedLimit: 3, window: .seconds(60))
         for second in 0..<3 {
-            let refused1 = limiter.refuses(Self.shared, at: t(Double(second)))
+            let refused1 = limiter.refuses(ScannedPass(text: Self.shared), at: t(Double(second)))
             #expect(!refused1)
-            limiter.record(Self.shared, reason: .memberBlocked, at: t(Double(second)))
+            limiter.record(ScannedPass(text: Self.shared), reason: .memberBlocked, at: t(Double(second)))
         }
-        let refused2 = limiter.refuses(Self.shared, at: t(3))
+        let refused2 = limiter.refuses(ScannedPass(text: Self.shared), at: t(3))
         #expect(refused2)
-        let refused3 = limiter.refuses(Self.member, at: t(3))
+        let refused3 = limiter.refuses(ScannedPass(text: Self.member), at: t(3))
         #expect(!refused3)
-        let refused4 = limiter.refuses(Self.shared, at: t(61))
+        let refused4 = limiter.refuses(ScannedPass(text: Self.shared), at: t(61))
         #expect(!refused4)
     }
 
@@ -249,11 +249,11 @@ func siteClaims(
         for variant in 0..<3 {
             let text = Self.reencoded(Self.shared, UInt64(variant))
             #expect(text != Self.shared)
-            limiter.record(text, reason: .memberBlocked, at: t(Double(variant)))
+            limiter.record(ScannedPass(text: text), reason: .memberBlocked, at: t(Double(variant)))
         }
-        let refused = limiter.refuses(Self.reencoded(Self.shared, 3), at: t(3))
+        let refused = limiter.refuses(ScannedPass(text: Self.reencoded(Self.shared, 3)), at: t(3))
         #expect(refused)
-        let original = limiter.refuses(Self.shared, at: t(3))
+        let original = limiter.refuses(ScannedPass(text: Self.shared), at: t(3))
         #expect(original)
     }
 
@@ -271,9 +271,10 @@ func siteClaims(
                 deniedAsV2
                 ? CompactHolderBoundPass.make(credential: credential, key: device, now: shownAt).text
                 : Self.holderBound(credential, device, shownAt: shownAt)
-            limiter.record(text, reason: .memberBlocked, at: t(Double(second)))
+            limiter.record(ScannedPass(text: text), reason: .memberBlocked, at: t(Double(second)))
         }
-        let refused = limiter.refuses(Self.holderBound(credential, device, shownAt: Self.site.now + 30), at: t(3))
+        let later = ScannedPass(text: Self.holderBound(credential, device, shownAt: Self.site.now + 30))
+        let refused = limiter.refuses(later, at: t(3))
         #expect(refused)
     }
 
@@ -282,8 +283,8 @@ func siteClaims(
     @Test(arguments: [AccessReason.granted, .clockUntrusted, .lockdown, .outsideSchedule, .snapshotStale])
     func passingReasonsNeverCount(reason: AccessReason) {
         var limiter = ScanRateLimiter(deniedLimit: 1)
-        for second in 0..<10 { limiter.record(Self.member, reason: reason, at: t(Double(second))) }
-        let refused = limiter.refuses(Self.member, at: t(10))
+        for second in 0..<10 { limiter.record(ScannedPass(text: Self.member), reason: reason, at: t(Double(second))) }
+        let refused = limiter.refuses(ScannedPass(text: Self.member), at: t(10))
         #expect(!refused)
     }
 
@@ -293,10 +294,10 @@ func siteClaims(
     @Test(arguments: [("https://example.com/", "WIFI:S:cafe;;"), ("AG1:NOTBASE45", "AG1:OTHER")])
     func aFloodOfGarbageIsLimitedWithoutTouchingPasses(flood: String, probe: String) {
         var limiter = ScanRateLimiter(garbageLimit: 5)
-        for i in 0..<5 { limiter.record("\(flood)\(i)", reason: .malformed, at: t(Double(i) / 10)) }
-        let refused = limiter.refuses(probe, at: t(1))
+        for i in 0..<5 { limiter.record(ScannedPass(text: "\(flood)\(i)"), reason: .malformed, at: t(Double(i) / 10)) }
+        let refused = limiter.refuses(ScannedPass(text: probe), at: t(1))
         #expect(refused)
-        let member = limiter.refuses(Self.member, at: t(1))
+        let member = limiter.refuses(ScannedPass(text: Self.member), at: t(1))
         #expect(!member)
     }
 
