@@ -88,9 +88,9 @@ public final class V4L2Camera: FrameSource {
         self.settings = settings
         zbar_video_request_size(video, UInt32(settings.width), UInt32(settings.height))
         guard zbar_video_open(video, settings.device) == 0 else {
-            let why = Self.zbarError(video)
+            let error = Self.failure(video, settings.device)
             zbar_video_destroy(video)
-            throw .camera(device: settings.device, why)
+            throw error
         }
         fd = zbar_video_get_fd(video)
         do {
@@ -110,13 +110,14 @@ public final class V4L2Camera: FrameSource {
             // The rate is asked for before the format, while no buffers exist; not every driver takes one.
             fps = fd >= 0 ? try? V4L2.setFrameRate(fd, settings.fps) : nil
             guard zbar_video_init(video, UInt(settings.format.fourcc)) == 0 else {
-                throw QRCodecError.camera(
-                    device: settings.device,
-                    "format \(settings.format.rawValue) at \(settings.width)×\(settings.height): \(Self.zbarError(video))"
+                throw Self.failure(
+                    video,
+                    settings.device,
+                    "format \(settings.format.rawValue) at \(settings.width)×\(settings.height): "
                 )
             }
             guard zbar_video_enable(video, 1) == 0 else {
-                throw QRCodecError.camera(device: settings.device, "cannot start capture: \(Self.zbarError(video))")
+                throw Self.failure(video, settings.device, "cannot start capture: ")
             }
         } catch let error as QRCodecError {
             zbar_video_destroy(video)
@@ -173,6 +174,19 @@ public final class V4L2Camera: FrameSource {
             index += 1
         }
         return names
+    }
+
+    /// The camera error for a zbar call that just failed: `context`, then zbar's words. `errno` is
+    /// read first, before anything can overwrite it, and kept only when zbar reports a system
+    /// error: then it is the code of the call zbar's words name, and EBUSY is told by it.
+    private static func failure(
+        _ video: OpaquePointer,
+        _ device: String,
+        _ context: @autoclosure () -> String = ""
+    ) -> QRCodecError {
+        let code = errno
+        let system = zbar_video_get_error_code(video) == ZBAR_ERR_SYSTEM
+        return .camera(device: device, context() + zbarError(video), errno: system ? code : nil)
     }
 
     private static func zbarError(_ video: OpaquePointer) -> String {

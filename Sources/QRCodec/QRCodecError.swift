@@ -14,8 +14,9 @@ public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
     case badParameter(String)
     /// libzbar could not allocate a scanner or image.
     case scannerUnavailable
-    /// The camera cannot be opened, configured or read; the device and what went wrong.
-    case camera(device: String, String)
+    /// The camera cannot be opened, configured or read; the device, what went wrong, and the
+    /// `errno` of the system call that failed when one did (`EBUSY`: another program streams).
+    case camera(device: String, String, errno: Int32? = nil)
     /// A system call failed; the call and its `errno`.
     case system(call: String, errno: Int32)
 
@@ -27,7 +28,7 @@ public enum QRCodecError: Error, Sendable, Equatable, CustomStringConvertible {
         case .encoder(let e): return "QR encoding failed (errno \(e))"
         case .badParameter(let why): return why
         case .scannerUnavailable: return "zbar could not create a scanner"
-        case .camera(let device, let why): return "camera \(device): \(why)"
+        case .camera(let device, let why, _): return "camera \(device): \(why)"
         case .system(let call, let code): return "\(call) failed: \(String(cString: strerror(code))) (errno \(code))"
         }
     }

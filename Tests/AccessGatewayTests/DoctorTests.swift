@@ -281,18 +281,46 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         #expect(camera.status == .ok && camera.detail.contains("(asked 30"), "\(camera.detail)")
     }
 
-    @Test func aBusyCameraIsOnlyAWarningWhileTheServiceRuns() async throws {
+    /// A busy camera is only a warning while the service runs, and a failure naming the other
+    /// user when it does not. Busy is the error's EBUSY: a message that merely says "busy" is a
+    /// camera that cannot be opened.
+    @Test(arguments: [
+        (
+            QRCodecError.camera(device: "/dev/null", "cannot start capture: Device or resource busy", errno: EBUSY),
+            true, DoctorCheck.Status.warn, "DEMO/FRONT: /dev/null is in use (by the running service?)"
+        ),
+        (
+            .camera(device: "/dev/null", "cannot start capture: Device or resource busy", errno: EBUSY),
+            false, .fail, "DEMO/FRONT: /dev/null is busy, and the service is not running: camera /dev/null"
+        ),
+        (
+            .camera(device: "/dev/null", "cannot start capture: Device or resource busy", errno: EIO),
+            true, .fail, "DEMO/FRONT: cannot open /dev/null: camera /dev/null: cannot start capture: Device"
+        ),
+        (
+            .camera(device: "/dev/null", "the busy light is lit"),
+            true, .fail, "DEMO/FRONT: cannot open /dev/null: camera /dev/null: the busy light"
+        ),
+        (.badParameter("camera busy"), false, .fail, "DEMO/FRONT: cannot open /dev/null: camera busy"),
+    ])
+    func aCameraIsBusyByItsErrnoNotItsWords(
+        error: QRCodecError,
+        serviceRunning: Bool,
+        status: DoctorCheck.Status,
+        detail: String
+    ) async throws {
         let (config, _) = try Self.site(
             door: """
                 relay = { chip = "gpiochip0", line = 3 }
                 camera = { device = "/dev/null" }
                 """
         )
-        let busy = Self.environment(camera: {
-            throw QRCodecError.camera(device: $0.device, "cannot start capture: Device or resource busy")
-        })
-        let camera = try Self.check("camera", in: await Self.run(config, busy))
-        #expect(camera.status == .warn && camera.detail.contains("in use (by the running service?)"))
+        var environment = Self.environment(camera: { _ in throw error })
+        if !serviceRunning {
+            environment.httpGet = { _, _, _ throws(Doctor.ProbeError) in throw .refused }
+        }
+        let camera = try Self.check("camera", in: await Self.run(config, environment))
+        #expect(camera.status == status && camera.detail.hasPrefix(detail), "\(camera.detail)")
     }
 
     @Test func aLineHeldByAnotherProgramNamesItsHolder() async throws {

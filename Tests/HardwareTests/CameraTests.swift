@@ -139,7 +139,7 @@ func runCameraTests(_ sim: SimBoard) {
         do {
             _ = try V4L2Camera(settings)
             return "the camera opened with an unknown control"
-        } catch QRCodecError.camera(_, let why) {
+        } catch QRCodecError.camera(_, let why, _) {
             return why.contains(vividLoop.name) ? nil : "the error does not list the controls: \(why)"
         }
     }

@@ -153,11 +153,13 @@ import Testing
         let loop = ScanLoop()
         loop.start { try V4L2Camera(CameraSettings(device: "/nonexistent/video9")) }
         loop.wait()
-        guard case .camera(let device, let why)? = loop.failure else {
+        guard case .camera(let device, let why, let code)? = loop.failure else {
             Issue.record("expected a camera error, got \(String(describing: loop.failure))")
             return
         }
         #expect(device == "/nonexistent/video9" && !why.isEmpty)
+        // The failed open(2)'s own code comes with zbar's words.
+        #expect(code == ENOENT, "\(why)")
     }
 
     @Test func aSpentBudgetSkipsTheRemainingPasses() throws {

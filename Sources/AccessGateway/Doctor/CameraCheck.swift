@@ -24,7 +24,8 @@ extension Doctor {
         let source: any FrameSource
         do { source = try environment.openCamera(settings) } catch {
             let why = "\(error)"
-            if why.localizedCaseInsensitiveContains("busy") {
+            // Busy by the failed call's code, whatever words the driver or zbar chose.
+            if case .camera(_, _, let code)? = error as? QRCodecError, code == EBUSY {
                 guard serviceRunning else {
                     return .fail(
                         "camera",
