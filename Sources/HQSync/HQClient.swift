@@ -113,7 +113,7 @@ public final class HQClient: Sendable {
     /// Runs `work`, cancelling it once `limit` has passed. AsyncHTTPClient's deadline covers the
     /// request only until the response head, and its read timeout restarts with every byte: a
     /// server that trickles its answer (slowloris) would otherwise hold a sync loop for ever.
-    static func bounded<T: Sendable>(
+    public static func bounded<T: Sendable>(
         by limit: TimeAmount,
         _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {

@@ -35,6 +35,7 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         camera = { device = "/dev/door-camera-nonexistent" }
         """,
         doorIO: String = "gpio",
+        listen: String = "127.0.0.1:9464",
         extra: String = ""
     ) throws -> (config: String, directory: URL) {
         let directory = try TestPaths.temporaryDirectory()
@@ -42,7 +43,7 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
             [gateway]
             db = "\(directory.path)/gateway.sqlite"
             device_key = "\(directory.path)/device-key.pem"
-            listen = "127.0.0.1:9464"
+            listen = "\(listen)"
             door_io = "\(doorIO)"
             \(extra)
 
@@ -55,23 +56,25 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         return (path, directory)
     }
 
-    /// A healthy board by default: a synchronised clock, a free 16-line chip, a service answering 200.
+    /// A healthy board by default: a synchronised clock, a free 16-line chip, a service answering 200;
+    /// without `health`, the real probe asks whatever listens on the configured address.
     static func environment(
         chips: [GPIOChipInfo] = fakeChips(lines: 16),
         clockSynchronised: Bool = true,
         camera: @escaping @Sendable (CameraSettings) throws -> any FrameSource = { _ in SteadyCamera(fps: 50) },
-        health: Doctor.HTTPReply = Doctor.HTTPReply(status: 200, body: Array(#"{"ok":true,"checks":[]}"#.utf8)),
+        health: Doctor.HTTPReply? = Doctor.HTTPReply(status: 200, body: Array(#"{"ok":true,"checks":[]}"#.utf8)),
         gpioLibrary: String = "libgpiod 1.6.3 (v1 API)",
         release: ReleaseCheck.Result = .notRaspberryPi
     ) -> Doctor.Environment {
-        Doctor.Environment(
+        var environment = Doctor.Environment(
             clockSynchronised: { clockSynchronised },
             gpioChips: { chips },
             gpioLibrary: { gpioLibrary },
             releaseCheck: { release },
-            openCamera: camera,
-            httpGet: { _, _, _ in health }
+            openCamera: camera
         )
+        if let health { environment.httpGet = { _, _, _ in health } }
+        return environment
     }
 
     static func check(_ name: String, in checks: [DoctorCheck]) throws -> DoctorCheck {
@@ -241,24 +244,44 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
     }
 
     @Test func aServiceThatIsNotRunningFails() async throws {
-        // A port that was free a moment ago: nothing listens there now.
-        let port = try Self.closedPort()
+        // A port listened on a moment ago: nothing listens there now.
+        let port = try LoopbackListener().port
         let (config, _) = try Self.site(
             door: """
                 relay = { chip = "gpiochip0", line = 3 }
                 camera = { device = "/dev/null" }
-                """
+                """,
+            listen: "127.0.0.1:\(port)"
         )
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-        try Data(text.replacingOccurrences(of: "127.0.0.1:9464", with: "127.0.0.1:\(port)").utf8)
-            .write(to: URL(fileURLWithPath: config))
-        var environment = Self.environment()
-        environment.httpGet = { host, port, path throws(Doctor.ProbeError) in
-            try Doctor.plainGet(host: host, port: port, path: path)
-        }
-        let service = try Self.check("service", in: await Self.run(config, environment))
+        let service = try Self.check("service", in: await Self.run(config, Self.environment(health: nil)))
         #expect(service.status == .fail && service.detail.contains("not running"), "\(service.detail)")
         #expect(service.fix == "systemctl status access-gateway; journalctl -u access-gateway")
+    }
+
+    /// The real probe against a real socket: a chunked 503 is read whole, and its failing checks named.
+    @Test func theProbeReadsAChunkedAnswerOffARealSocket() async throws {
+        let listener = try LoopbackListener()
+        let body = #"{"ok":false,"checks":[{"name":"camera","ok":false,"detail":"no frame in 2 s"}]}"#
+        let chunks = [body.prefix(20), body.dropFirst(20)].map { String($0.utf8.count, radix: 16) + "\r\n\($0)\r\n" }
+        listener.answerOnce(
+            "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                + chunks.joined() + "0\r\n\r\n"
+        )
+        let (config, _) = try Self.site(listen: "127.0.0.1:\(listener.port)")
+        let service = try Self.check("service", in: await Self.run(config, Self.environment(health: nil)))
+        #expect(service.status == .fail && service.detail == "running but unhealthy: camera: no frame in 2 s")
+    }
+
+    /// A port that takes the connection but never answers is no answer, not a service that is not
+    /// running: refused is told by the connection's error, not by any failure.
+    @Test func aListenerThatNeverAnswersIsNotRefused() async throws {
+        let listener = try LoopbackListener()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: Doctor.ProbeError.self) {
+            try await Doctor.plainGet(host: "127.0.0.1", port: listener.port, path: "/healthz", timeout: 0.3)
+        }
+        #expect(error != nil && error != .refused, "\(String(describing: error))")
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func anUnhealthyServiceNamesItsFailingChecks() async throws {
@@ -364,21 +387,47 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         #expect(gpio.detail.contains(release.advice), "\(gpio.detail)")
         if status == .fail { #expect(gpio.fix?.contains("dtparam=strict_gpiod") == true, "\(gpio.fix ?? "")") }
     }
+}
 
-    /// Binds a socket to a free loopback port, closes it and returns the port.
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+/// A listening loopback socket on a free port; closed when released, and then nothing listens there.
+private final class LoopbackListener: Sendable {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        // The closure may not capture self before every property is set.
+        let fd = fd
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 && listen(fd, 4) == 0
             }
         }
+        if !bound { close(fd) }
         try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+
+    /// Answers the first connection with `answer` once its request head has come, then closes it.
+    func answerOnce(_ answer: String) {
+        Thread.detachNewThread { [fd] in
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { return }
+            defer { close(client) }
+            var request: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while !String(decoding: request, as: UTF8.self).contains("\r\n\r\n") {
+                let count = recv(client, &buffer, buffer.count, 0)
+                guard count > 0 else { return }
+                request += buffer[..<count]
+            }
+            _ = Array(answer.utf8).withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
     }
 }

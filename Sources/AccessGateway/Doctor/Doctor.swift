@@ -44,19 +44,21 @@ public struct Doctor: Sendable {
         /// Opens a camera as the service would.
         public var openCamera: @Sendable (CameraSettings) throws -> any FrameSource
         /// A GET of `path` at `host:port`, plain HTTP, with a short timeout.
-        public var httpGet: @Sendable (_ host: String, _ port: Int, _ path: String) throws(ProbeError) -> HTTPReply
+        public var httpGet:
+            @Sendable (_ host: String, _ port: Int, _ path: String) async throws(ProbeError) -> HTTPReply
         /// The wall clock, in seconds since 1970.
         public var now: @Sendable () -> Double
 
-        /// The real board: adjtimex, libgpiod, V4L2 through zbar, a socket, the wall clock.
+        /// The real board: adjtimex, libgpiod, V4L2 through zbar, AsyncHTTPClient, the wall clock.
         public init(
             clockSynchronised: @escaping @Sendable () -> Bool = ClockTrust.kernelSynchronisedOrTestOverride,
             gpioChips: @escaping @Sendable () -> [GPIOChipInfo] = GPIOInventory.scan,
             gpioLibrary: @escaping @Sendable () -> String = { LibGPIOD.description },
             releaseCheck: @escaping @Sendable () -> ReleaseCheck.Result = { ReleaseCheck.run() },
             openCamera: @escaping @Sendable (CameraSettings) throws -> any FrameSource = { try V4L2Camera($0) },
-            httpGet: @escaping @Sendable (String, Int, String) throws(ProbeError) -> HTTPReply = {
-                (host, port, path) throws(ProbeError) in try Doctor.plainGet(host: host, port: port, path: path)
+            httpGet: @escaping @Sendable (String, Int, String) async throws(ProbeError) -> HTTPReply = {
+                (host, port, path) async throws(ProbeError) in
+                try await Doctor.plainGet(host: host, port: port, path: path)
             },
             now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
         ) {
@@ -94,7 +96,7 @@ public struct Doctor: Sendable {
             return [configCheck] + skipped.prefix(2) + [checkClock()] + skipped.dropFirst(2)
         }
         // The service's health first: a camera it holds is busy, and that is no fault.
-        let service = checkService(config)
+        let service = await checkService(config)
         let cameras = checkCameras(config, serviceRunning: service.status == .ok)
         let opening = openStore(config)
         var floor: Double?

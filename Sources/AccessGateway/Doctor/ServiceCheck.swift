@@ -1,9 +1,12 @@
+import AsyncHTTPClient
 import Foundation
-import Glibc
+import HQSync
+import NIOCore
+import NIOPosix
 
 extension Doctor {
     /// `GET /healthz` on the service's listen address: 200 when healthy, 503 with the failing checks.
-    public func checkService(_ config: GatewayConfig) -> DoctorCheck {
+    public func checkService(_ config: GatewayConfig) async -> DoctorCheck {
         let logs = "systemctl status access-gateway; journalctl -u access-gateway"
         guard config.listen.port != 0 else {
             return .warn(
@@ -17,7 +20,7 @@ extension Doctor {
             config.listen.host == "0.0.0.0" ? "127.0.0.1" : config.listen.host == "::" ? "::1" : config.listen.host
         let address = ListenAddress(host: host, port: config.listen.port)
         let reply: HTTPReply
-        do throws(ProbeError) { reply = try environment.httpGet(host, config.listen.port, "/healthz") } catch {
+        do throws(ProbeError) { reply = try await environment.httpGet(host, config.listen.port, "/healthz") } catch {
             switch error {
             case .refused:
                 return .fail("service", "the service is not running: nothing answers on \(address)", fix: logs)
@@ -48,75 +51,34 @@ extension Doctor {
         }
     }
 
-    /// A minimal HTTP/1.1 GET over a blocking socket with a 2 s timeout: enough for a loopback probe.
+    /// A GET of `path` at `host:port` over plain HTTP, the answer's head and body within `timeout`
+    /// seconds: enough for a loopback probe. It goes through ``HQClient/sharedHTTP``, which fails a
+    /// connection that cannot be made at once instead of retrying it until the deadline.
     public static func plainGet(
         host: String,
         port: Int,
         path: String,
         timeout: Double = 2
-    ) throws(ProbeError) -> HTTPReply {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &list) == 0, let address = list else {
-            throw .failed("cannot resolve \(host)")
+    ) async throws(ProbeError) -> HTTPReply {
+        let request = HTTPClientRequest(url: "http://\(ListenAddress(host: host, port: port))\(path)")
+        let limit = TimeAmount.nanoseconds(Int64(timeout * 1e9))
+        do {
+            return try await HQClient.bounded(by: limit) {
+                let response = try await HQClient.sharedHTTP.execute(request, timeout: limit)
+                let body = try await response.body.collect(upTo: 1 << 20)
+                return HTTPReply(status: Int(response.status.code), body: Array(buffer: body))
+            }
+        } catch {
+            throw isRefused(error) ? .refused : .failed("\(error)")
         }
-        defer { freeaddrinfo(list) }
-        let fd = socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
-        guard fd >= 0 else { throw .failed("socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
-        // Linux applies the send timeout to connect(2) too.
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-            if errno == ECONNREFUSED { throw .refused }
-            throw .failed("connect: \(String(cString: strerror(errno)))")
-        }
-        let hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count
-        else {
-            throw .failed("send: \(String(cString: strerror(errno)))")
-        }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while response.count < 1 << 20 {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count == 0 { break }
-            guard count > 0 else { throw .failed("no complete answer: \(String(cString: strerror(errno)))") }
-            response += buffer[..<count]
-        }
-        return try parseResponse(response)
     }
 
-    /// Splits an HTTP/1.x response into its status and body, undoing chunked encoding.
-    static func parseResponse(_ bytes: [UInt8]) throws(ProbeError) -> HTTPReply {
-        let separator: [UInt8] = Array("\r\n\r\n".utf8)
-        guard let end = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else {
-            throw .failed("not an HTTP answer")
+    /// Whether nothing listens there, by the error's type and code: the connection to the address,
+    /// or to every address a name gave, was refused (`ECONNREFUSED`).
+    static func isRefused(_ error: any Error) -> Bool {
+        if let error = error as? NIOConnectionError {
+            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { isRefused($0.error) }
         }
-        let head = String(decoding: bytes[..<end], as: UTF8.self).lowercased()
-        let statusLine = head.split(separator: "\r\n").first ?? ""
-        let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, parts[0].hasPrefix("http/1."), let status = Int(parts[1]) else {
-            throw .failed("not an HTTP status line: \(statusLine.prefix(40))")
-        }
-        var body = Array(bytes[(end + separator.count)...])
-        if head.contains("transfer-encoding: chunked") {
-            var decoded: [UInt8] = []
-            var rest = body[...]
-            while let lineEnd = rest.indices.first(where: { rest[$0...].starts(with: [13, 10]) }),
-                let size = Int(String(decoding: rest[..<lineEnd], as: UTF8.self).prefix { $0 != ";" }, radix: 16),
-                size > 0, rest.count >= lineEnd - rest.startIndex + 2 + size
-            {
-                let start = lineEnd + 2
-                decoded += rest[start..<start + size]
-                rest = rest[min(rest.endIndex, start + size + 2)...]
-            }
-            body = decoded
-        }
-        return HTTPReply(status: status, body: body)
+        return (error as? IOError)?.errnoCode == ECONNREFUSED
     }
 }
