@@ -63,9 +63,13 @@ let package = Package(
             name: "HQProtocol",
             dependencies: ["AccessToken", "CZlib", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The access decision as a function of what the store read; KeyCache applies what it returns.
+        .target(name: "AccessPolicy", dependencies: ["AccessToken", "HQProtocol"]),
         .target(
             name: "KeyCache",
-            dependencies: ["CSQLite", "AccessToken", "HQProtocol", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "CSQLite", "AccessToken", "HQProtocol", "AccessPolicy", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .target(name: "DoorDriver", dependencies: ["CGPIOD"]),
         .target(
@@ -86,7 +90,7 @@ let package = Package(
         .target(
             name: "AccessGateway",
             dependencies: [
-                "QRCodec", "AccessToken", "HQProtocol", "KeyCache", "DoorDriver", "HQSync",
+                "QRCodec", "AccessToken", "HQProtocol", "AccessPolicy", "KeyCache", "DoorDriver", "HQSync",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,7 +109,8 @@ let package = Package(
         .target(
             name: "GatewayControl",
             dependencies: [
-                "AccessGateway", "QRCodec", "AccessToken", "HQProtocol", "KeyCache", "DoorDriver", "HQSync",
+                "AccessGateway", "QRCodec", "AccessToken", "HQProtocol", "AccessPolicy", "KeyCache", "DoorDriver",
+                "HQSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -134,7 +139,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "QRCodec", "AccessToken", "HQProtocol", "KeyCache", .product(name: "Crypto", package: "swift-crypto"),
+                "QRCodec", "AccessToken", "HQProtocol", "AccessPolicy", "KeyCache",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport"
         ),
@@ -157,7 +163,8 @@ let package = Package(
         .executableTarget(
             name: "door-hwtest",
             dependencies: [
-                "AccessGateway", "DoorDriver", "HQProtocol", "HQSync", "KeyCache", "QRCodec", "TestSupport",
+                "AccessGateway", "DoorDriver", "HQProtocol", "HQSync", "AccessPolicy", "KeyCache", "QRCodec",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HardwareTests"
@@ -166,17 +173,18 @@ let package = Package(
         .executableTarget(
             name: "ag-bench",
             dependencies: [
-                "AccessGateway", "AccessToken", "DoorDriver", "HQProtocol", "HQSync", "KeyCache", "QRCodec",
+                "AccessGateway", "AccessToken", "DoorDriver", "HQProtocol", "HQSync", "AccessPolicy", "KeyCache", "QRCodec",
                 "TestSupport",
             ],
             path: "Tests/Benchmarks"
         ),
         .testTarget(name: "SystemLibraryTests", dependencies: ["DoorDriver", "KeyCache", "QRCodec"]),
         .testTarget(name: "DoorDriverTests", dependencies: ["DoorDriver"]),
+        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy", "AccessToken", "HQProtocol", "TestSupport"]),
         .testTarget(
             name: "HQSyncTests",
             dependencies: [
-                "HQSync", "HQProtocol", "KeyCache", "AccessToken", "QRCodec", "TestSupport",
+                "HQSync", "HQProtocol", "AccessPolicy", "KeyCache", "AccessToken", "QRCodec", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // A test client that trusts the fault server's self-signed certificate.
@@ -185,12 +193,14 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessGatewayTests",
-            dependencies: ["AccessGateway", "DoorDriver", "HQProtocol", "HQSync", "KeyCache", "QRCodec", "TestSupport"]
+            dependencies: [
+                "AccessGateway", "DoorDriver", "HQProtocol", "HQSync", "AccessPolicy", "KeyCache", "QRCodec", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "KeyCacheTests",
             dependencies: [
-                "KeyCache", "HQProtocol", "AccessToken", "QRCodec", "TestSupport",
+                "AccessPolicy", "KeyCache", "HQProtocol", "AccessToken", "QRCodec", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

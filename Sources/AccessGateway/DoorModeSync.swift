@@ -1,3 +1,4 @@
+import AccessPolicy
 import DoorDriver
 import Foundation
 import HQProtocol

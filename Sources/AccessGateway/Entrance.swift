@@ -1,3 +1,4 @@
+import AccessPolicy
 import AccessToken
 import Dispatch
 import DoorDriver

@@ -276,12 +276,16 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
     /// running: refused is told by the connection's error, not by any failure.
     @Test func aListenerThatNeverAnswersIsNotRefused() async throws {
         let listener = try LoopbackListener()
-        let started = ContinuousClock.now
-        let error = await #expect(throws: Doctor.ProbeError.self) {
-            try await Doctor.plainGet(host: "127.0.0.1", port: listener.port, path: "/healthz", timeout: 0.3)
+        // Off the cooperative pool, which process-spawning tests may hold. The bound shows that the
+        // probe gives up rather than hangs, not how fast: a loaded 2-core runner took 19 s.
+        try await offThePool {
+            let started = ContinuousClock.now
+            let error = await #expect(throws: Doctor.ProbeError.self) {
+                try await Doctor.plainGet(host: "127.0.0.1", port: listener.port, path: "/healthz", timeout: 0.3)
+            }
+            #expect(error != nil && error != .refused, "\(String(describing: error))")
+            #expect(ContinuousClock.now - started < .seconds(90))
         }
-        #expect(error != nil && error != .refused, "\(String(describing: error))")
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func anUnhealthyServiceNamesItsFailingChecks() async throws {

@@ -1,3 +1,4 @@
+import AccessPolicy
 @testable import AccessGateway
 import DoorDriver
 import Foundation

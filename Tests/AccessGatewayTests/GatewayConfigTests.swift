@@ -1,3 +1,4 @@
+import AccessPolicy
 import AccessGateway
 import DoorDriver
 import KeyCache

@@ -11,6 +11,7 @@ import Testing
         "AccessToken": ("Sources/AccessToken", nil),
         "DoorDriver": ("Sources/DoorDriver", nil),
         "HQProtocol": ("Sources/HQProtocol", nil),
+        "AccessPolicy": ("Sources/AccessPolicy", nil),
         "KeyCache": ("Sources/KeyCache", nil),
         "HQSync": ("Sources/HQSync", nil),
         "AccessGateway": ("Sources/AccessGateway", "Daemon"),
@@ -92,5 +93,7 @@ import Testing
         #expect(row("DoorDriver").isDisjoint(with: ["AccessToken", "HQProtocol", "KeyCache"]))
         #expect(!row("KeyCache").contains("DoorDriver") && !row("HQSync").contains("DoorDriver"))
         #expect(row("access-hq-dev").isDisjoint(with: ["KeyCache", "HQSync"]))
+        // The decision is pure: no store, no door, no network.
+        #expect(row("AccessPolicy").isDisjoint(with: ["KeyCache", "DoorDriver", "HQSync", "CSQLite"]))
     }
 }

@@ -45,39 +45,18 @@ func loadCycle(site: DemoSite) throws -> [LoadFrame] {
     func invalidPass(_ k: Int) throws -> String {
         var id = [UInt8](repeating: 0xBA, count: 8)
         withUnsafeBytes(of: UInt64(k).bigEndian) { id.append(contentsOf: $0) }
+        var claims = site.claims(member: "m-demo", serial: UInt64(k))
+        claims.passID = id
         switch k % 3 {
         case 0:  // expired an hour ago
-            let claims = PassClaims(
-                issuer: DemoSite.issuer,
-                member: "m-demo",
-                audience: [site.door],
-                expiresAt: site.now - 3600,
-                notBefore: site.now - 86400,
-                issuedAt: site.now - 86400,
-                passID: id
-            )
+            claims.expiresAt = site.now - 3600
+            claims.notBefore = site.now - 86400
+            claims.issuedAt = site.now - 86400
             return try PassIssuer(key: site.key, kid: DemoSite.kid).issue(claims)
         case 1:  // for another door
-            let claims = PassClaims(
-                issuer: DemoSite.issuer,
-                member: "m-demo",
-                audience: ["DEMO/BACK"],
-                expiresAt: site.now + 86400,
-                notBefore: site.now - 3600,
-                issuedAt: site.now - 60,
-                passID: id
-            )
+            claims.audience = ["DEMO/BACK"]
             return try PassIssuer(key: site.key, kid: DemoSite.kid).issue(claims)
         default:  // signed by a key the gateway does not know
-            let claims = PassClaims(
-                issuer: DemoSite.issuer,
-                member: "m-demo",
-                audience: [site.door],
-                expiresAt: site.now + 86400,
-                notBefore: site.now - 3600,
-                issuedAt: site.now - 60,
-                passID: id
-            )
             return try PassIssuer(key: stranger, kid: "stranger-1").issue(claims)
         }
     }

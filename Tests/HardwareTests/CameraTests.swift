@@ -4,6 +4,7 @@
 // /dev/video0 captures what /dev/video1 shows. /vivid-show (scripts/vivid-show.c) puts a frame on
 // the output, as a member's phone would be held up to the camera, and the gateway's own capture
 // path (V4L2Camera, ScanLoop, Entrance, DoorController over gpio-sim) must open the door.
+import AccessPolicy
 import AccessGateway
 import DoorDriver
 import Foundation

@@ -1,3 +1,4 @@
+import AccessPolicy
 import Foundation
 @testable import KeyCache
 import HQProtocol

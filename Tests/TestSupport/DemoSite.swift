@@ -59,7 +59,7 @@ public struct DemoSite: Sendable {
     /// A static pass has a 16-byte id and `nbf`; a bound credential is shaped as the reference HQ
     /// issues it, with an 8-byte id, no `nbf`, and the door's location as `aud` (docs/token.md,
     /// "QR size").
-    func claims(member: String, serial: UInt64, holder: P256.Signing.PublicKey? = nil) -> PassClaims {
+    public func claims(member: String, serial: UInt64, holder: P256.Signing.PublicKey? = nil) -> PassClaims {
         var id = [UInt8](repeating: 0xD0, count: holder == nil ? 8 : 0)
         withUnsafeBytes(of: serial.bigEndian) { id.append(contentsOf: $0) }
         return PassClaims(

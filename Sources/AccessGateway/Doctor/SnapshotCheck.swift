@@ -1,3 +1,4 @@
+import AccessPolicy
 import KeyCache
 
 extension Doctor {

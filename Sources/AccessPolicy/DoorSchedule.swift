@@ -11,7 +11,6 @@ public struct DoorSchedule: Sendable {
         self.timeZone = timeZone
     }
 
-
     /// True when no windows are set, or when `time` (UNIX seconds) falls inside one.
     /// A window is half-open: `from` is inside, `to` is not.
     public func covers(_ time: Double) -> Bool {
@@ -25,7 +24,9 @@ public struct DoorSchedule: Sendable {
         let yesterday = ScheduleWindow.weekdays[(weekday + 5) % 7]
         let now = hour * 60 + minute
         return windows.contains { window in
-            guard let from = ScheduleWindow.minutes(window.from), let to = ScheduleWindow.minutes(window.to) else { return false }
+            guard let from = ScheduleWindow.minutes(window.from), let to = ScheduleWindow.minutes(window.to) else {
+                return false
+            }
             if from < to { return window.days.contains(today) && now >= from && now < to }
             // Crosses midnight: the evening part today, or the morning part of yesterday's window.
             return (window.days.contains(today) && now >= from) || (window.days.contains(yesterday) && now < to)
@@ -41,7 +42,9 @@ public struct DoorSchedule: Sendable {
         let date = Date(timeIntervalSince1970: time)
         var edges = Set<Int>()
         for window in windows {
-            for text in [window.from, window.to] { if let minutes = ScheduleWindow.minutes(text) { edges.insert(minutes % 1440) } }
+            for text in [window.from, window.to] {
+                if let minutes = ScheduleWindow.minutes(text) { edges.insert(minutes % 1440) }
+            }
         }
         return edges.compactMap { minutes in
             calendar.nextDate(

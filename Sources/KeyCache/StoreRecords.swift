@@ -1,0 +1,89 @@
+import AccessPolicy
+import Foundation
+import GRDB
+import HQProtocol
+
+/// The store's answers to ``AccessPolicy``'s questions, read inside the decision's write
+/// transaction, and the writes it asks for.
+struct StoreRecords: DecisionRecords {
+    let db: Database
+
+    func door(_ id: String) throws -> DoorRules? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?", arguments: [id])
+        else { return nil }
+        let windows = try JSONDecoder().decode([ScheduleWindow].self, from: Data((row["schedule"] as String).utf8))
+        let zone = TimeZone(identifier: row["tz"]) ?? TimeZone(identifier: "UTC")!
+        // An import writes only the modes it knows; a mode this build cannot read holds the door.
+        let mode = DoorMode(rawValue: row["mode"]) ?? .lockdown
+        return DoorRules(mode: mode, schedule: DoorSchedule(windows: windows, timeZone: zone))
+    }
+
+    func commandedLockdowns() throws -> Set<String> {
+        Set(GatewayStore.lockdowns(db))
+    }
+
+    func revokedUntil(pass: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT until FROM revoked WHERE pass = ?", arguments: [pass])
+    }
+
+    func memberBlocked(_ id: String) throws -> Bool? {
+        try Bool.fetchOne(db, sql: "SELECT blocked FROM members WHERE id = ?", arguments: [id])
+    }
+
+    func booking(_ id: String, door: String, location: String) throws -> BookingFacts? {
+        // SQLite reads the booking's door list (JSON text) itself: no JSON decoder per decision.
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT member, start, "end", status,
+                        EXISTS (SELECT 1 FROM json_each(bookings.doors) WHERE value IN (?, ?)) AS covers
+                    FROM bookings WHERE id = ?
+                    """,
+                arguments: [door, location, id]
+            )
+        else { return nil }
+        return BookingFacts(
+            member: row["member"],
+            start: row["start"],
+            end: row["end"],
+            status: row["status"],
+            coversDoor: row["covers"]
+        )
+    }
+
+    func usage(pass: String) throws -> PassUsage? {
+        try Row.fetchOne(db, sql: "SELECT uses, last_door, last_ms FROM pass_usage WHERE pass = ?", arguments: [pass])
+            .map { PassUsage(uses: $0["uses"], lastDoor: $0["last_door"], lastMs: $0["last_ms"]) }
+    }
+
+    func proofSeen(_ key: String, nowMs: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: "SELECT 1 FROM proofs_seen WHERE digest = ? AND until_ms >= ?",
+            arguments: [key, nowMs]
+        ) == true
+    }
+
+    /// Applies the policy's writes for a decision at `now`, in the caller's transaction.
+    static func apply(_ writes: [DecisionWrite], now: Double, _ db: Database) throws {
+        let nowMs = Int64((now * 1000).rounded(.down))
+        for write in writes {
+            switch write {
+            case .rememberProof(let key, let untilMs):
+                // Forgotten proofs go first, so that a key seen long ago is remembered afresh.
+                try db.execute(sql: "DELETE FROM proofs_seen WHERE until_ms < ?", arguments: [nowMs])
+                try db.execute(sql: "INSERT INTO proofs_seen(digest, until_ms) VALUES (?, ?)", arguments: [key, untilMs])
+            case .countUse(let pass, let door, let atMs):
+                try db.execute(
+                    sql: """
+                        INSERT INTO pass_usage(pass, uses, last_door, last_ms) VALUES (?, 1, ?, ?)
+                        ON CONFLICT(pass) DO UPDATE SET uses = uses + 1, last_door = excluded.last_door,
+                            last_ms = excluded.last_ms
+                        """,
+                    arguments: [pass, door, atMs]
+                )
+            }
+        }
+    }
+}
