@@ -98,7 +98,7 @@ public final class GatewayDaemon: Sendable {
         let store = self.store
         health = GatewayHealth { () -> String? in
             do {
-                try store.setStateValues(["health_probe": String(Int(Date().timeIntervalSince1970))])
+                try store.setStateValues([.healthProbe: String(Int(Date().timeIntervalSince1970))])
                 return nil
             } catch { return "\(error)" }
         }
@@ -393,10 +393,10 @@ public final class GatewayDaemon: Sendable {
             metrics.backlog((try? store.uploadBacklog()) ?? 0)
             metrics.clockTrusted(clock.status.trusted)
             for (door, total) in health.watchedFrameCounts() { metrics.framesDelivered(door: door, total: total) }
-            let refusals = (try? store.stateValues(["snapshot_refusals", "snapshot_refused"])) ?? [:]
+            let refusals = (try? store.stateValues([.snapshotRefusals, .snapshotRefused])) ?? [:]
             metrics.snapshotRefusals(
-                total: refusals["snapshot_refusals"].flatMap(Int.init) ?? 0,
-                refusedNow: !(refusals["snapshot_refused"] ?? "").isEmpty
+                total: refusals[.snapshotRefusals].flatMap(Int.init) ?? 0,
+                refusedNow: !(refusals[.snapshotRefused] ?? "").isEmpty
             )
             return Response(
                 status: .ok,

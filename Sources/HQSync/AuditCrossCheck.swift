@@ -33,16 +33,16 @@ public enum AuditCrossCheck: Sendable, Equatable {
         -> AuditCrossCheck
     {
         guard seq > 0 else { return .agrees(hqSeq: 0) }
-        let state = try store.stateValues(["head_seq", "checkpoint_seq", "checkpoint_hash"])
-        let head = Int64(state["head_seq"] ?? "0") ?? 0
+        let state = try store.stateValues([.headSeq, .checkpointSeq, .checkpointHash])
+        let head = Int64(state[.headSeq] ?? "0") ?? 0
         if head < seq {
             let saw = witness == .hq ? "HQ holds this gateway's events up to seq \(seq)" : "the journal saw event \(seq)"
             return .disagrees("\(saw), but the board's log ends at seq \(head): its newest events were cut")
         }
-        let checkpoint = Int64(state["checkpoint_seq"] ?? "0") ?? 0
+        let checkpoint = Int64(state[.checkpointSeq] ?? "0") ?? 0
         let local: String?
         if seq == checkpoint {
-            local = state["checkpoint_hash"]
+            local = state[.checkpointHash]
         } else if seq < checkpoint {
             // Pruned after HQ acknowledged it: only the seq can be compared.
             return .agrees(hqSeq: seq)

@@ -11,7 +11,7 @@ import Synchronization
 /// `gatewayctl decide --at T` does not use it: a test clock neither checks nor raises the floor.
 public final class ClockFloor: Sendable {
     /// The `gateway_state` key the floor is kept under, in whole UNIX seconds.
-    public static let stateKey = "clock_floor"
+    public static let stateKey = StateKey.clockFloor
     /// The floor's value when the step back was last audited, so each step back is audited once.
     private let audited = Mutex<Double?>(nil)
     private let state: Mutex<(floor: Double?, persisted: Double?)>

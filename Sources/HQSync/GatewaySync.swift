@@ -14,18 +14,18 @@ public struct EnrolmentRecord: Sendable, Equatable {
     public var rootJWK: [String: String]
     public var doors: [String]
 
-    static let keys = ["gateway_id", "hq_url", "hq_issuer", "hq_root_jwk", "hq_doors"]
+    static let keys: [StateKey] = [.gatewayID, .hqURL, .hqIssuer, .hqRootJWK, .hqDoors]
 
     /// The stored enrolment, or nil before provisioning.
     public static func load(from store: GatewayStore) throws(HQSyncError) -> EnrolmentRecord? {
-        let values: [String: String]
+        let values: [StateKey: String]
         do { values = try store.stateValues(keys) } catch { throw .store("\(error)") }
-        guard let id = values["gateway_id"], let url = values["hq_url"], let issuer = values["hq_issuer"],
-            let root = values["hq_root_jwk"].flatMap({
+        guard let id = values[.gatewayID], let url = values[.hqURL], let issuer = values[.hqIssuer],
+            let root = values[.hqRootJWK].flatMap({
                 try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))
             })
         else { return nil }
-        let doors = values["hq_doors"].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+        let doors = values[.hqDoors].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
         return EnrolmentRecord(gatewayID: id, issuer: issuer, hq: try HQLocation(url), rootJWK: root, doors: doors)
     }
 
@@ -34,8 +34,8 @@ public struct EnrolmentRecord: Sendable, Equatable {
         let doorList = String(decoding: HQClient.json(doors), as: UTF8.self)
         do {
             try store.setStateValues([
-                "gateway_id": gatewayID, "hq_url": hq.base, "hq_issuer": issuer, "hq_root_jwk": root,
-                "hq_doors": doorList,
+                .gatewayID: gatewayID, .hqURL: hq.base, .hqIssuer: issuer, .hqRootJWK: root,
+                .hqDoors: doorList,
             ])
         } catch { throw .store("\(error)") }
     }
@@ -150,7 +150,7 @@ public final class GatewaySync: Sendable {
     public var status: SyncStatus { state.withLock { $0 } }
 
     /// Records a success now, in memory and in the store (for `gatewayctl sync status`).
-    func noteSuccess(_ key: String, _ field: WritableKeyPath<SyncStatus, Double?> & Sendable) throws(HQSyncError) {
+    func noteSuccess(_ key: StateKey, _ field: WritableKeyPath<SyncStatus, Double?> & Sendable) throws(HQSyncError) {
         let now = Date().timeIntervalSince1970
         state.withLock { $0[keyPath: field] = now }
         do { try store.setStateValues([key: String(Int(now))]) } catch { throw .store("\(error)") }
@@ -174,7 +174,7 @@ public final class GatewaySync: Sendable {
                 if revoked { status.revoked = true }
             }
             // Kept in the store too, so `gatewayctl sync status` and `doctor` can say so.
-            if revoked { try? store.setStateValues(["hq_revoked": "1"]) }
+            if revoked { try? store.setStateValues([.hqRevoked: "1"]) }
             throw error
         }
     }
@@ -221,14 +221,14 @@ public final class GatewaySync: Sendable {
         return try await tracked { () async throws(HQSyncError) -> SnapshotOutcome in
             let held: (seq: Int64?, etag: String?)
             do {
-                held = (try store.snapshotHeader()?.seq, try store.stateValues(["snapshot_etag"])["snapshot_etag"])
+                held = (try store.snapshotHeader()?.seq, try store.stateValues([.snapshotEtag])[.snapshotEtag])
             } catch { throw .store("\(error)") }
             if !full {
                 var wasManifest = false
                 do throws(HQSyncError) {
                     let reply = try await fetchSnapshot(since: held.seq, etag: held.seq == nil ? nil : held.etag)
                     guard case .signed(let signed, let etag) = reply else {
-                        try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
+                        try noteSuccess(.lastSnapshotSync, \.lastSnapshotSync)
                         return .unchanged
                     }
                     return try await applySigned(signed, etag: etag, wasManifest: &wasManifest)
@@ -305,11 +305,11 @@ public final class GatewaySync: Sendable {
             do { info = try store.apply(document) } catch { throw HQSyncError.refused("\(error)") }
         }
         do {
-            try store.setStateValues(["snapshot_etag": etag ?? "\"\(info.seq)\"", "snapshot_refused": ""])
+            try store.setStateValues([.snapshotEtag: etag ?? "\"\(info.seq)\"", .snapshotRefused: ""])
         } catch { throw HQSyncError.store("\(error)") }
         state.withLock { $0.lastRefusal = nil }
         try Self.audit(store, kind: "sync", reason: "snapshot_applied", detail: ["seq": String(info.seq), "source": "hq"])
-        try noteSuccess("last_snapshot_sync", \.lastSnapshotSync)
+        try noteSuccess(.lastSnapshotSync, \.lastSnapshotSync)
         return .applied(seq: info.seq)
     }
 
@@ -338,7 +338,7 @@ public final class GatewaySync: Sendable {
             if let stored = try store.snapshotHeader()?.seq, manifest.seq <= stored {
                 throw HQSyncError.refused("\(KeyCacheError.staleSeq(stored: stored, received: manifest.seq))")
             }
-            let saved = try store.stateValues(["snapshot_transfer"])["snapshot_transfer"].flatMap {
+            let saved = try store.stateValues([.snapshotTransfer])[.snapshotTransfer].flatMap {
                 try? JSONDecoder().decode(TransferProgress.self, from: Data($0.utf8))
             }
             if let saved, saved.seq == manifest.seq, saved.digest == digest, try store.stagingToken() == saved.token {
@@ -378,7 +378,7 @@ public final class GatewaySync: Sendable {
             do {
                 let records = try SnapshotChunk.parse(Data(json))
                 let saved = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
-                try store.stage(records, token: progress.token, progress: ["snapshot_transfer": saved])
+                try store.stage(records, token: progress.token, progress: [.snapshotTransfer: saved])
             } catch {
                 throw .refused("chunk \(progress.next - 1) (\(entry.href)): \(error)")
             }
@@ -386,7 +386,7 @@ public final class GatewaySync: Sendable {
         }
         do {
             let info = try store.commitStaging(token: progress.token, header: manifest.header, expected: manifest.counts)
-            try store.setStateValues(["snapshot_transfer": ""])
+            try store.setStateValues([.snapshotTransfer: ""])
             return info
         } catch {
             throw .refused("\(error)")
@@ -403,8 +403,8 @@ public final class GatewaySync: Sendable {
         let now = Int(Date().timeIntervalSince1970)
         state.withLock { $0.lastRefusal = "\(error)" }
         do {
-            let count = Int(try store.stateValues(["snapshot_refusals"])["snapshot_refusals"] ?? "0") ?? 0
-            try store.setStateValues(["snapshot_refused": "\(now) \(error)", "snapshot_refusals": String(count + 1)])
+            let count = Int(try store.stateValues([.snapshotRefusals])[.snapshotRefusals] ?? "0") ?? 0
+            try store.setStateValues([.snapshotRefused: "\(now) \(error)", .snapshotRefusals: String(count + 1)])
         } catch { throw .store("\(error)") }
     }
 
@@ -438,7 +438,7 @@ public final class GatewaySync: Sendable {
                 }
                 do { try store.advanceUploadCursor(to: ack.ackedSeq) } catch { throw .store("\(error)") }
                 total += Int(ack.ackedSeq - batch[0].seq + 1)
-                try noteSuccess("last_upload", \.lastUpload)
+                try noteSuccess(.lastUpload, \.lastUpload)
                 if batch.count < batchSize { break }
             }
             return total
@@ -471,17 +471,17 @@ public final class GatewaySync: Sendable {
     public func pollCommands(wait: Int = 25) async throws(HQSyncError) -> [HQCommand] {
         try await tracked { () async throws(HQSyncError) -> [HQCommand] in
             let cursor: Int64
-            do { cursor = Int64(try store.stateValues(["command_cursor"])["command_cursor"] ?? "0") ?? 0 } catch {
+            do { cursor = Int64(try store.stateValues([.commandCursor])[.commandCursor] ?? "0") ?? 0 } catch {
                 throw .store("\(error)")
             }
             let reply = try await client.commands(token: try token(), after: cursor, wait: wait)
             var accepted: [HQCommand] = []
             for (position, signed) in reply.commands {
                 if let command = try take(signed) { accepted.append(command) }
-                do { try store.setStateValues(["command_cursor": String(position)]) } catch { throw .store("\(error)") }
+                do { try store.setStateValues([.commandCursor: String(position)]) } catch { throw .store("\(error)") }
             }
             if reply.commands.isEmpty, reply.cursor > cursor {
-                do { try store.setStateValues(["command_cursor": String(reply.cursor)]) } catch {
+                do { try store.setStateValues([.commandCursor: String(reply.cursor)]) } catch {
                     throw .store("\(error)")
                 }
             }
@@ -516,7 +516,7 @@ public final class GatewaySync: Sendable {
         // Replay: an id seen before is refused. Ids are kept until their command expires.
         let seen: [String: Double]
         do {
-            let text = try store.stateValues(["commands_seen"])["commands_seen"] ?? "{}"
+            let text = try store.stateValues([.commandsSeen])[.commandsSeen] ?? "{}"
             seen = (try? JSONDecoder().decode([String: Double].self, from: Data(text.utf8))) ?? [:]
         } catch { throw .store("\(error)") }
         if seen[command.id] != nil {
@@ -531,7 +531,7 @@ public final class GatewaySync: Sendable {
         }
         var kept = seen.filter { $0.value + 60 > (now ?? 0) }
         kept[command.id] = command.expiresAt
-        do { try store.setStateValues(["commands_seen": String(decoding: HQClient.json(kept), as: UTF8.self)]) } catch {
+        do { try store.setStateValues([.commandsSeen: String(decoding: HQClient.json(kept), as: UTF8.self)]) } catch {
             throw .store("\(error)")
         }
         var detail = ["id": command.id]

@@ -104,7 +104,7 @@ public final class AccessDecider: Sendable {
                         outcome.staleSnapshot.map { ["stale_snapshot": $0] } ?? [:]
                     ) { a, _ in a }
                 ),
-                gateway: try GatewayStore.state(db, "gateway_id") ?? "unenrolled",
+                gateway: try GatewayStore.state(db, .gatewayID) ?? "unenrolled",
                 in: db
             )
             outcome.seq = event.seq
@@ -134,7 +134,7 @@ public final class AccessDecider: Sendable {
                     reason: reason.rawValue,
                     detail: ["why": why]
                 ),
-                gateway: try GatewayStore.state(db, "gateway_id") ?? "unenrolled",
+                gateway: try GatewayStore.state(db, .gatewayID) ?? "unenrolled",
                 in: db
             )
             var decision = AccessDecision(reason: reason, seq: event.seq, detail: why)

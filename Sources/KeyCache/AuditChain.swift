@@ -74,8 +74,8 @@ public enum ChainVerification: Sendable, Equatable {
 public enum AuditChain {
     /// Appends one event inside the caller's write transaction and returns it.
     static func append(_ entry: AuditEntry, gateway: String, in db: Database) throws -> AuditEvent {
-        let headSeq = Int64(try GatewayStore.state(db, "head_seq") ?? "0") ?? 0
-        let headHash = try GatewayStore.state(db, "head_hash") ?? AuditEvent.genesis
+        let headSeq = Int64(try GatewayStore.state(db, .headSeq) ?? "0") ?? 0
+        let headHash = try GatewayStore.state(db, .headHash) ?? AuditEvent.genesis
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let detail = String(decoding: try encoder.encode(entry.detail), as: UTF8.self)
@@ -106,8 +106,8 @@ public enum AuditChain {
             ]
         )
         // The head is kept apart from the table, so that deleting the newest rows is detected too.
-        try GatewayStore.setState(db, "head_seq", String(event.seq))
-        try GatewayStore.setState(db, "head_hash", event.hash)
+        try GatewayStore.setState(db, .headSeq, String(event.seq))
+        try GatewayStore.setState(db, .headHash, event.hash)
         return event
     }
 }
@@ -117,14 +117,14 @@ extension GatewayStore {
     @discardableResult
     public func appendAudit(_ entry: AuditEntry) throws(KeyCacheError) -> AuditEvent {
         try write { db in
-            try AuditChain.append(entry, gateway: try Self.state(db, "gateway_id") ?? "unenrolled", in: db)
+            try AuditChain.append(entry, gateway: try Self.state(db, .gatewayID) ?? "unenrolled", in: db)
         }
     }
 
     /// Appends several events in one durable transaction, in order (imports, benchmarks).
     public func appendAudit(batch entries: [AuditEntry]) throws(KeyCacheError) {
         try write { db in
-            let gateway = try Self.state(db, "gateway_id") ?? "unenrolled"
+            let gateway = try Self.state(db, .gatewayID) ?? "unenrolled"
             for entry in entries { _ = try AuditChain.append(entry, gateway: gateway, in: db) }
         }
     }
@@ -132,9 +132,9 @@ extension GatewayStore {
     /// Walks the chain from the checkpoint (or genesis) to the stored head.
     public func verifyAuditChain() throws(KeyCacheError) -> ChainVerification {
         try read { db in
-            var expectedSeq = Int64(try Self.state(db, "checkpoint_seq") ?? "0") ?? 0
+            var expectedSeq = Int64(try Self.state(db, .checkpointSeq) ?? "0") ?? 0
             // Pruning only removes what HQ acknowledged; a checkpoint past the cursor hides deletions.
-            let acknowledged = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
+            let acknowledged = Int64(try Self.state(db, .uploadCursor) ?? "0") ?? 0
             if expectedSeq > acknowledged {
                 return .broken(
                     seq: acknowledged + 1,
@@ -143,14 +143,14 @@ extension GatewayStore {
             }
             // HQ acknowledged every event up to the cursor: a head below it means acknowledged events
             // were cut, and the head rewritten to match.
-            let claimedHead = Int64(try Self.state(db, "head_seq") ?? "0") ?? 0
+            let claimedHead = Int64(try Self.state(db, .headSeq) ?? "0") ?? 0
             if claimedHead < acknowledged {
                 return .broken(
                     seq: claimedHead + 1,
                     why: "the head is seq \(claimedHead), below the upload cursor \(acknowledged): events HQ acknowledged are gone"
                 )
             }
-            var prevHash = try Self.state(db, "checkpoint_hash") ?? AuditEvent.genesis
+            var prevHash = try Self.state(db, .checkpointHash) ?? AuditEvent.genesis
             var count = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY seq")
             while let row = try cursor.next() {
@@ -171,11 +171,11 @@ extension GatewayStore {
                 prevHash = event.hash
                 count += 1
             }
-            let headSeq = Int64(try Self.state(db, "head_seq") ?? "0") ?? 0
+            let headSeq = Int64(try Self.state(db, .headSeq) ?? "0") ?? 0
             if headSeq > expectedSeq {
                 return .broken(seq: expectedSeq + 1, why: "events \(expectedSeq + 1)…\(headSeq) are missing")
             }
-            let headHash = try Self.state(db, "head_hash") ?? AuditEvent.genesis
+            let headHash = try Self.state(db, .headHash) ?? AuditEvent.genesis
             if headSeq < expectedSeq || headHash != prevHash {
                 return .broken(seq: expectedSeq, why: "event \(expectedSeq) is not the recorded head")
             }
@@ -219,22 +219,22 @@ extension GatewayStore {
     /// have no gaps), read without touching the events, so every scrape costs the same.
     public func uploadBacklog() throws(KeyCacheError) -> Int {
         try read { db in
-            let cursor = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
-            let head = Int64(try Self.state(db, "head_seq") ?? "0") ?? 0
+            let cursor = Int64(try Self.state(db, .uploadCursor) ?? "0") ?? 0
+            let head = Int64(try Self.state(db, .headSeq) ?? "0") ?? 0
             return Int(max(0, head - cursor))
         }
     }
 
     /// The highest seq HQ has acknowledged; uploads resume after it.
     public func uploadCursor() throws(KeyCacheError) -> Int64 {
-        try read { db in Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0 }
+        try read { db in Int64(try Self.state(db, .uploadCursor) ?? "0") ?? 0 }
     }
 
     /// Advances the upload cursor after HQ's acknowledgement; it never moves back.
     public func advanceUploadCursor(to seq: Int64) throws(KeyCacheError) {
         try write { db in
-            let current = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
-            if seq > current { try Self.setState(db, "upload_cursor", String(seq)) }
+            let current = Int64(try Self.state(db, .uploadCursor) ?? "0") ?? 0
+            if seq > current { try Self.setState(db, .uploadCursor, String(seq)) }
         }
     }
 
@@ -244,7 +244,7 @@ extension GatewayStore {
     @discardableResult
     public func pruneAudit(olderThanMs beforeMs: Int64) throws(KeyCacheError) -> Int {
         try write { db in
-            let cursor = Int64(try Self.state(db, "upload_cursor") ?? "0") ?? 0
+            let cursor = Int64(try Self.state(db, .uploadCursor) ?? "0") ?? 0
             guard
                 let last = try Row.fetchOne(
                     db,
@@ -255,8 +255,8 @@ extension GatewayStore {
             let seq: Int64 = last["seq"]
             try db.execute(sql: "DELETE FROM audit_events WHERE seq <= ?", arguments: [seq])
             let pruned = db.changesCount
-            try Self.setState(db, "checkpoint_seq", String(seq))
-            try Self.setState(db, "checkpoint_hash", last["hash"])
+            try Self.setState(db, .checkpointSeq, String(seq))
+            try Self.setState(db, .checkpointHash, last["hash"])
             return pruned
         }
     }

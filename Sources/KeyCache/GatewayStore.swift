@@ -151,11 +151,16 @@ public final class GatewayStore: Sendable {
     }
 
     /// A value from `gateway_state`.
-    static func state(_ db: Database, _ key: String) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT value FROM gateway_state WHERE key = ?", arguments: [key])
+    static func state(_ db: Database, _ key: StateKey) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM gateway_state WHERE key = ?", arguments: [key.rawValue])
     }
 
-    static func setState(_ db: Database, _ key: String, _ value: String) throws {
+    static func setState(_ db: Database, _ key: StateKey, _ value: String) throws {
+        try setState(db, rawKey: key.rawValue, value)
+    }
+
+    /// Sets a row by its text key: store recovery keeps rows of keys this build does not name.
+    static func setState(_ db: Database, rawKey key: String, _ value: String) throws {
         try db.execute(
             sql:
                 "INSERT INTO gateway_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -165,26 +170,28 @@ public final class GatewayStore: Sendable {
 
     /// The gateway id written into audit events; "unenrolled" until HQ enrolment sets it.
     public func gatewayID() throws(KeyCacheError) -> String {
-        try read { db in try Self.state(db, "gateway_id") } ?? "unenrolled"
+        try read { db in try Self.state(db, .gatewayID) } ?? "unenrolled"
     }
 
     public func setGatewayID(_ id: String) throws(KeyCacheError) {
-        try write { db in try Self.setState(db, "gateway_id", id) }
+        try write { db in try Self.setState(db, .gatewayID, id) }
     }
 
     /// Values of `gateway_state` (enrolment, sync cursors), by key; missing keys are left out.
-    public func stateValues(_ keys: [String]) throws(KeyCacheError) -> [String: String] {
+    public func stateValues(_ keys: [StateKey]) throws(KeyCacheError) -> [StateKey: String] {
         try read { db in
-            var values: [String: String] = [:]
+            var values: [StateKey: String] = [:]
             for key in keys { values[key] = try Self.state(db, key) }
             return values
         }
     }
 
     /// Sets several `gateway_state` values in one transaction.
-    public func setStateValues(_ values: [String: String]) throws(KeyCacheError) {
+    public func setStateValues(_ values: [StateKey: String]) throws(KeyCacheError) {
         try write { db in
-            for (key, value) in values.sorted(by: { $0.key < $1.key }) { try Self.setState(db, key, value) }
+            for (key, value) in values.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                try Self.setState(db, key, value)
+            }
         }
     }
 
@@ -197,7 +204,7 @@ public final class GatewayStore: Sendable {
             if on { doors.insert(key) } else if door == nil { doors.removeAll() } else { doors.remove(key) }
             try Self.setState(
                 db,
-                "hq_lockdown",
+                .hqLockdown,
                 String(decoding: try JSONEncoder().encode(doors.sorted()), as: UTF8.self)
             )
         }
@@ -209,7 +216,7 @@ public final class GatewayStore: Sendable {
     }
 
     static func lockdowns(_ db: Database) -> [String] {
-        guard let text = try? state(db, "hq_lockdown") else { return [] }
+        guard let text = try? state(db, .hqLockdown) else { return [] }
         return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
     }
 

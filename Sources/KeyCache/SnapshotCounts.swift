@@ -41,13 +41,13 @@ extension GatewayStore {
 
     static func keepCounts(_ info: SnapshotInfo, _ db: Database) throws {
         let counts = [info.keys, info.doors, info.members, info.bookings, info.revoked].map(String.init)
-        try setState(db, "snapshot_counts", "\(info.seq):" + counts.joined(separator: ","))
+        try setState(db, .snapshotCounts, "\(info.seq):" + counts.joined(separator: ","))
     }
 
     /// The counts kept for `info.seq`, filled into `info`; false when none were kept for it (a
     /// database from before counts were kept).
     static func fillRecordedCounts(_ info: inout SnapshotInfo, _ db: Database) throws -> Bool {
-        guard let text = try state(db, "snapshot_counts") else { return false }
+        guard let text = try state(db, .snapshotCounts) else { return false }
         let parts = text.split(separator: ":")
         guard parts.count == 2, Int64(parts[0]) == info.seq else { return false }
         let counts = parts[1].split(separator: ",").compactMap { Int($0) }

@@ -96,14 +96,14 @@ extension GatewayStore {
                 }
                 try db.execute(sql: "CREATE TABLE stage_\(table) " + ddl[columns...])
             }
-            try Self.setState(db, "staging_token", token)
+            try Self.setState(db, .stagingToken, token)
         }
         return token
     }
 
     /// The token of the staging in progress, if any: a transfer cut short resumes into it.
     public func stagingToken() throws(KeyCacheError) -> String? {
-        try read { db in try Self.state(db, "staging_token") }
+        try read { db in try Self.state(db, .stagingToken) }
     }
 
     /// Writes members, bookings and revocations into the staging tables, in short transactions that
@@ -113,7 +113,7 @@ extension GatewayStore {
     public func stage(
         _ records: SnapshotRecords,
         token: String,
-        progress: [String: String] = [:]
+        progress: [StateKey: String] = [:]
     ) throws(KeyCacheError) {
         var batches: [(Database) throws -> Void] = []
         func add<T>(_ rows: [T], _ insert: @escaping (Database, ArraySlice<T>, String) throws -> Void) {
@@ -129,7 +129,7 @@ extension GatewayStore {
         for (index, batch) in batches.enumerated() {
             try writeUnsynced { db in
                 // Another import that started since would have replaced the staging tables.
-                guard try Self.state(db, "staging_token") == token else {
+                guard try Self.state(db, .stagingToken) == token else {
                     throw KeyCacheError.database("another snapshot import started; this one was abandoned")
                 }
                 try batch(db)
@@ -162,7 +162,7 @@ extension GatewayStore {
             }
         }
         try write { db in
-            guard try Self.state(db, "staging_token") == token else {
+            guard try Self.state(db, .stagingToken) == token else {
                 throw KeyCacheError.database("another snapshot import started; this one was abandoned")
             }
             try Self.checkNewer(db, header.seq)
@@ -175,7 +175,7 @@ extension GatewayStore {
             try db.execute(sql: "DELETE FROM signing_keys")
             try db.execute(sql: "DELETE FROM doors")
             try Self.upsert(db, SnapshotRecords(keys: header.keys, doors: header.doors))
-            try db.execute(sql: "DELETE FROM gateway_state WHERE key = 'staging_token'")
+            try db.execute(sql: "DELETE FROM gateway_state WHERE key = ?", arguments: [StateKey.stagingToken.rawValue])
             try db.execute(
                 sql: """
                     INSERT INTO snapshot_state(id, seq, issuer, generated_at, max_age, imported_at_ms)

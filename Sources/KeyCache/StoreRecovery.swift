@@ -32,7 +32,7 @@ public struct StoreRecovery: Sendable, Equatable, CustomStringConvertible {
 
 extension GatewayStore {
     /// State that describes the snapshot, dropped on recovery so that the next sync pulls it whole.
-    static let snapshotStateKeys: Set<String> = ["snapshot_etag", "health_probe", "snapshot_counts"]
+    static let snapshotStateKeys: Set<String> = Set([StateKey.snapshotEtag, .healthProbe, .snapshotCounts].map(\.rawValue))
 
     /// Opens the store at `path`; if it is damaged (not a database, or `PRAGMA quick_check` fails),
     /// moves it aside as `PATH.corrupt-TIME` with its WAL, starts a new one, and keeps what can be
@@ -82,8 +82,9 @@ extension GatewayStore {
             keptProofs: salvage.proofs.count
         )
         try store.write { db in
+            // Every row is kept, also those of keys this build does not name.
             for (key, value) in salvage.state where !snapshotStateKeys.contains(key) {
-                try setState(db, key, value)
+                try setState(db, rawKey: key, value)
             }
             for row in salvage.passUses {
                 try db.execute(
@@ -111,15 +112,15 @@ extension GatewayStore {
             }
             // The kept events start the verifiable chain; the head is the last one that could be read.
             if let first = salvage.events.first, let last = salvage.events.last {
-                try setState(db, "checkpoint_seq", String(first.seq - 1))
-                try setState(db, "checkpoint_hash", first.prevHash)
-                try setState(db, "head_seq", String(last.seq))
-                try setState(db, "head_hash", last.hash)
+                try setState(db, .checkpointSeq, String(first.seq - 1))
+                try setState(db, .checkpointHash, first.prevHash)
+                try setState(db, .headSeq, String(last.seq))
+                try setState(db, .headHash, last.hash)
             } else if let cursorHash = salvage.cursorHash {
-                try setState(db, "checkpoint_seq", String(salvage.cursor))
-                try setState(db, "checkpoint_hash", cursorHash)
-                try setState(db, "head_seq", String(salvage.cursor))
-                try setState(db, "head_hash", cursorHash)
+                try setState(db, .checkpointSeq, String(salvage.cursor))
+                try setState(db, .checkpointHash, cursorHash)
+                try setState(db, .headSeq, String(salvage.cursor))
+                try setState(db, .headHash, cursorHash)
             }
             _ = try AuditChain.append(
                 AuditEntry(
@@ -133,7 +134,7 @@ extension GatewayStore {
                         "lost_through_seq": recovery.lostThroughSeq.map(String.init) ?? "",
                     ]
                 ),
-                gateway: try state(db, "gateway_id") ?? "unenrolled",
+                gateway: try state(db, .gatewayID) ?? "unenrolled",
                 in: db
             )
         }
@@ -164,9 +165,9 @@ extension GatewayStore {
             if let rows = try? queue.read({ db in try Row.fetchAll(db, sql: "SELECT key, value FROM gateway_state") }) {
                 for row in rows { state[row["key"]] = row["value"] }
             }
-            cursor = Int64(state["upload_cursor"] ?? "0") ?? 0
-            claimedHead = Int64(state["head_seq"] ?? "")
-            if state["head_seq"] == String(cursor) { cursorHash = state["head_hash"] }
+            cursor = Int64(state[StateKey.uploadCursor.rawValue] ?? "0") ?? 0
+            claimedHead = Int64(state[StateKey.headSeq.rawValue] ?? "")
+            if state[StateKey.headSeq.rawValue] == String(cursor) { cursorHash = state[StateKey.headHash.rawValue] }
             // Row by row, in seq order, until the first unreadable page: the chain must not have gaps.
             try? queue.read { db in
                 let rows = try Row.fetchCursor(

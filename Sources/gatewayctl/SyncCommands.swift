@@ -186,8 +186,8 @@ struct SyncCommand: ParsableCommand {
             let db = try store.open()
             let record = (try? EnrolmentRecord.load(from: db)) ?? nil
             let values = try db.stateValues([
-                "last_snapshot_sync", "last_upload", "hq_revoked", "snapshot_refused", "snapshot_refusals",
-                "snapshot_transfer",
+                .lastSnapshotSync, .lastUpload, .hqRevoked, .snapshotRefused, .snapshotRefusals,
+                .snapshotTransfer,
             ])
             let info = try db.snapshotInfo()
             let now = Date().timeIntervalSince1970
@@ -195,15 +195,15 @@ struct SyncCommand: ParsableCommand {
             let backlog = try db.uploadBacklog()
             let clock = ClockTrust(floor: ClockFloor(store: db)).status
             let fields: KeyValuePairs<String, Any?> = [
-                "gateway": record?.gatewayID, "hq": record?.hq.base, "revoked_by_hq": values["hq_revoked"] == "1",
-                "last_snapshot_sync": values["last_snapshot_sync"].flatMap(Int.init),
-                "last_upload": values["last_upload"].flatMap(Int.init),
+                "gateway": record?.gatewayID, "hq": record?.hq.base, "revoked_by_hq": values[.hqRevoked] == "1",
+                "last_snapshot_sync": values[.lastSnapshotSync].flatMap(Int.init),
+                "last_upload": values[.lastUpload].flatMap(Int.init),
                 "snapshot_seq": info?.seq, "snapshot_age_s": info.map { Int(now) - Int($0.generatedAt) },
                 "snapshot_stale": info.map { $0.isStale(now: now) },
                 // Why HQ's last document was refused (a limit names itself), until one applies.
-                "snapshot_refused": values["snapshot_refused"].flatMap { $0.isEmpty ? nil : $0 },
-                "snapshot_refusals": Int(values["snapshot_refusals"] ?? "0") ?? 0,
-                "snapshot_transfer": values["snapshot_transfer"].flatMap { $0.isEmpty ? nil : $0 },
+                "snapshot_refused": values[.snapshotRefused].flatMap { $0.isEmpty ? nil : $0 },
+                "snapshot_refusals": Int(values[.snapshotRefusals] ?? "0") ?? 0,
+                "snapshot_transfer": values[.snapshotTransfer].flatMap { $0.isEmpty ? nil : $0 },
                 "backlog": backlog, "upload_cursor": cursor,
                 "clock_trusted": clock.trusted, "clock": clock.detail,
             ]

@@ -235,11 +235,11 @@ private func fakeChips(lines count: Int, held: [Int: String] = [:]) -> [GPIOChip
         let (config, directory) = try Self.site()
         let store = try GatewayStore(path: directory.appendingPathComponent("gateway.sqlite").path)
         try DemoSite().install(in: store)
-        try store.setStateValues(["snapshot_refused": "1800000000 transfer limit chunks is 0, HQ sent 1: …"])
+        try store.setStateValues([.snapshotRefused: "1800000000 transfer limit chunks is 0, HQ sent 1: …"])
         let snapshot = try Self.check("snapshot", in: await Self.run(config))
         #expect(snapshot.status == .fail, "\(snapshot.detail)")
         #expect(snapshot.detail.contains("refused") && snapshot.detail.contains("transfer limit chunks"))
-        try store.setStateValues(["snapshot_refused": ""])
+        try store.setStateValues([.snapshotRefused: ""])
         #expect(try Self.check("snapshot", in: await Self.run(config)).detail.contains("refused") == false)
     }
 

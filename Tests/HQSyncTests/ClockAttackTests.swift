@@ -412,7 +412,7 @@ struct ClockSite {
 
             let proxy = try await offPool { try BadHQ("clock", [hq.url, "86400"]) }
             let store = try GatewayStore(path: rig.database, create: false)
-            try store.setStateValues(["hq_url": "http://127.0.0.1:\(proxy.port)"])
+            try store.setStateValues([.hqURL: "http://127.0.0.1:\(proxy.port)"])
             try store.close()
             let skewed = try rig.start(config: config, log: "skewed", environment: environment)
             defer { skewed.kill() }

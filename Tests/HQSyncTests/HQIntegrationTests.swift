@@ -72,7 +72,7 @@ import Testing
         _ = try await sync.uploadBacklog()
         let count = try gateway.store.auditEvents(.init()).count
         // As after a crash between HQ's answer and the cursor's commit: the same batch again.
-        try gateway.store.setStateValues(["upload_cursor": "0"])
+        try gateway.store.setStateValues([.uploadCursor: "0"])
         #expect(try await sync.uploadBacklog() == count)
         #expect(try hq.events(gateway: sync.enrolment.gatewayID).count == count)
     }
@@ -211,7 +211,7 @@ import Testing
             #expect(first.map(\.id) == [id])
             #expect(first.first?.action == .unlock(door: "JKT1/FRONT", seconds: 3))
             // HQ sends it again (the cursor is rewound, as a replaying attacker or a confused HQ would).
-            try gateway.store.setStateValues(["command_cursor": "0"])
+            try gateway.store.setStateValues([.commandCursor: "0"])
             #expect(try await handled.pollCommands(wait: 1).isEmpty)
             let expiring = try hq.admin(
                 "command",
@@ -332,7 +332,7 @@ import Testing
         _ = try hq.admin("revoke", "--gateway", sync.enrolment.gatewayID)
         await #expect(throws: HQSyncError.self) { try await sync.uploadBacklog() }
         #expect(sync.status.revoked)
-        #expect(try gateway.store.stateValues(["hq_revoked"]) == ["hq_revoked": "1"])
+        #expect(try gateway.store.stateValues([.hqRevoked]) == [.hqRevoked: "1"])
         #expect(try AccessDecider(store: gateway.store).decide(pass, door: "JKT1/FRONT", now: now()).reason == .granted)
     }
 }

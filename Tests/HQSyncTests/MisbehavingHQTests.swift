@@ -306,7 +306,7 @@ func within<T: Sendable>(
         #expect(try gateway.store.verifyAuditChain() == .intact(events: stored.count))
         #expect(try gateway.store.snapshotInfo()?.seq == 1)
         #expect(try gateway.store.uploadCursor() == 0)
-        #expect(try gateway.store.stateValues(["command_cursor"])["command_cursor"] ?? "0" == "0")
+        #expect(try gateway.store.stateValues([.commandCursor])[.commandCursor] ?? "0" == "0")
         #expect(stored.count >= eventsBefore + outcomes.count)
         let applied = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_applied" }
         #expect(applied.count == 1)

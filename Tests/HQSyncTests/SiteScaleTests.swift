@@ -134,8 +134,8 @@ func pointed(_ sync: GatewaySync, at url: String, keyPath: String, limits: Trans
         #expect(try await board.pullSnapshot() == .applied(seq: 2))
         let reasons = try gateway.store.auditEvents(.init()).map(\.reason).filter { $0.hasPrefix("snapshot_") }
         #expect(reasons.suffix(2) == ["snapshot_refused", "snapshot_applied"])
-        let state = try gateway.store.stateValues(["snapshot_refused", "snapshot_refusals"])
-        #expect(state["snapshot_refusals"] == "1" && state["snapshot_refused"] == "")
+        let state = try gateway.store.stateValues([.snapshotRefused, .snapshotRefusals])
+        #expect(state[.snapshotRefusals] == "1" && state[.snapshotRefused] == "")
         #expect(board.status.lastRefusal == nil)
         // Asked once with since (the spoiled delta), then once for the full snapshot.
         let asked = spoiler.requests.filter { $0.path == "/v1/snapshot" }
@@ -151,7 +151,7 @@ func pointed(_ sync: GatewaySync, at url: String, keyPath: String, limits: Trans
         let board = try pointed(sync, at: hq.url, keyPath: gateway.keyPath, limits: limits)
         await #expect(throws: HQSyncError.self) { try await board.pullSnapshot() }
         #expect(board.status.lastRefusal?.contains("records") == true)
-        let refused = try #require(try gateway.store.stateValues(["snapshot_refused"])["snapshot_refused"])
+        let refused = try #require(try gateway.store.stateValues([.snapshotRefused])[.snapshotRefused])
         #expect(refused.contains("transfer limit records"))
     }
 

@@ -21,7 +21,7 @@ import Testing
         ]
         try store.apply(try SnapshotDocument.parse(JSONSerialization.data(withJSONObject: snapshot)))
         try store.setGatewayID("gw-7")
-        try store.setStateValues(["snapshot_etag": "\"7\"", "command_cursor": "12"])
+        try store.setStateValues([.snapshotEtag: "\"7\"", .commandCursor: "12"])
         for i in 0..<10 {
             _ = try store.appendAudit(
                 AuditEntry(tsMs: 1_800_000_000_000 + Int64(i), door: "L/1", kind: "decision", granted: i % 2 == 0, reason: "granted")
@@ -64,7 +64,7 @@ import Testing
         #expect(try store.integrityCheck() == "ok")
         #expect(try store.snapshotInfo() == nil)
         #expect(try store.gatewayID() == "gw-7" && store.uploadCursor() == 4)
-        #expect(try store.stateValues(["snapshot_etag", "command_cursor"]) == ["command_cursor": "12"])
+        #expect(try store.stateValues([.snapshotEtag, .commandCursor]) == [.commandCursor: "12"])
         // The unsent events are exactly the old ones, and the chain goes on from them.
         let kept = try store.auditEvents(.init())
         #expect(Array(kept.prefix(6)) == Array(events.suffix(6)))

@@ -18,7 +18,7 @@ extension Doctor {
             return .fail("hq", "\(error)", fix: "see the database check")
         }
         let reprovision = "ask HQ for a new code, then `\(Self.ctl(config))provision --hq \(enrolment.hq) --code CODE`"
-        if (try? store.stateValues(["hq_revoked"]))?["hq_revoked"] == "1" {
+        if (try? store.stateValues([.hqRevoked]))?[.hqRevoked] == "1" {
             return .fail("hq", "HQ revoked this gateway (\(enrolment.gatewayID)); it decides offline", fix: reprovision)
         }
         do throws(HQSyncError) {
@@ -33,7 +33,7 @@ extension Doctor {
             let etag: String?
             do {
                 seq = try store.snapshotInfo()?.seq
-                etag = try store.stateValues(["snapshot_etag"])["snapshot_etag"]
+                etag = try store.stateValues([.snapshotEtag])[.snapshotEtag]
             } catch { throw HQSyncError.store("\(error)") }
             let reply = try await client.snapshot(token: token, since: seq, etag: seq == nil ? nil : etag)
             let news = reply == .unchanged ? "snapshot unchanged" : "a newer snapshot is waiting for the next sync"

@@ -16,7 +16,7 @@ extension Doctor {
             )
         }
         // A refused document leaves the board on an older seq than HQ's: never quietly.
-        if let refused = try? store.stateValues(["snapshot_refused"])["snapshot_refused"], !refused.isEmpty {
+        if let refused = try? store.stateValues([.snapshotRefused])[.snapshotRefused], !refused.isEmpty {
             return .fail(
                 "snapshot",
                 "HQ's last snapshot document was refused (at \(refused)); this board stays on seq \(info.seq)",
