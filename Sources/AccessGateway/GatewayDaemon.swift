@@ -3,39 +3,11 @@ import DoorDriver
 import Foundation
 import HQProtocol
 import HQSync
-import Hummingbird
 import KeyCache
 import Logging
 import QRCodec
 import ServiceLifecycle
 import Synchronization
-
-/// Why the daemon cannot start; each case says what to fix.
-public enum GatewayError: Error, Sendable, CustomStringConvertible {
-    /// The configuration is wrong: exit 78, not restarted.
-    case config(GatewayConfigError)
-    /// The database cannot be opened or written.
-    case store(KeyCacheError)
-    /// The door lines cannot be taken (missing, or held by another program).
-    case doors(DoorDriverError)
-    /// The enrolment or the device key is unusable.
-    case enrolment(HQSyncError)
-
-    public var description: String {
-        switch self {
-        case .config(let error): "configuration: \(error)"
-        case .store(let error): "database: \(error); check the path and its permissions, or run 'gatewayctl doctor'"
-        case .doors(let error): "doors: \(error); 'gatewayctl door info' lists the lines and who holds them"
-        case .enrolment(let error): "enrolment: \(error); re-provision with 'gatewayctl provision'"
-        }
-    }
-
-    /// The process exit status: 78 (EX_CONFIG) for a configuration error, 1 otherwise.
-    public var exitStatus: Int32 {
-        if case .config = self { return GatewayConfigError.exitStatus }
-        return 1
-    }
-}
 
 /// The `access-gateway` daemon, composed from its configuration: the store and decider, the door
 /// controller on its thread, a camera and scan loop per door, the HQ loops when the gateway is
@@ -59,6 +31,8 @@ public final class GatewayDaemon: Sendable {
     /// Keeps each door's state machine in the mode the decisions see.
     let modes: DoorModeSync
     let boundPort = Mutex<Int?>(nil)
+    /// The line `systemctl status` shows.
+    let status: GatewayStatus
     /// Upload, snapshot and command intervals; tests shorten them.
     public let intervals: GatewaySync.Intervals
     /// The last upload attempt's bound at shutdown.
@@ -103,6 +77,8 @@ public final class GatewayDaemon: Sendable {
             } catch { return "\(error)" }
         }
 
+        status = GatewayStatus(config: config, store: store, health: health, clock: self.clock)
+
         let recorder = DoorEventRecorder(store: store, metrics: metrics, logger: logger)
         let doorConfigs = config.board.doors.values.sorted { $0.id < $1.id }
         let board = config.board
@@ -137,7 +113,7 @@ public final class GatewayDaemon: Sendable {
             throw .enrolment(error)
         }
         if let enrolment {
-            let (modeSync, commandLogger) = (self.modes, logger)
+            let (modeSync, commands) = (self.modes, HQCommandDispatcher(modes: self.modes, logger: logger))
             do {
                 let identity = try DeviceIdentity.load(path: config.deviceKey, create: false)
                 sync = try GatewaySync(
@@ -145,7 +121,7 @@ public final class GatewayDaemon: Sendable {
                     enrolment: enrolment,
                     identity: identity,
                     clock: self.clock,
-                    onCommand: { command in Self.carryOut(command, modes: modeSync, logger: commandLogger) },
+                    onCommand: { command in commands.carryOut(command) },
                     // A new snapshot, or HQ's time that changes whether the clock is trusted.
                     onSnapshotPull: { modeSync.refresh() }
                 )
@@ -177,8 +153,16 @@ public final class GatewayDaemon: Sendable {
                 group.cancelAll()
             }
         }
+        let routes = GatewayRoutes(
+            listen: config.listen,
+            store: store,
+            metrics: metrics,
+            health: health,
+            clock: clock,
+            logger: logger
+        ) { port in self.boundPort.withLock { $0 = port } }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: httpServer()),
+            .init(service: routes.server()),
             .init(service: DoorControllerService(thread: doorThread, health: health, logger: logger)),
         ]
         if let sync {
@@ -205,7 +189,7 @@ public final class GatewayDaemon: Sendable {
                 )
             )
         }
-        services.append(.init(service: NotifyService(notifier: notifier, health: health) { [self] in statusLine() }))
+        services.append(.init(service: NotifyService(notifier: notifier, health: health) { [status] in status.line() }))
         services.append(.init(service: DoorModeService(sync: modes)))
         var configuration = ServiceGroupConfiguration(
             services: services,
@@ -237,22 +221,6 @@ public final class GatewayDaemon: Sendable {
         }
     }
 
-    /// One line for `systemctl status`.
-    func statusLine() -> String {
-        let info = try? store.snapshotHeader()
-        let backlog = (try? store.uploadBacklog()) ?? 0
-        let failing = health.checks().filter { !$0.ok }.map(\.name)
-        var line = "\(config.board.doors.count) doors"
-        let now = Date().timeIntervalSince1970
-        line +=
-            info.map { ", snapshot \($0.seq), \(Doctor.offlineBound($0, now: now, policy: config.stalePolicy))" }
-            ?? ", no snapshot"
-        line += ", backlog \(backlog)"
-        line += clock.status.trusted ? "" : ", clock untrusted"
-        line += failing.isEmpty ? ", healthy" : ", failing: \(failing.joined(separator: ", "))"
-        return line
-    }
-
     // MARK: - Composition
 
     static func makeDoorIO(_ kind: GatewayConfig.DoorIOKind, board: BoardConfig, logger: Logger) throws -> any DoorIO {
@@ -276,28 +244,6 @@ public final class GatewayDaemon: Sendable {
         }
     }
 
-    /// HQ's accepted commands, as door stimuli. Lockdowns are already stored for the decisions, so
-    /// bringing the doors to their modes carries a lockdown (or its lifting) out; an unlock follows
-    /// that, so a door in lockdown refuses it (and its state machine reports the refusal).
-    public static func carryOut(_ command: HQCommand, modes: DoorModeSync, logger: Logger) {
-        switch command.action {
-        case .unlock(let door, let seconds):
-            let target = modes.apply()[door]
-            if target?.mode == .lockdown {
-                logger.warning("HQ unlock refused: the door is in lockdown", metadata: ["door": "\(door)", "id": "\(command.id)"])
-            } else {
-                logger.notice("HQ unlock", metadata: ["door": "\(door)", "seconds": "\(seconds)", "id": "\(command.id)"])
-            }
-            modes.inbox.send(.stimulus(.remoteUnlock(seconds: seconds)), to: door)
-        case .lockdown(let door, let on):
-            logger.notice("HQ lockdown \(on ? "on" : "off")", metadata: ["door": "\(door ?? "*")", "id": "\(command.id)"])
-            // A door stays locked while `*` or the snapshot still holds it.
-            modes.apply()
-        case .resync:
-            logger.notice("HQ asked for a resync", metadata: ["id": "\(command.id)"])
-        }
-    }
-
     func cameraServices() -> [DoorCameraService] {
         var services: [DoorCameraService] = []
         // An AG2 code is single-use: held in view, it must be decided once, not again as `replayed`.
@@ -318,8 +264,8 @@ public final class GatewayDaemon: Sendable {
             } else {
                 continue
             }
-            let (decider, inbox, clock, metrics, logger, modes) = (
-                decider, doorThread.inbox, clock, metrics, logger, modes
+            let (decider, inbox, clock, reporter, modes) = (
+                decider, doorThread.inbox, clock, DecisionReporter(metrics: metrics, logger: logger), modes
             )
             let (policy, window) = (config.holderBound[id] ?? .optional, config.proofWindow)
             services.append(
@@ -340,150 +286,11 @@ public final class GatewayDaemon: Sendable {
                         proofWindow: window,
                         // First-person-in: the door must know whether its window is open when the grant arrives.
                         beforeGrant: { _ = modes.apply() },
-                        report: { outcome in Self.report(outcome, metrics: metrics, logger: logger) }
+                        report: { outcome in reporter.report(outcome) }
                     )
                 }
             )
         }
         return services
-    }
-
-    /// One log line and the metrics for a decided scan. The log names the pass by its id: a whole
-    /// pass is a credential and never goes to the journal.
-    static func report(_ outcome: EntranceDecision, metrics: GatewayMetrics, logger: Logger) {
-        let decodeMs = Double(outcome.code.decodeTime.components.attoseconds) / 1e15
-            + Double(outcome.code.decodeTime.components.seconds) * 1000
-        let latency = outcome.commandedAt - outcome.code.capturedAt
-        let relayMs = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
-        guard let decision = outcome.decision else {
-            metrics.scanned(door: outcome.door, reason: "not_recorded", granted: false, decodeMs: decodeMs, scanToRelayMs: nil)
-            logger.error(
-                "scan not decided; the door stays shut",
-                metadata: ["door": "\(outcome.door)", "error": "\(outcome.failure ?? "unknown")"]
-            )
-            return
-        }
-        metrics.scanned(
-            door: outcome.door,
-            reason: decision.reason.rawValue,
-            granted: decision.granted,
-            decodeMs: decodeMs,
-            scanToRelayMs: decision.granted ? relayMs : nil
-        )
-        var metadata: Logger.Metadata = [
-            "door": "\(outcome.door)", "reason": "\(decision.reason.rawValue)", "seq": "\(decision.seq)",
-            "hash": "\(decision.hash)",
-            "decode_ms": "\(String(format: "%.1f", decodeMs))",
-        ]
-        if let pass = decision.pass { metadata["pass"] = "\(pass)" }
-        if let member = decision.member { metadata["member"] = "\(member)" }
-        if decision.granted { metadata["scan_to_relay_ms"] = "\(String(format: "%.1f", relayMs))" }
-        logger.info(decision.granted ? "granted" : "denied", metadata: metadata)
-    }
-
-    /// `GET /metrics` (Prometheus text) and `GET /healthz` (200 or 503, JSON).
-    func httpServer() -> some Service {
-        let router = Router()
-        let (metrics, health, store, clock) = (self.metrics, self.health, self.store, self.clock)
-        router.get("metrics") { _, _ -> Response in
-            // The gauges are read when scraped, so they are never older than the scrape; each is
-            // a kept value (the header, head less cursor), never a count over a table.
-            let info = try? store.snapshotHeader()
-            metrics.snapshotAge(info.map { Date().timeIntervalSince1970 - Double($0.generatedAt) })
-            metrics.backlog((try? store.uploadBacklog()) ?? 0)
-            metrics.clockTrusted(clock.status.trusted)
-            for (door, total) in health.watchedFrameCounts() { metrics.framesDelivered(door: door, total: total) }
-            let refusals = (try? store.stateValues([.snapshotRefusals, .snapshotRefused])) ?? [:]
-            metrics.snapshotRefusals(
-                total: refusals[.snapshotRefusals].flatMap(Int.init) ?? 0,
-                refusedNow: !(refusals[.snapshotRefused] ?? "").isEmpty
-            )
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition()))
-            )
-        }
-        router.get("healthz") { _, _ -> Response in
-            let checks = health.checks()
-            return Response(
-                status: checks.allSatisfy(\.ok) ? .ok : .serviceUnavailable,
-                headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(data: GatewayHealth.json(checks)))
-            )
-        }
-        var httpLogger = logger
-        httpLogger.logLevel = .warning
-        let (logger, listen) = (logger, config.listen)
-        return Application(
-            router: router,
-            configuration: ApplicationConfiguration(
-                address: .hostname(listen.host, port: listen.port),
-                serverName: "access-gateway"
-            ),
-            onServerRunning: { channel in
-                let bound = channel.localAddress?.port ?? listen.port
-                self.boundPort.withLock { $0 = bound }
-                logger.notice("metrics and health", metadata: ["url": "http://\(ListenAddress(host: listen.host, port: bound))/healthz"])
-            },
-            logger: httpLogger
-        )
-    }
-}
-
-/// Door events: a log line each, alarms in the metrics, and the audit log for everything a
-/// security officer asks about after an incident (alarms, REX and remote unlocks, openings, mode
-/// changes). A grant's own unlock is already the decision's event. Appends run off the door thread.
-final class DoorEventRecorder: Sendable {
-    let store: GatewayStore
-    let metrics: GatewayMetrics
-    let logger: Logger
-    let queue = DispatchQueue(label: "door events")
-
-    init(store: GatewayStore, metrics: GatewayMetrics, logger: Logger) {
-        self.store = store
-        self.metrics = metrics
-        self.logger = logger
-    }
-
-    func record(door: String?, _ event: DoorEvent) {
-        let (reason, detail) = Self.describe(event)
-        let at = Int64(Date().timeIntervalSince1970 * 1000)
-        if case .alarm(let alarm, let raised) = event {
-            metrics.doorAlarm(door: door ?? "*", alarm: alarm.rawValue, raised: raised)
-            logger.warning("alarm \(alarm.rawValue) \(raised ? "raised" : "cleared")", metadata: ["door": "\(door ?? "*")"])
-        } else {
-            var metadata: Logger.Metadata = ["door": "\(door ?? "*")"]
-            for (key, value) in detail { metadata[key] = "\(value)" }
-            logger.info("door \(reason)", metadata: metadata)
-        }
-        switch event {
-        case .unlocked(.grant), .locked(.pulseEnded), .locked(.doorClosed): return
-        default: break
-        }
-        let (store, logger) = (store, logger)
-        queue.async {
-            do {
-                _ = try store.appendAudit(
-                    AuditEntry(tsMs: at, door: door, kind: "door", granted: false, reason: reason, detail: detail)
-                )
-            } catch {
-                logger.error("door event not recorded", metadata: ["door": "\(door ?? "*")", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// The audit reason and detail for a door event.
-    static func describe(_ event: DoorEvent) -> (String, [String: String]) {
-        switch event {
-        case .unlocked(let cause): ("unlocked", ["cause": cause.rawValue])
-        case .locked(let cause): ("locked", ["cause": cause.rawValue])
-        case .opened: ("opened", [:])
-        case .closed: ("closed", [:])
-        case .grantRefused(let why): ("grant_not_carried_out", ["why": why])
-        case .rexPressed(let unlocks): ("rex_pressed", ["unlocks": unlocks ? "true" : "false"])
-        case .alarm(let alarm, let raised): (raised ? "alarm_raised" : "alarm_cleared", ["alarm": alarm.rawValue])
-        case .modeChanged(let mode): ("mode_changed", ["mode": mode.rawValue])
-        }
     }
 }

@@ -219,7 +219,7 @@ import Testing
             expiresAt: 60
         )
         let (_, _, modes) = try DoorModeSyncTests.rig(door: door, ["id": "A/1", "mode": "normal", "tz": "UTC"])
-        GatewayDaemon.carryOut(command, modes: modes, logger: Logger(label: "test"))
+        HQCommandDispatcher(modes: modes, logger: Logger(label: "test")).carryOut(command)
         try door.run(to: 5.9)
         #expect(door.io.output(.relay, of: "A/1"), "still unlocked past the door's own 2 s pulse")
         try door.run(to: 6.1)
@@ -254,6 +254,6 @@ import Testing
     func theStatusLineSaysHowLongUntilTheOfflineBound(age: Double, expected: String) throws {
         let daemon = try Self.daemon(age: age)
         defer { daemon.doorThread.stop() }
-        #expect(daemon.statusLine().contains(expected), "\(daemon.statusLine())")
+        #expect(daemon.status.line().contains(expected), "\(daemon.status.line())")
     }
 }

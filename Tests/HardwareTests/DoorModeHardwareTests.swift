@@ -122,8 +122,9 @@ func runDoorModeTests(_ sim: SimBoard) {
         sync.apply()
         // HQSync stores an accepted lockdown before the daemon carries it out.
         try store.setLockdown(door: "SIM/A", on: true)
-        GatewayDaemon.carryOut(hqCommand(.lockdown(door: "SIM/A", on: true)), modes: sync, logger: quiet)
-        GatewayDaemon.carryOut(hqCommand(.unlock(door: "SIM/A", seconds: 5)), modes: sync, logger: quiet)
+        let hq = HQCommandDispatcher(modes: sync, logger: quiet)
+        hq.carryOut(hqCommand(.lockdown(door: "SIM/A", on: true)))
+        hq.carryOut(hqCommand(.unlock(door: "SIM/A", seconds: 5)))
         guard waitFor(2, { board.saw(.grantRefused("lockdown"), door: "SIM/A") }) != nil else {
             return "the unlock was not refused"
         }
@@ -138,13 +139,14 @@ func runDoorModeTests(_ sim: SimBoard) {
         sync.apply()
         guard waitFor(2, { sim.value(.relayA) == 1 }) != nil else { return "relay not released in unlocked mode" }
         try store.setLockdown(door: nil, on: true)
-        GatewayDaemon.carryOut(hqCommand(.lockdown(door: nil, on: true)), modes: sync, logger: quiet)
+        let hq = HQCommandDispatcher(modes: sync, logger: quiet)
+        hq.carryOut(hqCommand(.lockdown(door: nil, on: true)))
         guard waitFor(2, { sim.value(.relayA) == 0 }) != nil else { return "the all-doors lockdown did not lock" }
         // Lifting this door's own lockdown leaves it under `*`.
         try store.setLockdown(door: "SIM/A", on: true)
         try store.setLockdown(door: "SIM/A", on: false)
-        GatewayDaemon.carryOut(hqCommand(.lockdown(door: "SIM/A", on: false)), modes: sync, logger: quiet)
-        GatewayDaemon.carryOut(hqCommand(.unlock(door: "SIM/A", seconds: 5)), modes: sync, logger: quiet)
+        hq.carryOut(hqCommand(.lockdown(door: "SIM/A", on: false)))
+        hq.carryOut(hqCommand(.unlock(door: "SIM/A", seconds: 5)))
         sleep(seconds: 1.5)
         guard sim.value(.relayA) == 0 else { return "relay released while * is locked down" }
         return board.saw(.grantRefused("lockdown"), door: "SIM/A") ? nil : "the unlock was not refused"

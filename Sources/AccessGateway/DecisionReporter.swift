@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+
+/// One log line and the metrics for each decided scan. The log names the pass by its id: a whole
+/// pass is a credential and never goes to the journal.
+struct DecisionReporter: Sendable {
+    let metrics: GatewayMetrics
+    let logger: Logger
+
+    func report(_ outcome: EntranceDecision) {
+        let decodeMs = Double(outcome.code.decodeTime.components.attoseconds) / 1e15
+            + Double(outcome.code.decodeTime.components.seconds) * 1000
+        let latency = outcome.commandedAt - outcome.code.capturedAt
+        let relayMs = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+        guard let decision = outcome.decision else {
+            metrics.scanned(door: outcome.door, reason: "not_recorded", granted: false, decodeMs: decodeMs, scanToRelayMs: nil)
+            logger.error(
+                "scan not decided; the door stays shut",
+                metadata: ["door": "\(outcome.door)", "error": "\(outcome.failure ?? "unknown")"]
+            )
+            return
+        }
+        metrics.scanned(
+            door: outcome.door,
+            reason: decision.reason.rawValue,
+            granted: decision.granted,
+            decodeMs: decodeMs,
+            scanToRelayMs: decision.granted ? relayMs : nil
+        )
+        var metadata: Logger.Metadata = [
+            "door": "\(outcome.door)", "reason": "\(decision.reason.rawValue)", "seq": "\(decision.seq)",
+            "hash": "\(decision.hash)",
+            "decode_ms": "\(String(format: "%.1f", decodeMs))",
+        ]
+        if let pass = decision.pass { metadata["pass"] = "\(pass)" }
+        if let member = decision.member { metadata["member"] = "\(member)" }
+        if decision.granted { metadata["scan_to_relay_ms"] = "\(String(format: "%.1f", relayMs))" }
+        logger.info(decision.granted ? "granted" : "denied", metadata: metadata)
+    }
+}
