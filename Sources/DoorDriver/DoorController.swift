@@ -9,9 +9,36 @@ public enum DoorCommand: Sendable, Equatable {
     case feedback(granted: Bool)
 }
 
+/// Tells a stimulus's sender, once, whether the door's relay is energised after the controller
+/// acted on it.
+final class RelayReceipt: Sendable {
+    private let tell: Mutex<(@Sendable (Bool) -> Void)?>
+
+    init(_ tell: @escaping @Sendable (Bool) -> Void) {
+        self.tell = Mutex(tell)
+    }
+
+    /// Tells the sender the first time only: a receipt settled as the line was set is not settled
+    /// again when a later output fails and the controller shuts down.
+    func settle(energised: Bool) {
+        let tell = self.tell.withLock { tell in
+            defer { tell = nil }
+            return tell
+        }
+        tell?(energised)
+    }
+}
+
+/// A command queued in a ``DoorInbox``.
+struct QueuedCommand {
+    var door: String?
+    var command: DoorCommand
+    var receipt: RelayReceipt?
+}
+
 /// The thread-safe way into a running ``DoorController``.
 public final class DoorInbox: Sendable {
-    private let queue = Mutex<[(door: String?, command: DoorCommand)]>([])
+    private let queue = Mutex<(commands: [QueuedCommand], closed: Bool)>(([], false))
     private let waker: any DoorWaker
 
     init(waker: any DoorWaker) {
@@ -20,7 +47,28 @@ public final class DoorInbox: Sendable {
 
     /// Queues `command` for `door`, or for every door when `door` is nil, and wakes the controller.
     public func send(_ command: DoorCommand, to door: String?) {
-        queue.withLock { $0.append((door, command)) }
+        post(QueuedCommand(door: door, command: command))
+    }
+
+    /// Queues `stimulus` for `door` and tells `onRelay`, once, whether the door's relay is energised
+    /// after the controller acted on it: true on the controller's thread right after it set the
+    /// relay line on for it (or once it acted, when the line already was on); false when the relay
+    /// is not energised after it (a refused grant), or when the controller shut down first. Keep
+    /// `onRelay` short: the door waits for it.
+    public func send(_ stimulus: DoorStimulus, to door: String, onRelay: @escaping @Sendable (_ energised: Bool) -> Void) {
+        post(QueuedCommand(door: door, command: .stimulus(stimulus), receipt: RelayReceipt(onRelay)))
+    }
+
+    private func post(_ command: QueuedCommand) {
+        let queued = queue.withLock { queue in
+            if !queue.closed { queue.commands.append(command) }
+            return !queue.closed
+        }
+        guard queued else {
+            // Nothing will act on it: its sender hears so at once.
+            command.receipt?.settle(energised: false)
+            return
+        }
         waker.wake()
     }
 
@@ -29,11 +77,22 @@ public final class DoorInbox: Sendable {
         waker.wake()
     }
 
-    func take() -> [(door: String?, command: DoorCommand)] {
+    func take() -> [QueuedCommand] {
         queue.withLock { queue in
-            defer { queue.removeAll() }
-            return queue
+            defer { queue.commands.removeAll() }
+            return queue.commands
         }
+    }
+
+    /// The controller has shut down: what is queued, and whatever comes later, is not acted on, and
+    /// its sender hears that the relay did not energise.
+    func close() {
+        let unread = queue.withLock { queue in
+            queue.closed = true
+            defer { queue.commands.removeAll() }
+            return queue.commands
+        }
+        for command in unread { command.receipt?.settle(energised: false) }
     }
 }
 
@@ -53,6 +112,13 @@ public final class DoorController {
         var redUntil: Duration?
         var beepUntil: Duration?
         var driven: [DoorOutput: Bool] = [:]
+        /// Senders waiting to hear whether their stimulus energised the relay.
+        var awaitingRelay: [RelayReceipt] = []
+
+        mutating func settleReceipts(energised: Bool) {
+            for receipt in awaitingRelay { receipt.settle(energised: energised) }
+            awaitingRelay = []
+        }
     }
 
     public let io: any DoorIO
@@ -143,8 +209,17 @@ public final class DoorController {
     /// One pass: queued commands, input edges seen by `wait`, debounce and deadlines, then outputs.
     public func step(edges: Set<InputID> = []) throws(DoorDriverError) {
         var now = clock()
-        for (door, command) in inbox.take() {
-            switch command {
+        for queued in inbox.take() {
+            let door = queued.door
+            // Told when the outputs are driven; a door this board does not run never energises.
+            if let receipt = queued.receipt {
+                if let door, doors[door] != nil {
+                    doors[door]!.awaitingRelay.append(receipt)
+                } else {
+                    receipt.settle(energised: false)
+                }
+            }
+            switch queued.command {
             case .stimulus(let stimulus): try dispatch(stimulus, to: door, at: now)
             case .feedback(let granted):
                 for id in door.map({ [$0] }) ?? Array(doors.keys) {
@@ -197,13 +272,16 @@ public final class DoorController {
         }
     }
 
-    /// Drives every relay to locked and every feedback output off. Call before exiting.
+    /// Drives every relay to locked and every feedback output off, and closes ``inbox``: stimuli
+    /// not acted on are answered as not energising the relay. Call before exiting.
     public func shutdown() {
         for id in doors.keys {
             for output in DoorOutput.allCases where io.has(output, of: id) {
                 try? io.set(output, of: id, on: false)
             }
+            doors[id]!.settleReceipts(energised: false)
         }
+        inbox.close()
     }
 
     private func dispatch(_ stimulus: DoorStimulus, to door: String?, at now: Duration) throws(DoorDriverError) {
@@ -242,7 +320,10 @@ public final class DoorController {
             for (output, on) in wanted where io.has(output, of: id) && door.driven[output] != on {
                 try io.set(output, of: id, on: on)
                 door.driven[output] = on
+                // Senders hear of the relay the moment its line is set, not after the other outputs.
+                if output == .relay && on { door.settleReceipts(energised: true) }
             }
+            door.settleReceipts(energised: door.machine.relayEnergised)
             doors[id] = door
         }
     }

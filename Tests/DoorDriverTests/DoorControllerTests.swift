@@ -1,4 +1,5 @@
 import DoorDriver
+import Synchronization
 import Testing
 
 /// A controller over the in-memory twin, with a clock the test moves.
@@ -127,6 +128,66 @@ func door(_ id: String = "L/front", pulse: Double = 2) -> DoorConfig {
         try bench.run(to: 0.1)
         bench.controller.shutdown()
         #expect(!bench.io.output(.relay, of: "L/front"))
+    }
+}
+
+/// What the relay's senders heard and what the board saw, in order, from any thread.
+final class Heard: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+/// A stimulus sent with `onRelay` is answered once: right after the relay line is set for it,
+/// or with false when the relay does not energise.
+@Suite struct RelayReceiptTests {
+    static func bench(_ heard: Heard) throws -> Bench {
+        let bench = try Bench(doors: [door()])
+        bench.io.onSet = { _, output, on in heard.append("\(output.rawValue) \(on ? "on" : "off")") }
+        return bench
+    }
+
+    @Test func aGrantsSenderHearsTheMomentTheRelayLineIsSet() throws {
+        let heard = Heard()
+        let bench = try Self.bench(heard)
+        bench.controller.inbox.send(.grant, to: "L/front") { heard.append("told \($0)") }
+        #expect(heard.all.isEmpty, "told before the controller acted")
+        try bench.run(to: 0.01)
+        let lines = heard.all
+        // Green follows the relay in the same step, in either order; the sender is told between.
+        let relay = try #require(lines.firstIndex(of: "relay on"))
+        #expect(lines.firstIndex(of: "told true") == relay + 1, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("told") }.count == 1)
+    }
+
+    @Test func aGrantWhileTheRelayIsEnergisedIsToldOnceTheControllerActs() throws {
+        let heard = Heard()
+        let bench = try Self.bench(heard)
+        bench.controller.inbox.send(.stimulus(.grant), to: "L/front")
+        try bench.run(to: 0.5)
+        bench.controller.inbox.send(.grant, to: "L/front") { heard.append("told \($0)") }
+        try bench.run(to: 0.51)
+        #expect(heard.all.suffix(1) == ["told true"], "\(heard.all)")
+        #expect(heard.all.filter { $0 == "relay on" }.count == 1)
+    }
+
+    @Test func aGrantRefusedInLockdownIsToldTheRelayDidNotEnergise() throws {
+        let heard = Heard()
+        let bench = try Self.bench(heard)
+        bench.controller.inbox.send(.stimulus(.mode(.lockdown)), to: "L/front")
+        bench.controller.inbox.send(.grant, to: "L/front") { heard.append("told \($0)") }
+        bench.controller.inbox.send(.grant, to: "L/elsewhere") { heard.append("elsewhere told \($0)") }
+        try bench.run(to: 0.01)
+        #expect(heard.all.filter { $0.contains("told") } == ["elsewhere told false", "told false"])
+    }
+
+    @Test func aControllerThatShutDownAnswersWhatItDidNotActOn() throws {
+        let heard = Heard()
+        let bench = try Self.bench(heard)
+        bench.controller.inbox.send(.grant, to: "L/front") { heard.append("queued told \($0)") }
+        bench.controller.shutdown()
+        bench.controller.inbox.send(.grant, to: "L/front") { heard.append("late told \($0)") }
+        #expect(heard.all.filter { $0.contains("told") } == ["queued told false", "late told false"])
     }
 }
 
