@@ -7,11 +7,11 @@ struct DecisionReporter: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
+    /// `scan_to_relay_ms` runs from the frame's capture to the relay line set for the grant; a
+    /// grant the door did not carry out (refused, or the door had stopped) has none.
     func report(_ outcome: EntranceDecision) {
-        let decodeMs = Double(outcome.code.decodeTime.components.attoseconds) / 1e15
-            + Double(outcome.code.decodeTime.components.seconds) * 1000
-        let latency = outcome.commandedAt - outcome.code.capturedAt
-        let relayMs = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+        let decodeMs = Self.milliseconds(outcome.code.decodeTime)
+        let relayMs = outcome.scanToRelay.map(Self.milliseconds)
         guard let decision = outcome.decision else {
             metrics.scanned(door: outcome.door, reason: "not_recorded", granted: false, decodeMs: decodeMs, scanToRelayMs: nil)
             logger.error(
@@ -25,7 +25,7 @@ struct DecisionReporter: Sendable {
             reason: decision.reason.rawValue,
             granted: decision.granted,
             decodeMs: decodeMs,
-            scanToRelayMs: decision.granted ? relayMs : nil
+            scanToRelayMs: relayMs
         )
         var metadata: Logger.Metadata = [
             "door": "\(outcome.door)", "reason": "\(decision.reason.rawValue)", "seq": "\(decision.seq)",
@@ -34,7 +34,11 @@ struct DecisionReporter: Sendable {
         ]
         if let pass = decision.pass { metadata["pass"] = "\(pass)" }
         if let member = decision.member { metadata["member"] = "\(member)" }
-        if decision.granted { metadata["scan_to_relay_ms"] = "\(String(format: "%.1f", relayMs))" }
+        if let relayMs { metadata["scan_to_relay_ms"] = "\(String(format: "%.1f", relayMs))" }
         logger.info(decision.granted ? "granted" : "denied", metadata: metadata)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 }

@@ -17,8 +17,33 @@ public struct EntranceDecision: Sendable {
     public var failure: String?
     /// When the door was commanded, after the decision was durably recorded.
     public var commandedAt: ContinuousClock.Instant
+    /// When the door controller set the relay line for the grant (or acted on it, when the line
+    /// already was on); nil for a scan not granted, and for a grant the door did not carry out.
+    public var relaySetAt: ContinuousClock.Instant?
 
     public var granted: Bool { decision?.granted ?? false }
+
+    /// From the frame's capture to the relay line set for the grant, when it was.
+    public var scanToRelay: Duration? { relaySetAt.map { $0 - code.capturedAt } }
+}
+
+/// The instant the door thread reports a grant's relay line set, for the decision thread to wait on.
+private final class RelayWatch: Sendable {
+    private let setAt = Mutex<ContinuousClock.Instant?>(nil)
+    private let told = DispatchSemaphore(value: 0)
+
+    func hear(energised: Bool) {
+        // Stamped on the door thread, right after the line was set.
+        if energised { setAt.withLock { $0 = .now } }
+        told.signal()
+    }
+
+    /// The instant, once the door has told; nil when the relay did not energise, or the door
+    /// said nothing within `bound`.
+    func wait(upTo bound: DispatchTimeInterval) -> ContinuousClock.Instant? {
+        guard told.wait(timeout: .now() + bound) == .success else { return nil }
+        return setAt.withLock { $0 }
+    }
 }
 
 /// The decision half of a door's pipeline, on a thread of its own, off the capture path: it takes
@@ -39,10 +64,14 @@ public final class Entrance: Sendable {
     private let ended = DispatchSemaphore(value: 0)
     private let limiter: Mutex<ScanRateLimiter>
     private let origin = ContinuousClock.now
+    /// A door thread that hangs must not stop the decisions: past this, a grant is reported
+    /// without its relay time.
+    static let relayWait = DispatchTimeInterval.seconds(1)
 
     /// `wallClock` gives the UNIX time decisions are taken at, and `clockTrusted` whether it can
     /// be believed (HQSync's `ClockTrust`); `report` runs on the decision thread after the door
-    /// was commanded. `holderBound` and `proofWindow` are the door's AG2 policy (docs/token.md).
+    /// was commanded and, for a grant, once the door has set the relay line (or said it did not).
+    /// `holderBound` and `proofWindow` are the door's AG2 policy (docs/token.md).
     /// `beforeGrant` runs before a grant is sent to the door (the daemon brings the door to its
     /// mode there, so that first-person-in sees whether its window is open).
     public init(
@@ -82,6 +111,7 @@ public final class Entrance: Sendable {
     /// Decides one code now, on the calling thread.
     public func decide(_ code: ScannedCode) {
         var outcome = EntranceDecision(door: door, code: code, commandedAt: .now)
+        var relay: RelayWatch?
         let tick = ContinuousClock.now - origin
         // Read once: the limiter and the decision look at the same parse.
         let pass = ScannedPass(text: code.text)
@@ -107,7 +137,9 @@ public final class Entrance: Sendable {
                 limiter.withLock { $0.record(pass, reason: decision.reason, at: tick) }
                 if decision.granted {
                     beforeGrant()
-                    doorInbox.send(.stimulus(.grant), to: door)
+                    let watch = RelayWatch()
+                    relay = watch
+                    doorInbox.send(.grant, to: door) { watch.hear(energised: $0) }
                 }
             }
         } catch {
@@ -115,6 +147,7 @@ public final class Entrance: Sendable {
         }
         doorInbox.send(.feedback(granted: outcome.granted), to: door)
         outcome.commandedAt = .now
+        outcome.relaySetAt = relay?.wait(upTo: Self.relayWait)
         report(outcome)
     }
 

@@ -1,10 +1,11 @@
 import AccessPolicy
-import AccessGateway
+@testable import AccessGateway
 import AccessToken
 import Crypto
 import DoorDriver
 import Foundation
 import KeyCache
+import Logging
 import QRCodec
 import Synchronization
 import TestSupport
@@ -27,7 +28,8 @@ final class Rig: Sendable {
     let relay = Recorded<Bool>()
     let decisions = Recorded<EntranceDecision>()
 
-    init(pulseSeconds: Double = 0.2, directory: String? = nil) throws {
+    /// `relayDelay`: how long the board takes to set the relay line on.
+    init(pulseSeconds: Double = 0.2, relayDelay: Duration = .zero, directory: String? = nil) throws {
         let folder = try directory ?? TestPaths.temporaryDirectory().path
         store = try GatewayStore(path: folder + "/g.sqlite")
         try site.install(in: store)
@@ -35,7 +37,11 @@ final class Rig: Sendable {
         let relay = relay
         door = try DoorControllerThread.start {
             let io = MemoryDoorIO(outputs: [id: [.relay, .green, .red]], inputs: [], blocking: true)
-            io.onSet = { _, output, on in if output == .relay { relay.append(on) } }
+            io.onSet = { _, output, on in
+                guard output == .relay else { return }
+                if on { usleep(UInt32(relayDelay / .microseconds(1))) }
+                relay.append(on)
+            }
             let config = DoorConfig(id: id, relay: LineConfig(chip: "mem", line: "0"), pulseSeconds: pulseSeconds)
             let clock = ContinuousClock()
             let origin = clock.now
@@ -177,6 +183,81 @@ final class Rig: Sendable {
         usleep(200_000)
         #expect(rig.relay.all == [false])
         #expect(try rig.store.auditEvents(.init()).map(\.reason) == ["clock_untrusted"])
+    }
+}
+
+/// Log lines kept in memory, to read what the daemon writes.
+final class LoggedLines: Sendable {
+    struct Line: Sendable {
+        var message: String
+        var metadata: [String: String]
+    }
+
+    struct Handler: LogHandler {
+        let lines: LoggedLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            lines.kept.withLock { $0.append(Line(message: "\(event.message)", metadata: merged.mapValues { "\($0)" })) }
+        }
+    }
+
+    fileprivate let kept = Mutex<[Line]>([])
+    var all: [Line] { kept.withLock { $0 } }
+    var logger: Logger { Logger(label: "test") { _ in Handler(lines: self) } }
+}
+
+/// `scan_to_relay_ms` runs from the frame's capture to the relay line being set for the grant.
+@Suite struct ScanToRelayTests {
+    /// The rig's door decides `text`, captured now, and reports it as the daemon does.
+    static func decide(_ text: String, on rig: Rig) throws -> (EntranceDecision, LoggedLines.Line, String) {
+        let (lines, metrics, outcomes) = (LoggedLines(), GatewayMetrics(), Recorded<EntranceDecision>())
+        let reporter = DecisionReporter(metrics: metrics, logger: lines.logger)
+        let entrance = Entrance(
+            door: rig.site.door,
+            decider: AccessDecider(store: rig.store),
+            doorInbox: rig.door.inbox,
+            wallClock: { [now = rig.site.now] in now },
+            report: { outcome in
+                outcomes.append(outcome)
+                reporter.report(outcome)
+            }
+        )
+        entrance.decide(
+            ScannedCode(symbol: QRSymbol(bytes: Array(text.utf8), polarity: .normal), capturedAt: .now, decodeTime: .zero)
+        )
+        let outcome = try #require(outcomes.all.first)
+        let line = try #require(lines.all.first { $0.message == "granted" || $0.message == "denied" })
+        return (outcome, line, String(decoding: metrics.exposition(), as: UTF8.self))
+    }
+
+    /// A board that takes 80 ms to set the relay line: the figure counts them, though the door
+    /// was commanded long before the line was set.
+    @Test func aSlowRelayLineCountsInTheFigure() throws {
+        let rig = try Rig(relayDelay: .milliseconds(80))
+        let (outcome, line, exposition) = try Self.decide(try rig.site.pass(), on: rig)
+        #expect(outcome.granted)
+        let setAt = try #require(outcome.relaySetAt)
+        #expect(outcome.commandedAt < setAt)
+        #expect(try #require(outcome.scanToRelay) >= .milliseconds(80))
+        let logged = try #require(line.metadata["scan_to_relay_ms"].flatMap(Double.init))
+        #expect(logged >= 80, "\(line)")
+        let door = "door=\"\(rig.site.door)\""
+        #expect(exposition.contains("ag_scan_to_relay_ms_bucket{\(door),le=\"75.0\"} 0"), "\(exposition)")
+        #expect(exposition.contains("ag_scan_to_relay_ms_count{\(door)} 1"), "\(exposition)")
+    }
+
+    @Test func aDeniedScanHasNone() throws {
+        let rig = try Rig(relayDelay: .milliseconds(80))
+        let (outcome, line, exposition) = try Self.decide(try rig.site.pass(member: "m-blocked"), on: rig)
+        #expect(outcome.relaySetAt == nil && outcome.scanToRelay == nil)
+        #expect(line.message == "denied" && line.metadata["scan_to_relay_ms"] == nil)
+        #expect(!exposition.contains("ag_scan_to_relay_ms_count"), "\(exposition)")
     }
 }
 
