@@ -182,8 +182,8 @@ func runCameraTests(_ sim: SimBoard) {
         guard let granted = decisions.all.first, granted.granted else {
             return "the relay went high without a granted decision: \(decisions.all)"
         }
-        let latency = seconds(granted.commandedAt - granted.code.capturedAt)
-        print("  relay high \(ms(opened)) after the pass went on screen; frame to door command \(ms(latency))")
+        guard let toRelay = granted.scanToRelay else { return "the grant has no time to the relay line" }
+        print("  relay high \(ms(opened)) after the pass went on screen; frame to relay line \(ms(seconds(toRelay)))")
         guard waitFor(3, { sim.value(.relayA) == 0 }) != nil else { return "the relay did not relock after the pulse" }
 
         let blocked = try show(try passFrame(try site.pass(member: "m-blocked", serial: 2)))
