@@ -191,6 +191,19 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // Tests that start processes (the reference HQ, the daemon, a misbehaving HQ, a browser) and
+        // wait for them: `make test` runs them as a stage of their own, so that their waits never
+        // hold the cooperative pool that the unit tests time their async work on.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "AccessGateway", "HQSync", "HQProtocol", "AccessPolicy", "KeyCache", "AccessToken", "QRCodec",
+                "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // A test client that trusts the fault server's self-signed certificate.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(
             name: "AccessGatewayTests",
             dependencies: [

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A misbehaving HQ for the fault-injection tests (Tests/HQSyncTests/MisbehavingHQTests.swift).
+"""A misbehaving HQ for the fault-injection tests (Tests/EndToEndTests/MisbehavingHQTests.swift).
 
     bad_hq.py MODE PORT [UPSTREAM]
 
@@ -38,7 +38,7 @@ Listens on 127.0.0.1:PORT and answers every request according to MODE:
              GET /v1/snapshot?since=… (a delta the gateway must refuse); other answers are HQ's.
 
 Proxies to UPSTREAM that break one rule of docs/hq-protocol.md each, for `gatewayctl hq check`
-(Tests/HQSyncTests/HQCheckTests.swift); other answers are HQ's:
+(Tests/EndToEndTests/HQCheckTests.swift); other answers are HQ's:
   badsig     spoils the signature of every signed snapshot answer.
   noetag     drops the ETag header of snapshot answers.
   dupupload  acknowledges every audit upload as all newly stored, none duplicates.
