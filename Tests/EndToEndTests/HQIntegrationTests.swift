@@ -288,38 +288,30 @@ import Testing
         let hq = try ReferenceHQ(seed: siteSeed)
         let gateway = try GatewayRig()
         let location = try HQLocation(hq.url)
-        do {
-            _ = try await GatewaySync.provision(
-                store: gateway.store,
-                keyPath: gateway.keyPath,
-                hq: location,
-                code: "NOPE-NOPE-NOPE",
-                name: "t",
-                clock: .fromHQOnly()
-            )
-            Issue.record("a made-up code was accepted")
-        } catch {
-            guard case .badCode = error else {
-                Issue.record("expected badCode, got \(error)")
-                return
-            }
+        // Why enrolment with `code` fails, or nil when it succeeds.
+        func refusal(_ code: String) async -> HQSyncError? {
+            do {
+                _ = try await GatewaySync.provision(
+                    store: gateway.store,
+                    keyPath: gateway.keyPath,
+                    hq: location,
+                    code: code,
+                    name: "t",
+                    clock: .fromHQOnly()
+                )
+                return nil
+            } catch { return error }
+        }
+        let madeUp = await refusal("NOPE-NOPE-NOPE")
+        guard case .badCode? = madeUp else {
+            Issue.record("a made-up code: expected badCode, got \(String(describing: madeUp))")
+            return
         }
         hq.stop()
-        do {
-            _ = try await GatewaySync.provision(
-                store: gateway.store,
-                keyPath: gateway.keyPath,
-                hq: location,
-                code: "X",
-                name: "t",
-                clock: .fromHQOnly()
-            )
-            Issue.record("enrolment with HQ down succeeded")
-        } catch {
-            guard case .unreachable = error else {
-                Issue.record("expected unreachable, got \(error)")
-                return
-            }
+        let down = await refusal("X")
+        guard case .unreachable? = down else {
+            Issue.record("HQ down: expected unreachable, got \(String(describing: down))")
+            return
         }
     }
 

@@ -79,30 +79,19 @@ import Testing
         )
     }
 
-    /// 3. The same screenshot, granted, then decided again 40 s later: `proof_stale`.
-    @Test func theSameScreenshot40sLaterIsProofStale() async throws {
+    /// 3 and 4. The same screenshot, granted, then decided again, read and decoded afresh as a
+    /// camera would see a photo of the screen: 40 s later `proof_stale`; 1 s later, within the
+    /// window, `replayed`.
+    @Test(arguments: [(40.0, AccessReason.proofStale), (1.0, .replayed)])
+    func theSameScreenshotDecidedAgainIsRefused(after seconds: Double, reason: AccessReason) async throws {
         let hq = try ReferenceHQ(seed: siteSeed)
         let decider = try await Gateway.decider(hq)
         let shot = try #require(try Browser.open(hq, profile: try Browser.profile()).shots.first)
         let now = Date().timeIntervalSince1970
         let first = try Gateway.decide(decider, try Browser.decode(shot), now: now)
         #expect(first.reason == .granted, "\(shot.png): \(first.reason) \(first.detail)")
-        // The same file read and decoded again, as a camera would see a photo of the screen.
-        let later = try Gateway.decide(decider, try Browser.decode(shot), now: now + 40)
-        #expect(later.reason == .proofStale, "\(shot.png) at +40 s: \(later.reason) \(later.detail)")
-        #expect(!later.granted)
-    }
-
-    /// 4. The same frame decided a second time within the window: `replayed`.
-    @Test func theSameFrameDecidedTwiceWithinTheWindowIsReplayed() async throws {
-        let hq = try ReferenceHQ(seed: siteSeed)
-        let decider = try await Gateway.decider(hq)
-        let shot = try #require(try Browser.open(hq, profile: try Browser.profile()).shots.first)
-        let now = Date().timeIntervalSince1970
-        let first = try Gateway.decide(decider, try Browser.decode(shot), now: now)
-        #expect(first.reason == .granted, "\(shot.png): \(first.reason) \(first.detail)")
-        let again = try Gateway.decide(decider, try Browser.decode(shot), now: now + 1)
-        #expect(again.reason == .replayed, "\(shot.png) at +1 s: \(again.reason) \(again.detail)")
+        let again = try Gateway.decide(decider, try Browser.decode(shot), now: now + seconds)
+        #expect(again.reason == reason, "\(shot.png) at +\(Int(seconds)) s: \(again.reason) \(again.detail)")
         #expect(!again.granted)
     }
 
