@@ -90,7 +90,7 @@ public struct AccessPolicy: Sendable {
         guard verdict.granted, let claims = verdict.claims else { return deny(verdict.reason, verdict.detail) }
         // A door HQ does not list (deleted, or mistyped in the config) has no known mode or schedule.
         let info = snapshot.state
-        guard let rules = try records.door(door) else {
+        guard let mode = try records.doorMode(door) else {
             return deny(.wrongDoor, "door \(door) is not in snapshot \(info.seq)")
         }
         switch try holderProblem(scanned.holderBound, claims, holder, now: now, records: records) {
@@ -115,13 +115,14 @@ public struct AccessPolicy: Sendable {
         {
             return deny(.bookingInactive, why)
         }
-        if rules.mode == .lockdown { return deny(.lockdown, "door \(door) is in lockdown") }
+        if mode == .lockdown { return deny(.lockdown, "door \(door) is in lockdown") }
         let commanded = try records.commandedLockdowns()
         if commanded.contains(door) || commanded.contains("*") {
             return deny(.lockdown, "HQ put door \(door) in lockdown")
         }
-        if !rules.schedule.covers(now) {
-            return deny(.outsideSchedule, "door \(door) is closed at this time (\(rules.schedule.timeZone.identifier))")
+        let schedule = try records.doorSchedule(door)
+        if !schedule.covers(now) {
+            return deny(.outsideSchedule, "door \(door) is closed at this time (\(schedule.timeZone.identifier))")
         }
         if let maxUses = claims.maxUses {
             switch try useProblem(pass, maxUses: maxUses, door: door, now: now, records) {

@@ -4,8 +4,10 @@ import HQProtocol
 /// answers each question inside the decision's transaction; the policy only asks, in its order,
 /// and never writes.
 public protocol DecisionRecords {
-    /// The door's row in the snapshot, or nil when the snapshot does not list it.
-    func door(_ id: String) throws -> DoorRules?
+    /// The door's mode in the snapshot, or nil when the snapshot does not list the door.
+    func doorMode(_ id: String) throws -> DoorMode?
+    /// The door's opening schedule, in its time zone; asked only once the checks before it passed.
+    func doorSchedule(_ id: String) throws -> DoorSchedule
     /// The doors HQ's commands hold in lockdown; `*` is every door.
     func commandedLockdowns() throws -> Set<String>
     /// Until when the pass (cti hex) is revoked, if it is.
@@ -37,17 +39,6 @@ public struct SnapshotState: Sendable, Equatable {
 
     /// Whether the snapshot is older than its `max_age`.
     public func isStale(now: Double) -> Bool { age(now: now) > Double(maxAge) }
-}
-
-/// A door's mode, time zone and opening schedule, as the snapshot holds them.
-public struct DoorRules: Sendable {
-    public var mode: DoorMode
-    public var schedule: DoorSchedule
-
-    public init(mode: DoorMode, schedule: DoorSchedule) {
-        self.mode = mode
-        self.schedule = schedule
-    }
 }
 
 /// What a decision needs of a booking.

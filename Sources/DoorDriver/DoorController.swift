@@ -323,7 +323,8 @@ public final class DoorController {
                 // Senders hear of the relay the moment its line is set, not after the other outputs.
                 if output == .relay && on { door.settleReceipts(energised: true) }
             }
-            door.settleReceipts(energised: door.machine.relayEnergised)
+            // A board without a relay line for this door sets nothing: no sender hears "energised".
+            door.settleReceipts(energised: door.machine.relayEnergised && io.has(.relay, of: id))
             doors[id] = door
         }
     }

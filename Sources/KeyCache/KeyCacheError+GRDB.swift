@@ -1,6 +1,6 @@
 import GRDB
 
-// Apart from KeyCacheError.swift, which the snapshot fuzz harness compiles without GRDB.
+// Apart from KeyCacheError.swift, so that the error type itself names no GRDB type.
 extension KeyCacheError {
     /// `error` as the store reports it: a KeyCacheError as it is; GRDB's `DatabaseError` as
     /// ``sqlite(code:_:)`` with its primary result code; anything else as ``database(_:)``. `context`

@@ -7,7 +7,8 @@ import Testing
 
 /// What a store would hold, in memory, and which questions the policy asked of it.
 final class SiteRecords: DecisionRecords {
-    var doors: [String: DoorRules] = [:]
+    var modes: [String: DoorMode] = [:]
+    var schedules: [String: DoorSchedule] = [:]
     var lockdowns: Set<String> = []
     var revoked: [String: Int64] = [:]
     var blocked: [String: Bool] = [:]
@@ -17,13 +18,17 @@ final class SiteRecords: DecisionRecords {
     private(set) var asked: [String] = []
 
     init(door: String) {
-        let always = DoorSchedule(windows: [], timeZone: TimeZone(identifier: "UTC")!)
-        doors[door] = DoorRules(mode: .normal, schedule: always)
+        modes[door] = .normal
     }
 
-    func door(_ id: String) throws -> DoorRules? {
+    func doorMode(_ id: String) throws -> DoorMode? {
         asked.append("door")
-        return doors[id]
+        return modes[id]
+    }
+
+    func doorSchedule(_ id: String) throws -> DoorSchedule {
+        asked.append("schedule")
+        return schedules[id] ?? DoorSchedule(windows: [], timeZone: TimeZone(identifier: "UTC")!)
     }
 
     func commandedLockdowns() throws -> Set<String> {
@@ -128,10 +133,10 @@ final class SiteRecords: DecisionRecords {
         if failing.contains("revoked") { records.revoked[id] = Int64(Self.site.now) + 60 }
         if failing.contains("blocked") { records.blocked["m-demo"] = true }
         let closed = [ScheduleWindow(days: ["sun"], from: "00:00", to: "00:01")]
-        records.doors[Self.site.door] = DoorRules(
-            mode: failing.contains("lockdown") ? .lockdown : .normal,
-            schedule: DoorSchedule(windows: failing.contains("closed") ? closed : [], timeZone: utc)
-        )
+        records.modes[Self.site.door] = failing.contains("lockdown") ? .lockdown : .normal
+        if failing.contains("closed") {
+            records.schedules[Self.site.door] = DoorSchedule(windows: closed, timeZone: utc)
+        }
         if failing.contains("commanded") { records.lockdowns = ["*"] }
         #expect(try decide(text, records).decision.reason == reason)
     }
@@ -141,6 +146,14 @@ final class SiteRecords: DecisionRecords {
         let outcome = try decide(try Self.pass().text, records)
         #expect(outcome.decision.reason == .wrongDoor)
         #expect(records.asked == ["door"])
+    }
+
+    @Test func theScheduleIsReadOnlyWhenTheChecksBeforeItPass() throws {
+        let (text, id) = try Self.pass()
+        let records = SiteRecords(door: Self.site.door)
+        records.revoked[id] = Int64(Self.site.now) + 60
+        #expect(try decide(text, records).decision.reason == .revoked)
+        #expect(!records.asked.contains("schedule"))
     }
 
     @Test func aVerifiedProofIsRememberedEvenWhenTheDecisionIsDenied() throws {

@@ -29,6 +29,25 @@ func sqlite3(_ store: GatewayStore, _ sql: String) throws {
 }
 
 @Suite struct AuditChainTests {
+    /// Migration v1 makes `audit_events` from AuditEvent.columnDefinitions, which HQ shares: the
+    /// columns a shipped store has must never change under it.
+    @Test func theAuditTableKeepsTheColumnsOfMigrationV1() throws {
+        let store = try makeStore()
+        let columns = try runTool("sqlite3", [
+            store.path,
+            "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || ifnull(dflt_value, '-') || ' ' || pk "
+                + "FROM pragma_table_info('audit_events')",
+        ]).stdout.split(separator: "\n").map(String.init)
+        #expect(
+            columns == [
+                "seq INTEGER 0 - 1", "ts_ms INTEGER 1 - 0", "gateway TEXT 1 - 0", "door TEXT 0 - 0",
+                "kind TEXT 1 - 0", "granted INTEGER 1 - 0", "reason TEXT 1 - 0", "member TEXT 0 - 0",
+                "pass TEXT 0 - 0", "booking TEXT 0 - 0", "detail TEXT 1 '{}' 0", "prev_hash TEXT 1 - 0",
+                "hash TEXT 1 - 0",
+            ]
+        )
+    }
+
     @Test func anUntouchedChainVerifies() throws {
         let store = try storeWithEvents(10)
         #expect(try store.verifyAuditChain() == .intact(events: 10))

@@ -294,6 +294,23 @@ struct World {
         )
     }
 
+    /// A stored mode this build cannot read (an import never writes one) holds the door.
+    @Test func aDoorModeThatCannotBeReadIsALockdown() throws {
+        let world = try World()
+        _ = try runTool("sqlite3", [world.store.path, "UPDATE doors SET mode = 'closed-for-works'"])
+        #expect(try world.decide(try world.pass()).reason == .lockdown)
+    }
+
+    /// A list of HQ's lockdowns that cannot be read holds every door until HQ sends one again.
+    @Test func anUnreadableListOfHQsLockdownsHoldsEveryDoor() throws {
+        let world = try World()
+        let sql = "INSERT OR REPLACE INTO gateway_state(key, value) VALUES ('hq_lockdown', 'not a list')"
+        _ = try runTool("sqlite3", [world.store.path, sql])
+        #expect(try world.decide(try world.pass()).reason == .lockdown)
+        try world.store.setLockdown(door: nil, on: false)
+        #expect(try world.decide(try world.pass(id: 2)).reason == .granted)
+    }
+
     @Test func anHQLockdownOverridesTheSnapshotUntilLifted() throws {
         let world = try World()
         try world.store.setLockdown(door: "L1/front", on: true)
