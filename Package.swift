@@ -10,6 +10,9 @@ let package = Package(
         .executable(name: "access-hq-dev", targets: ["access-hq-dev"]),
         .library(name: "QRCodec", targets: ["QRCodec"]),
         .library(name: "AccessToken", targets: ["AccessToken"]),
+        // For the fuzz harnesses' own package (Tests/Fuzz), which builds them against these modules.
+        .library(name: "HQProtocol", targets: ["HQProtocol"]),
+        .library(name: "AccessPolicy", targets: ["AccessPolicy"]),
     ],
     traits: [
         .trait(
