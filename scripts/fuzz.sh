@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh --build-only                           (binaries and seeds only)
 #   scripts/fuzz.sh --no-build 900 cbor                    (reuse them, e.g. from a second shell)
 #
-# Targets (harnesses in Tests/Fuzz/Harnesses, each compiled with swiftc -sanitize=fuzzer,address):
+# Targets (harnesses in Tests/Fuzz/Harnesses/<target>, executables of the package Tests/Fuzz):
 #   cbor       CBORDecoder, with an encode/decode round trip
 #   cose       COSESign1(cbor:decoder:), its header checks, AG1Pass(cose:)
 #   ag1        PassVerifier.verify(text, door:, now:) on AG1 texts; AG2 parse, credential and proof
@@ -15,10 +15,11 @@
 #   snapshot   SnapshotDocument.parse (full and delta), with a JSONEncoder round trip; not apply
 #   hqcommand  HQCommand.parse and HQCommand.open (SignedDocument) under a pinned root key
 #
-# Only the project's own Swift code is instrumented. SwiftPM builds swift-crypto (uninstrumented)
-# in .build-fuzz; swiftc compiles the library sources each harness needs (AccessToken, with Base45;
-# the snapshot and command files of HQProtocol) with the sanitizers, so no GRDB, zbar, zlib or NIO
-# is linked. Everything built or found goes to .build-fuzz/fuzz (not in git):
+# SwiftPM builds Tests/Fuzz/Package.swift in .build-fuzz (release, -Xswiftc -sanitize=fuzzer,address):
+# each harness imports the modules it runs (AccessToken, HQProtocol, AccessPolicy) as the root
+# package builds them, and every Swift module is instrumented, those and swift-crypto's Swift layer
+# included; C (BoringSSL, zlib) is not. No GRDB, zbar or NIO is linked. The binaries are copied to
+# .build-fuzz/fuzz/bin/fuzz-<target>. Everything built or found goes to .build-fuzz/fuzz (not in git):
 # binaries, seeds (Tests/Fuzz/make_seeds.py from ../shared, and the passes and commands the ag1
 # and hqcommand harnesses sign themselves), the growing corpus per target, logs and artifacts.
 #
@@ -33,7 +34,6 @@ main() {
     cd "$(dirname "$0")/.."
     root=$PWD
     SWIFT=${SWIFT:-swift}
-    SWIFTC=${SWIFTC:-$(dirname "$(command -v "$SWIFT")")/swiftc}
     SHARED=${AG_SHARED:-${SHARED:-$(cd .. && pwd)/shared}}
     scratch=$root/.build-fuzz
     out=$scratch/fuzz
@@ -59,7 +59,7 @@ main() {
     log() { echo "[fuzz $(date +%H:%M:%S)] $*"; }
 
     # ---- build ----------------------------------------------------------------------------------
-    mkdir -p "$out"/{bin,obj,modules,lib,seeds,corpus,artifacts,logs}
+    mkdir -p "$out"/{bin,seeds,corpus,artifacts,logs}
     export AG_FUZZ_AG1_CASES=$SHARED/vectors/ag1/cases.json
     # The Swift runtime's backtracer would run under ASan after a trap; libFuzzer reports it anyway.
     export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
@@ -67,47 +67,17 @@ main() {
     # than a third of the time; detection is unchanged, and a reproducer can be rerun with them.
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1:malloc_context_size=0:quarantine_size_mb=64}
     if [ $no_build = 0 ]; then
-        log "swift-crypto (release, uninstrumented) in .build-fuzz"
-        $SWIFT build --scratch-path "$scratch" -c release --target Crypto >"$out/logs/spm.log" 2>&1 ||
-            { tail -30 "$out/logs/spm.log"; echo "fuzz: swift build of Crypto failed" >&2; exit 1; }
-        rel=$($SWIFT build --scratch-path "$scratch" -c release --show-bin-path)
-        rm -f "$out/lib/libagcrypto.a"
-        find "$rel"/{Crypto,CryptoBoringWrapper,CCryptoBoringSSL,CCryptoBoringSSLShims,CXKCP,CXKCPShims}.build \
-            -name '*.o' 2>/dev/null | sort | xargs ar rcs "$out/lib/libagcrypto.a"
-
-        # Our modules come first on the search path: the AccessToken here is the instrumented one.
-        flags=(-O -swift-version 6 -parse-as-library -sanitize=fuzzer,address -g -use-ld=lld
-            -I "$out/modules" -I "$rel/Modules" -module-cache-path "$out/ModuleCache")
-        # swiftc runs in $out/obj: with -g it may leave a module of the executable in its working
-        # directory. Relative source paths are made absolute for it.
-        absolute() { for a in "$@"; do case $a in /* | -*) echo "$a" ;; *) echo "$root/$a" ;; esac; done; }
-        module() { # name, sources...
-            local name=$1
-            shift
-            mapfile -t srcs < <(absolute "$@")
-            (cd "$out/obj" && "$SWIFTC" "${flags[@]}" -wmo -module-name "$name" \
-                -emit-module -emit-module-path "$out/modules/$name.swiftmodule" -c "${srcs[@]}" -o "$out/obj/$name.o")
-        }
-        harness() { # target, module name, sources...
-            local target=$1 name=$2
-            shift 2
-            mapfile -t srcs < <(absolute Tests/Fuzz/Harnesses/FuzzSupport.swift "$@")
-            (cd "$out/obj" && "$SWIFTC" "${flags[@]}" -wmo -module-name "$name" "${srcs[@]}" -o "$out/bin/fuzz-$target")
-        }
-        token_objs=("$out/obj/AccessToken.o" "$out/lib/libagcrypto.a" -lstdc++)
-        log "compiling the harnesses (swiftc -sanitize=fuzzer,address)"
-        set -e
-        module AccessToken Sources/AccessToken/*.swift
-        harness cbor FuzzCBOR Tests/Fuzz/Harnesses/CBORFuzz.swift "${token_objs[@]}"
-        harness cose FuzzCOSE Tests/Fuzz/Harnesses/COSEFuzz.swift "${token_objs[@]}"
-        harness ag1 FuzzAG1 Tests/Fuzz/Harnesses/AG1Fuzz.swift "${token_objs[@]}"
-        harness base45 FuzzBase45 Tests/Fuzz/Harnesses/Base45Fuzz.swift "${token_objs[@]}"
-        harness snapshot FuzzSnapshot Tests/Fuzz/Harnesses/SnapshotFuzz.swift \
-            Sources/HQProtocol/Snapshot.swift Sources/HQProtocol/HQProtocolError.swift
-        harness hqcommand FuzzHQCommand Tests/Fuzz/Harnesses/HQCommandFuzz.swift \
-            Sources/HQProtocol/HQCommand.swift Sources/HQProtocol/SignedDocument.swift \
-            Sources/HQProtocol/HQProtocolError.swift "${token_objs[@]}"
-        set +e
+        # Tests/Fuzz is a package of its own that imports the root's AccessToken, HQProtocol and
+        # AccessPolicy; the sanitizer flags reach every Swift module it builds, those included.
+        spm=($SWIFT build --package-path Tests/Fuzz --scratch-path "$scratch" -c release
+            -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+        log "building the harnesses (swift build of Tests/Fuzz, -sanitize=fuzzer,address) in .build-fuzz"
+        "${spm[@]}" >"$out/logs/spm.log" 2>&1 ||
+            { tail -30 "$out/logs/spm.log"; echo "fuzz: swift build of Tests/Fuzz failed" >&2; exit 1; }
+        rel=$("${spm[@]}" --show-bin-path) || exit 1
+        # Copies (cp -f replaces a binary that is running): a later build leaves alone the binaries
+        # that a --no-build run in another shell uses.
+        for t in "${all_targets[@]}"; do cp -f "$rel/fuzz-$t" "$out/bin/fuzz-$t" || exit 1; done
 
         # ---- seeds ----------------------------------------------------------------------------------
         rm -rf "$out/seeds"

@@ -7,10 +7,10 @@ import TestSupport
 import Testing
 
 /// Replays the hqcommand fuzz target's reproducers (Tests/Fuzz/regressions/hqcommand) and edge
-/// inputs (Tests/Fuzz/edge/hqcommand) as Tests/Fuzz/Harnesses/HQCommandFuzz.swift runs them: the
-/// first byte picks the mode (mod 4: 0 and 3 parse the rest as command JSON, 1 opens it as a signed
-/// command under the fixed fuzz root key, 2 builds a valid command from it, whose JSON must be
-/// accepted). Each must give a clean refusal or a command that survives its own JSON.
+/// inputs (Tests/Fuzz/edge/hqcommand) as Tests/Fuzz/Harnesses/hqcommand/HQCommandFuzz.swift runs
+/// them: the first byte picks the mode (mod 4: 0 and 3 parse the rest as command JSON, 1 opens it
+/// as a signed command under the fixed fuzz root key, 2 builds a valid command from it, whose JSON
+/// must be accepted). Each must give a clean refusal or a command that survives its own JSON.
 @Suite struct FuzzRegressionTests {
     static let inputs = FuzzInputs.of("hqcommand")
 

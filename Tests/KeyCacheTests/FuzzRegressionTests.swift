@@ -6,9 +6,9 @@ import TestSupport
 import Testing
 
 /// Replays the snapshot fuzz target's reproducers (Tests/Fuzz/regressions/snapshot) and edge inputs
-/// (Tests/Fuzz/edge/snapshot) as Tests/Fuzz/Harnesses/SnapshotFuzz.swift runs them: each is refused
-/// cleanly, or parses to a document in the formats docs/hq-protocol.md gives, which survives
-/// JSONEncoder and whose schedules evaluate.
+/// (Tests/Fuzz/edge/snapshot) as Tests/Fuzz/Harnesses/snapshot/SnapshotFuzz.swift runs them: each
+/// is refused cleanly, or parses to a document in the formats docs/hq-protocol.md gives, which
+/// survives JSONEncoder and whose schedules evaluate.
 @Suite struct FuzzRegressionTests {
     static let inputs = FuzzInputs.of("snapshot")
 

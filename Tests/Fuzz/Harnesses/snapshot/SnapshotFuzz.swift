@@ -1,5 +1,5 @@
-// libFuzzer target `snapshot`: snapshot JSON import up to the store, compiled from
-// Sources/HQProtocol/Snapshot.swift and HQProtocolError.swift (no GRDB).
+// libFuzzer target `snapshot`: snapshot JSON import up to the store (HQProtocol's SnapshotDocument,
+// AccessPolicy's DoorSchedule; no GRDB).
 //
 // SnapshotDocument.parse decodes and validates a full snapshot or a delta. `GatewayStore.apply`
 // is not run: a fresh SQLite store per input would cost milliseconds, a thousand times the parse.
@@ -8,10 +8,17 @@
 // as the reference HQ writes them, and parse again to the same value; and whatever parse accepts
 // must have the formats docs/hq-protocol.md gives: revoked passes as 8–32 bytes of lowercase hex
 // (the store compares them with the cti's hex), schedule times as HH:MM.
+import AccessPolicy
 import Foundation
+import FuzzSupport
+import HQProtocol
+
+@main enum SnapshotFuzz {
+    static func main() { runFuzzer(fuzzSnapshot) }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSnapshot(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzSnapshot(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let json = Data(UnsafeBufferPointer(start: data, count: size))
     guard let document = try? SnapshotDocument.parse(json) else { return 0 }
     let encoder = JSONEncoder()

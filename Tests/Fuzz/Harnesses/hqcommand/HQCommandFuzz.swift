@@ -1,5 +1,4 @@
-// libFuzzer target `hqcommand`: HQ's signed commands, compiled from Sources/HQProtocol/HQCommand.swift,
-// SignedDocument.swift and HQProtocolError.swift against the AccessToken module.
+// libFuzzer target `hqcommand`: HQ's signed commands (HQCommand and SignedDocument of HQProtocol).
 //
 // The first byte picks the entry point (its value mod 4), the rest is its input:
 // - 0, 3: HQCommand.parse(json), the command JSON;
@@ -12,6 +11,8 @@
 import AccessToken
 import Crypto
 import Foundation
+import FuzzSupport
+import HQProtocol
 
 enum FuzzRoot {
     static let key = try! P256.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 0x44, count: 32))
@@ -19,15 +20,16 @@ enum FuzzRoot {
     static let now = 1_800_000_030.0
 }
 
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzHQInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
-    emitSeedsIfAsked(emitSeeds)
-    return 0
+@main enum HQCommandFuzz {
+    static func main() {
+        emitSeedsIfAsked(emitSeeds)
+        runFuzzer(fuzzHQCommand)
+    }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzHQCommand(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard size > 0 else { return 0 }
+public func fuzzHQCommand(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data, size > 0 else { return 0 }
     let body = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
     let command: HQCommand
     switch data[0] % 4 {

@@ -3,9 +3,14 @@
 // Decoding is strict, so the encoding is unique: decode(text) succeeding means
 // encode(decode(text)) == text. And decode(encode(bytes)) == bytes for any bytes.
 import AccessToken
+import FuzzSupport
+
+@main enum Base45Fuzz {
+    static func main() { runFuzzer(fuzzBase45) }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzBase45(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzBase45(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let text = String(decoding: bytes, as: UTF8.self)
     if let decoded = try? Base45.decode(text) {

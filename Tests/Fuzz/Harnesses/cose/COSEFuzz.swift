@@ -2,9 +2,14 @@
 // signature: crit, alg in either bucket, kid, the Sig_structure, and the AG1 profile's structural
 // checks (AG1Pass(cose:)). A parsed message must encode to bytes that parse to the same message.
 import AccessToken
+import FuzzSupport
+
+@main enum COSEFuzz {
+    static func main() { runFuzzer(fuzzCOSE) }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCOSE(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzCOSE(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     if let message = try? COSESign1(cbor: bytes) {
         _ = try? message.checkCritical()

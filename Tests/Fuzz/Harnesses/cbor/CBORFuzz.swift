@@ -5,9 +5,14 @@
 // is the preferred serialization, a fixed point). The tighter limits a pass is read with are
 // exercised by the cose and ag1 targets.
 import AccessToken
+import FuzzSupport
+
+@main enum CBORFuzz {
+    static func main() { runFuzzer(fuzzCBOR) }
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCBOR(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzCBOR(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let value = try? CBORDecoder().decode(bytes) else { return 0 }
     let encoded = CBOREncoder.encode(value)

@@ -10,6 +10,7 @@
 import AccessToken
 import Crypto
 import Foundation
+import FuzzSupport
 
 /// Fixed, public, test-only keys: a fuzz input must be able to carry a valid signature.
 enum FuzzKeys {
@@ -43,15 +44,16 @@ struct AG1Setup {
     }()
 }
 
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzAG1Initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
-    _ = AG1Setup.shared
-    emitSeedsIfAsked(emitSeeds)
-    return 0
+@main enum AG1Fuzz {
+    static func main() {
+        _ = AG1Setup.shared
+        emitSeedsIfAsked(emitSeeds)
+        runFuzzer(fuzzAG1)
+    }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzAG1(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzAG1(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let setup = AG1Setup.shared
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     if text.hasPrefix(HolderBoundPass.prefix) {
