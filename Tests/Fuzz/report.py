@@ -38,9 +38,10 @@ def section(rows):
     dates = sorted(r["date"] for r in rows)
     out = [BEGIN, "## Fuzzing\n",
            "`make fuzz` (`scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]`, 300 s per target by default; not part of "
-           "`make test`): one libFuzzer binary per parser that takes untrusted bytes, built with `swiftc "
-           "-sanitize=fuzzer,address` from the harnesses in `Tests/Fuzz/Harnesses` and the library sources they "
-           "exercise (only the project's code is instrumented; swift-crypto and Foundation are not). Seeds come from "
+           "`make test`): one libFuzzer binary per parser that takes untrusted bytes, built by SwiftPM with "
+           "`-sanitize=fuzzer,address` from the package `Tests/Fuzz`, whose harnesses import the project's modules "
+           "they exercise (those, the harnesses and swift-crypto's Swift layer are instrumented; BoringSSL, zlib "
+           "and Foundation are not). Seeds come from "
            "`../shared` (AG1 and KeyCache vectors, the COSE WG examples, the EU DCC codes) through "
            "`Tests/Fuzz/make_seeds.py`, from passes and commands the harnesses sign with fixed fuzz keys, and from "
            "the edge inputs in `Tests/Fuzz/edge`; each target's corpus grows in `.build-fuzz/fuzz/corpus` across runs. "
@@ -52,9 +53,10 @@ def section(rows):
            (f"- Recorded runs: `Tests/Fuzz/runs.csv`, {len(rows)} runs, " +
             (f"on {dates[0][:10]}." if dates[0][:10] == dates[-1][:10] else f"from {dates[0][:10]} to {dates[-1][:10]}."))
            if rows else "- Recorded runs: none yet.",
-           "- cov: edges reached, of the instrumented edges the binary holds (its own harness and the library "
-           "sources compiled in); ft: libFuzzer's features (edges with hit counts, compared values). Both from the "
-           "latest run, which starts from the corpus of the earlier ones.",
+           "- cov: edges reached, of the instrumented edges the binary holds (its harness, the modules it imports "
+           "and swift-crypto's Swift layer; the runs before the SwiftPM build compiled in only the project's "
+           "sources, about a fifth as many edges); ft: libFuzzer's features (edges with hit counts, compared "
+           "values). Both from the latest run, which starts from the corpus of the earlier ones.",
            "- findings: crashes, hangs and broken properties in the recorded runs; reproducers: the inputs in "
            "`Tests/Fuzz/regressions/<target>/`, whatever run found them (see below).\n",
            "| target | what it runs | runs | seconds | executions | exec/s | cov (of edges) | ft | corpus | findings "
