@@ -110,17 +110,7 @@ import Testing
         let text = Array("JKT1/FRONT".utf8)
         let at = try #require((0..<(signed.count - text.count)).first { Array(signed[$0..<($0 + text.count)]) == text })
         signed[at] = UInt8(ascii: "M")
-        let file = try TestPaths.temporaryDirectory().appendingPathComponent("tampered.cose")
-        try Data(signed).write(to: file)
-        let (server, port) = try Self.serve(file)
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var record = sync.enrolment
-        record.hq = try HQLocation("http://127.0.0.1:\(port)")
-        let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: .fromHQOnly())
-        await #expect(throws: HQSyncError.self) { try await pointed.pullSnapshot() }
+        try await Self.pullIsRefused(signed, named: "tampered.cose", sync, gateway, identity)
         #expect(try gateway.store.snapshotInfo() == nil)
         let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
         #expect(refused.count == 1 && refused[0].detail.contains("signature"))
@@ -139,9 +129,24 @@ import Testing
         _ = try hq.admin("snapshot", "--seed", hq.seedPath)
         #expect(try await sync.pullSnapshot() == .applied(seq: 2))
         // A replay of HQ's own, genuinely signed, first snapshot: its seq goes backwards.
-        let file = try TestPaths.temporaryDirectory().appendingPathComponent("old.cose")
-        try Data(first).write(to: file)
-        let (server, port) = try Self.serve(file)
+        try await Self.pullIsRefused(first, named: "old.cose", sync, gateway, identity)
+        #expect(try gateway.store.snapshotInfo()?.seq == 2)
+        let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
+        #expect(refused.count == 1)
+    }
+
+    /// Pulls a snapshot with `sync`'s enrolment pointed at a server that answers every GET with
+    /// `signed` (saved as `name`), as a man in the middle or a replay would: the pull must fail.
+    static func pullIsRefused(
+        _ signed: [UInt8],
+        named name: String,
+        _ sync: GatewaySync,
+        _ gateway: GatewayRig,
+        _ identity: DeviceIdentity
+    ) async throws {
+        let file = try TestPaths.temporaryDirectory().appendingPathComponent(name)
+        try Data(signed).write(to: file)
+        let (server, port) = try serve(file)
         defer {
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
@@ -150,9 +155,6 @@ import Testing
         record.hq = try HQLocation("http://127.0.0.1:\(port)")
         let pointed = try GatewaySync(store: gateway.store, enrolment: record, identity: identity, clock: .fromHQOnly())
         await #expect(throws: HQSyncError.self) { try await pointed.pullSnapshot() }
-        #expect(try gateway.store.snapshotInfo()?.seq == 2)
-        let refused = try gateway.store.auditEvents(.init()).filter { $0.reason == "snapshot_refused" }
-        #expect(refused.count == 1)
     }
 
     /// Starts ``staticServer`` on a free loopback port with `file`, and waits until it answers.
