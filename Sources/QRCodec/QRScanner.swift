@@ -104,14 +104,19 @@ public struct QRScanner: ~Copyable {
         let sharp = image.sharpened()
         let sharpFound = scanZXingBothWays(sharp)
         if !sharpFound.isEmpty { return sharpFound }
+        // A defocused lens spreads a module over more pixels than the 3×3 kernel reaches.
+        let deblurFound = scanZXingBothWays(image.unsharpMasked())
+        if !deblurFound.isEmpty { return deblurFound }
         // A code printed on a dark object, with a thin white margin: one global threshold.
         let cutFound = scanCut(image)
         if !cutFound.isEmpty { return cutFound }
-        // Last, a small photo of a small code: twice the pixels per module, as it is and cut.
+        // Last, a small code in the frame: twice the pixels per module, as it is, sharpened and cut.
         guard max(image.width, image.height) <= Self.doubleBelow else { return [] }
         let large = image.doubled()
         let largeFound = scanZXingBothWays(large)
-        return largeFound.isEmpty ? scanCut(large) : largeFound
+        if !largeFound.isEmpty { return largeFound }
+        let largeSharpFound = scanZXingBothWays(large.sharpened())
+        return largeSharpFound.isEmpty ? scanCut(large) : largeSharpFound
     }
 
     /// zxing in both polarities, merged.
@@ -126,8 +131,9 @@ public struct QRScanner: ~Copyable {
         return found.isEmpty ? merge(scan(cut, polarity: .normal), scan(cut, polarity: .inverted)) : found
     }
 
-    /// Stills whose long side is at most this many pixels are also tried at twice their size.
-    static let doubleBelow = 800
+    /// Stills whose long side is at most this many pixels (a 1280×720 frame; photos boxed to 1280 px)
+    /// are also tried at twice their size.
+    static let doubleBelow = 1280
 
     private func merge(_ first: [QRSymbol], _ second: [QRSymbol]) -> [QRSymbol] {
         var symbols = first
