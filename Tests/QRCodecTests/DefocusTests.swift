@@ -71,7 +71,10 @@ func gaussianBlurred(_ image: GreyImage, sigma: Double) throws -> GreyImage {
             scanner.scanZXing(image, polarity: polarity) + scanner.scan(image, polarity: polarity)
                 + scanner.scanZXing(sharp, polarity: polarity)
         }
-        #expect(!earlier.contains { $0.bytes == expected }, "an earlier pass already reads it")
+        // Made against Debian 12's zxing-cpp 1.4; a newer zxing may read it earlier.
+        if QRScanner.zxingVersion?.hasPrefix("1.") == true {
+            #expect(!earlier.contains { $0.bytes == expected }, "an earlier pass already reads it")
+        }
         #expect(scanner.scanZXing(image.unsharpMasked()).contains { $0.bytes == expected })
         #expect(scanner.scanStill(image, decoders: .auto).contains { $0.bytes == expected })
     }
@@ -82,6 +85,9 @@ func gaussianBlurred(_ image: GreyImage, sigma: Double) throws -> GreyImage {
         let (image, expected) = try defocusedCode()
         var stream = try QRStreamScanner(decoders: .auto, budget: .seconds(5))
         let frames = (1...9).map { _ in stream.scan(image).contains { $0.bytes == expected } }
-        #expect(frames.firstIndex(of: true).map { $0 + 1 } == 9)
+        let first = frames.firstIndex(of: true).map { $0 + 1 }
+        #expect(first != nil, "not read within nine frames")
+        // With zxing-cpp 1.4 only the unsharp mask reads it, on frame 9.
+        if QRScanner.zxingVersion?.hasPrefix("1.") == true { #expect(first == 9) }
     }
 }
