@@ -10,9 +10,8 @@
 /// - `.auto` with zxing-cpp built in: zxing in both polarities on every frame (it is fast and
 ///   reads tilted codes), then, on one frame in three and only while the budget lasts, one extra
 ///   pass in turn: zbar normal, zbar inverted (both read low-contrast codes zxing misses), zxing
-///   on a sharpened copy and then on an unsharp-masked one (blur, a defocused lens), zxing on a
-///   smoothed copy cut at one global threshold (a phone or a printed code with a thin margin on a
-///   dark body).
+///   on a sharpened copy (blur), zxing on a smoothed copy cut at one global threshold (a phone or a
+///   printed code with a thin margin on a dark body).
 ///
 /// A pass never starts once the frame's budget is spent; a pass that has started runs to its end.
 public struct QRStreamScanner: ~Copyable {
@@ -64,15 +63,9 @@ public struct QRStreamScanner: ~Copyable {
         case 1: return scanner.scan(frame, polarity: .normal)
         case 2: return scanner.scan(frame, polarity: .inverted)
         case 3:
-            // Blur: the 3×3 sharpening first; a wider unsharp mask for a defocused lens.
-            for makeCopy in [{ frame.sharpened() }, { frame.unsharpMasked() }] {
-                let copy = makeCopy()
-                let symbols = scanner.scanZXing(copy, polarity: .normal)
-                if !symbols.isEmpty { return symbols }
-                let inverted = scanner.scanZXing(copy, polarity: .inverted)
-                if !inverted.isEmpty { return inverted }
-            }
-            return []
+            let sharp = frame.sharpened()
+            let symbols = scanner.scanZXing(sharp, polarity: .normal)
+            return symbols.isEmpty ? scanner.scanZXing(sharp, polarity: .inverted) : symbols
         default:
             guard let cut = frame.smoothed().thresholded() else { return [] }
             let symbols = scanner.scanZXing(cut, polarity: .normal)
