@@ -95,11 +95,13 @@ public enum AuditChain {
             hash: ""
         )
         event.seal()
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_events(seq, ts_ms, gateway, door, kind, granted, reason, member, pass, booking,
                     detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        )
+        .execute(
             arguments: [
                 event.seq, event.tsMs, event.gateway, event.door, event.kind, event.granted, event.reason,
                 event.member, event.pass, event.booking, event.detail, event.prevHash, event.hash,

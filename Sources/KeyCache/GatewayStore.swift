@@ -152,7 +152,11 @@ public final class GatewayStore: Sendable {
 
     /// A value from `gateway_state`.
     static func state(_ db: Database, _ key: StateKey) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT value FROM gateway_state WHERE key = ?", arguments: [key.rawValue])
+        // Cached: every decision reads several rows, and compiling the SQL cost more than the read.
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT value FROM gateway_state WHERE key = ?"),
+            arguments: [key.rawValue]
+        )
     }
 
     static func setState(_ db: Database, _ key: StateKey, _ value: String) throws {
@@ -161,11 +165,10 @@ public final class GatewayStore: Sendable {
 
     /// Sets a row by its text key: store recovery keeps rows of keys this build does not name.
     static func setState(_ db: Database, rawKey key: String, _ value: String) throws {
-        try db.execute(
-            sql:
-                "INSERT INTO gateway_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            arguments: [key, value]
+        try db.cachedStatement(
+            sql: "INSERT INTO gateway_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
         )
+        .execute(arguments: [key, value])
     }
 
     /// The gateway id written into audit events; "unenrolled" until HQ enrolment sets it.

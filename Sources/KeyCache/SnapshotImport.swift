@@ -273,7 +273,9 @@ extension GatewayStore {
 
     /// The stored seq, issuer and times, without the counts (which scan whole tables).
     static func header(_ db: Database) throws -> SnapshotInfo? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM snapshot_state WHERE id = 1") else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM snapshot_state WHERE id = 1")) else {
+            return nil
+        }
         return SnapshotInfo(
             seq: row["seq"],
             issuer: row["issuer"],

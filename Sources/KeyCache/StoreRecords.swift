@@ -4,7 +4,8 @@ import GRDB
 import HQProtocol
 
 /// The store's answers to ``AccessPolicy``'s questions, read inside the decision's write
-/// transaction, and the writes it asks for.
+/// transaction, and the writes it asks for. Every statement is the connection's cached one:
+/// compiling the SQL cost more than running it.
 final class StoreRecords: DecisionRecords {
     let db: Database
     /// The door's row, read once for its mode and, later in the decision, its schedule.
@@ -16,7 +17,10 @@ final class StoreRecords: DecisionRecords {
 
     private func row(ofDoor id: String) throws -> Row? {
         if let doorRow, doorRow.id == id { return doorRow.row }
-        let row = try Row.fetchOne(db, sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?", arguments: [id])
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT mode, tz, schedule FROM doors WHERE id = ?"),
+            arguments: [id]
+        )
         doorRow = (id, row)
         return row
     }
@@ -41,23 +45,24 @@ final class StoreRecords: DecisionRecords {
     }
 
     func revokedUntil(pass: String) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT until FROM revoked WHERE pass = ?", arguments: [pass])
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT until FROM revoked WHERE pass = ?"), arguments: [pass])
     }
 
     func memberBlocked(_ id: String) throws -> Bool? {
-        try Bool.fetchOne(db, sql: "SELECT blocked FROM members WHERE id = ?", arguments: [id])
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT blocked FROM members WHERE id = ?"), arguments: [id])
     }
 
     func booking(_ id: String, door: String, location: String) throws -> BookingFacts? {
         // SQLite reads the booking's door list (JSON text) itself: no JSON decoder per decision.
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
+                db.cachedStatement(
+                    sql: """
                     SELECT member, start, "end", status,
                         EXISTS (SELECT 1 FROM json_each(bookings.doors) WHERE value IN (?, ?)) AS covers
                     FROM bookings WHERE id = ?
-                    """,
+                    """
+                ),
                 arguments: [door, location, id]
             )
         else { return nil }
@@ -71,14 +76,16 @@ final class StoreRecords: DecisionRecords {
     }
 
     func usage(pass: String) throws -> PassUsage? {
-        try Row.fetchOne(db, sql: "SELECT uses, last_door, last_ms FROM pass_usage WHERE pass = ?", arguments: [pass])
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT uses, last_door, last_ms FROM pass_usage WHERE pass = ?"),
+            arguments: [pass]
+        )
             .map { PassUsage(uses: $0["uses"], lastDoor: $0["last_door"], lastMs: $0["last_ms"]) }
     }
 
     func proofSeen(_ key: String, nowMs: Int64) throws -> Bool {
         try Bool.fetchOne(
-            db,
-            sql: "SELECT 1 FROM proofs_seen WHERE digest = ? AND until_ms >= ?",
+            db.cachedStatement(sql: "SELECT 1 FROM proofs_seen WHERE digest = ? AND until_ms >= ?"),
             arguments: [key, nowMs]
         ) == true
     }
@@ -90,17 +97,18 @@ final class StoreRecords: DecisionRecords {
             switch write {
             case .rememberProof(let key, let untilMs):
                 // Forgotten proofs go first, so that a key seen long ago is remembered afresh.
-                try db.execute(sql: "DELETE FROM proofs_seen WHERE until_ms < ?", arguments: [nowMs])
-                try db.execute(sql: "INSERT INTO proofs_seen(digest, until_ms) VALUES (?, ?)", arguments: [key, untilMs])
+                try db.cachedStatement(sql: "DELETE FROM proofs_seen WHERE until_ms < ?").execute(arguments: [nowMs])
+                try db.cachedStatement(sql: "INSERT INTO proofs_seen(digest, until_ms) VALUES (?, ?)")
+                    .execute(arguments: [key, untilMs])
             case .countUse(let pass, let door, let atMs):
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO pass_usage(pass, uses, last_door, last_ms) VALUES (?, 1, ?, ?)
                         ON CONFLICT(pass) DO UPDATE SET uses = uses + 1, last_door = excluded.last_door,
                             last_ms = excluded.last_ms
-                        """,
-                    arguments: [pass, door, atMs]
+                        """
                 )
+                .execute(arguments: [pass, door, atMs])
             }
         }
     }
