@@ -26,6 +26,8 @@ public final class AccessDecider: Sendable {
 
     /// The verifier for the stored snapshot's seq, so keys are parsed once per snapshot.
     private let verifierCache = Mutex<(seq: Int64, verifier: PassVerifier)?>(nil)
+    /// Door schedules decoded once, not on every decision.
+    private let schedules = ScheduleCache()
 
     public init(
         store: GatewayStore,
@@ -86,7 +88,7 @@ public final class AccessDecider: Sendable {
                 clockTrusted: clockTrusted,
                 holder: holder,
                 snapshot: snapshot,
-                records: StoreRecords(db: db)
+                records: StoreRecords(db: db, schedules: self.schedules)
             )
             try StoreRecords.apply(decided.writes, now: now, db)
             var outcome = decided.decision

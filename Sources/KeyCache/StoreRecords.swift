@@ -2,6 +2,7 @@ import AccessPolicy
 import Foundation
 import GRDB
 import HQProtocol
+import Synchronization
 
 /// The store's answers to ``AccessPolicy``'s questions, read inside the decision's write
 /// transaction, and the writes it asks for. Every statement is the connection's cached one:
@@ -11,8 +12,12 @@ final class StoreRecords: DecisionRecords {
     /// The door's row, read once for its mode and, later in the decision, its schedule.
     private var doorRow: (id: String, row: Row?)?
 
-    init(db: Database) {
+    /// Schedules already decoded, by their stored text; the decider keeps it across decisions.
+    private let schedules: ScheduleCache
+
+    init(db: Database, schedules: ScheduleCache) {
         self.db = db
+        self.schedules = schedules
     }
 
     private func row(ofDoor id: String) throws -> Row? {
@@ -33,8 +38,12 @@ final class StoreRecords: DecisionRecords {
 
     func doorSchedule(_ id: String) throws -> DoorSchedule {
         guard let row = try row(ofDoor: id) else { throw KeyCacheError.database("door \(id) is not in the store") }
-        let windows = try JSONDecoder().decode([ScheduleWindow].self, from: Data((row["schedule"] as String).utf8))
-        return DoorSchedule(windows: windows, timeZone: TimeZone(identifier: row["tz"]) ?? TimeZone(identifier: "UTC")!)
+        let text: String = row["schedule"]
+        let zone: String = row["tz"]
+        return try schedules.schedule(text: text, zone: zone) {
+            let windows = try JSONDecoder().decode([ScheduleWindow].self, from: Data(text.utf8))
+            return DoorSchedule(windows: windows, timeZone: TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")!)
+        }
     }
 
     func commandedLockdowns() throws -> Set<String> {
@@ -111,5 +120,23 @@ final class StoreRecords: DecisionRecords {
                 .execute(arguments: [pass, door, atMs])
             }
         }
+    }
+}
+
+/// Door schedules decoded from their stored text and zone, kept across decisions: the text is the
+/// key, so a changed schedule is decoded afresh and a door's old entry is never used for it.
+final class ScheduleCache: Sendable {
+    private let entries = Mutex<[String: DoorSchedule]>([:])
+
+    func schedule(text: String, zone: String, decode: () throws -> DoorSchedule) rethrows -> DoorSchedule {
+        let key = zone + "\n" + text
+        if let known = entries.withLock({ $0[key] }) { return known }
+        let schedule = try decode()
+        entries.withLock {
+            // A site has a handful of doors; a store rewritten often must not grow this without bound.
+            if $0.count >= 64 { $0.removeAll() }
+            $0[key] = schedule
+        }
+        return schedule
     }
 }

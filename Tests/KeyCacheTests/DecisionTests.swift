@@ -157,6 +157,29 @@ struct World {
         #expect(try utc.decide(try utc.pass()).reason == .outsideSchedule)
     }
 
+    /// The decider keeps decoded schedules between decisions; a delta that changes the door's
+    /// schedule or time zone is obeyed by the very next decision.
+    @Test func aScheduleChangedByADeltaIsObeyedAtOnce() throws {
+        // t0 is 2027-01-15 08:00 UTC, a Friday.
+        let afternoons: [[String: Any]] = [["days": ["fri"], "from": "14:00", "to": "16:00"]]
+        let world = try World(doors: [["id": "L1/front", "mode": "normal", "tz": "UTC", "schedule": afternoons]])
+        #expect(try world.decide(try world.pass()).reason == .outsideSchedule)
+        func change(seq: Int, tz: String, schedule: [[String: Any]]) throws {
+            let delta: [String: Any] = [
+                "format": "ag-snapshot-delta/1", "base_seq": seq - 1, "seq": seq,
+                "upsert": ["doors": [["id": "L1/front", "mode": "normal", "tz": tz, "schedule": schedule]]],
+            ]
+            try world.store.apply(try SnapshotDocument.parse(JSONSerialization.data(withJSONObject: delta)))
+        }
+        try change(seq: 2, tz: "UTC", schedule: [["days": ["fri"], "from": "07:00", "to": "09:00"]])
+        #expect(try world.decide(try world.pass()).reason == .granted)
+        // The same text in another zone: 15:00 in Jakarta, outside 07:00–09:00.
+        try change(seq: 3, tz: "Asia/Jakarta", schedule: [["days": ["fri"], "from": "07:00", "to": "09:00"]])
+        #expect(try world.decide(try world.pass()).reason == .outsideSchedule)
+        try change(seq: 4, tz: "Asia/Jakarta", schedule: afternoons)
+        #expect(try world.decide(try world.pass()).reason == .granted)
+    }
+
     @Test func overnightWindowsBelongToTheDayTheyStart() throws {
         // Thursday 22:00 → Friday 06:00 covers Friday 05:00, not Friday 08:00.
         let schedule: [[String: Any]] = [["days": ["thu"], "from": "22:00", "to": "06:00"]]
