@@ -273,15 +273,15 @@ extension GatewayStore {
 
     /// The stored seq, issuer and times, without the counts (which scan whole tables).
     static func header(_ db: Database) throws -> SnapshotInfo? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM snapshot_state WHERE id = 1")) else {
-            return nil
-        }
+        // Every decision reads it: the columns by position, as named here, not looked up by name.
+        let sql = "SELECT seq, issuer, generated_at, max_age, imported_at_ms FROM snapshot_state WHERE id = 1"
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql)) else { return nil }
         return SnapshotInfo(
-            seq: row["seq"],
-            issuer: row["issuer"],
-            generatedAt: row["generated_at"],
-            maxAge: row["max_age"],
-            importedAtMs: row["imported_at_ms"],
+            seq: row[0],
+            issuer: row[1],
+            generatedAt: row[2],
+            maxAge: row[3],
+            importedAtMs: row[4],
             keys: 0,
             doors: 0,
             members: 0,
